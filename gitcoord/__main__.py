@@ -1,0 +1,3 @@
+from gitcoord.cli.main import main
+
+main()

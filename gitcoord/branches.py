@@ -1,0 +1,50 @@
+"""Task branch names from the template in gitcoord.yaml (default ``feature/{feature}/agent/{role}/{task}``)."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from gitcoord import gitutil
+from gitcoord.errors import UsageError
+
+PLACEHOLDERS = ("feature", "role", "task", "agent")
+
+
+@functools.lru_cache(maxsize=32)
+def template_regex(template: str) -> re.Pattern[str]:
+    """A regex with one named group per placeholder; each matches one path segment."""
+    out, pos = [], 0
+    for match in re.finditer(r"\{(\w+)\}", template):
+        name = match.group(1)
+        if name not in PLACEHOLDERS:
+            raise UsageError(f"branch_template {template!r}: unknown placeholder {{{name}}} "
+                             f"(use {', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+        out.append(re.escape(template[pos:match.start()]))
+        out.append(f"(?P<{name}>[^/]+)" if f"(?P<{name}>" not in "".join(out) else f"(?P={name})")
+        pos = match.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(out) + "$")
+
+
+def parse_branch(name: str, template: str) -> dict[str, str] | None:
+    """The placeholder values of a branch name, or None if it does not follow the template."""
+    if name.startswith("refs/heads/"):
+        name = name[len("refs/heads/"):]
+    match = template_regex(template).match(name)
+    return match.groupdict() if match else None
+
+
+def slug(value: str | None, default: str) -> str:
+    text = (value or default).strip()
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or default
+    return text
+
+
+def render_branch(template: str, *, task: str, feature: str | None, role: str | None,
+                  agent: str | None = None) -> str:
+    template_regex(template)  # validates the placeholders
+    name = template.format(task=task.lower(), feature=slug(feature, "default"), role=slug(role, "any"),
+                           agent=slug(agent, "anyone"))
+    gitutil.check_ref_name(f"refs/heads/{name}", what="branch name")
+    return name

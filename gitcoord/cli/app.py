@@ -1,0 +1,96 @@
+"""State shared by all commands: the repository, the store, the agent, and output helpers."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+
+class App:
+    last_as_json = False  # read by main() to print errors as JSON too
+
+    def __init__(self, *, directory: str | None, as_json: bool, agent: str | None, remote: str | None,
+                 debug: bool):
+        self.directory = directory
+        self.as_json = as_json
+        self._agent = agent
+        self._remote = remote
+        self.debug = debug
+        App.last_as_json = as_json
+
+    # -- lazily opened pieces
+    @functools.cached_property
+    def repo(self):
+        from gitcoord import gitutil
+
+        return gitutil.open_repo(self.directory)
+
+    @functools.cached_property
+    def remote(self) -> str | None:
+        from gitcoord import gitutil
+
+        if self._remote:
+            return self._remote
+        if os.environ.get("GITCOORD_REMOTE"):
+            return os.environ["GITCOORD_REMOTE"]
+        return gitutil.git_config_get(self.repo, "gitcoord.remote")
+
+    @functools.cached_property
+    def agent(self) -> str:
+        from gitcoord.identity import resolve_agent
+
+        return resolve_agent(self.repo, self._agent)[0]
+
+    @functools.cached_property
+    def store(self):
+        from gitcoord.store import Store
+
+        return Store(self.repo, remote=self.remote, agent=self.agent)
+
+    def snapshot(self, *, fetch: bool | None = None, required: bool = True):
+        """Current state. In remote mode a reporting command fetches first unless GITCOORD_OFFLINE=1."""
+        if fetch is None:
+            fetch = bool(self.remote) and os.environ.get("GITCOORD_OFFLINE") != "1"
+        snap = self.store.snapshot(fetch=fetch)
+        return self.store.require(snap) if required else snap
+
+    # -- output
+    def emit(self, data: Any, human: str | Callable[[], str] | None = None) -> None:
+        """One JSON document on stdout with --json; else the human text (or JSON when none is given)."""
+        if self.as_json or human is None:
+            click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+            return
+        text = human() if callable(human) else human
+        if text:
+            click.echo(text)
+
+    def info(self, message: str) -> None:
+        """Progress and explanations: stderr, so stdout stays machine-readable."""
+        click.echo(message, err=True)
+
+
+def pass_app(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    @click.pass_context
+    def wrapper(ctx: click.Context, *args: Any, **kwargs: Any) -> Any:
+        app: App = ctx.find_root().obj
+        if kwargs.pop("json_flag", False):
+            app.as_json = True
+            App.last_as_json = True
+        return fn(app, *args, **kwargs)
+
+    return wrapper
+
+
+def json_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`--json` accepted after the command too (`gitcoord state --json`)."""
+    return click.option("--json", "json_flag", is_flag=True, help="Print one JSON document on stdout.")(fn)
+
+
+def isatty() -> bool:
+    return sys.stderr.isatty()

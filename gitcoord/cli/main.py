@@ -1,0 +1,119 @@
+"""The ``gitcoord`` command: a thin click layer over the library.
+
+Sub-command modules are imported lazily (only the one being run), which keeps
+``gitcoord hook run …`` — called on every commit — fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from gitcoord import __version__
+
+# command name → "module:attribute"; each module is one concept's click commands.
+COMMANDS: dict[str, str] = {
+    "init": "gitcoord.cli.store_cmds:init",
+    "sync": "gitcoord.cli.store_cmds:sync",
+    "state": "gitcoord.cli.store_cmds:state",
+    "config": "gitcoord.cli.store_cmds:config",
+    "history": "gitcoord.cli.store_cmds:history",
+}
+
+EXAMPLES = """\b
+Examples:
+  gitcoord init --base main                 # create the coordination branch
+  gitcoord --remote origin sync             # share it through a remote
+  gitcoord task import plan.yaml            # plan a feature
+  gitcoord plan --agents 4                  # schedule it for four agents
+  gitcoord --json next                      # what should this agent do now?
+  gitcoord demo                             # see everything at work
+"""
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],
+                                                                   "max_content_width": 100})
+@click.option("-C", "directory", metavar="PATH", help="Run as if started in PATH (like git -C).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--agent", metavar="NAME", help="Act as this agent (else GITCOORD_AGENT, git config gitcoord.agent, "
+                                              "the branch name, the git user).")
+@click.option("--remote", metavar="NAME", help="Remote holding the shared coordination branch "
+                                               "(else git config gitcoord.remote; else local only).")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(__version__, "--version", prog_name="gitcoord")
+@click.pass_context
+def cli(ctx: click.Context, directory: str | None, as_json: bool, agent: str | None, remote: str | None,
+        debug: bool) -> None:
+    """gitcoord — coordinate parallel agents on one codebase: tasks, ownership, locks,
+    API contracts and ordered batch merges, all stored on a git branch."""
+    from gitcoord.cli.app import App
+
+    ctx.obj = App(directory=directory, as_json=as_json, agent=agent, remote=remote, debug=debug)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: runs the CLI and maps gitcoord errors to exit codes and one-line messages."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or os.environ.get("GITCOORD_DEBUG") == "1"
+    try:
+        rv = cli.main(args=argv, prog_name="gitcoord", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("gitcoord: aborted", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("gitcoord: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 — the one place that turns errors into exit codes
+        from gitcoord.errors import GitcoordError
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if isinstance(exc, GitcoordError):
+            _report_error(exc)
+            sys.exit(exc.exit_code)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        click.echo(f"gitcoord: internal error: {type(exc).__name__}: {first} (rerun with --debug for details)",
+                   err=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _report_error(exc: Any) -> None:
+    import json
+
+    from gitcoord.cli.app import App
+
+    if App.last_as_json:
+        payload = {"error": {"message": exc.message, "exit_code": exc.exit_code, **({"hint": exc.hint} if exc.hint else {}),
+                             **exc.data}}
+        click.echo(json.dumps(payload, default=str))
+    line = f"gitcoord: error: {exc.message}"
+    if exc.hint:
+        line += f" — {exc.hint}"
+    click.echo(line, err=True)
+
+
+if __name__ == "__main__":
+    main()

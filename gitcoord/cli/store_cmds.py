@@ -1,0 +1,171 @@
+"""Store commands: init, sync, state, config, history."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import click
+
+from gitcoord.cli.app import App, json_option, pass_app
+
+
+@click.command()
+@click.option("--base", default=None, help="Integration branch tasks merge into (default: main).")
+@click.option("--branch", default=None, help="Name of the coordination branch (default: gitcoord).")
+@click.option("--remote", "init_remote", default=None,
+              help="Remote that holds the shared coordination branch; saved as git config gitcoord.remote.")
+@json_option
+@pass_app
+def init(app: App, base: str | None, branch: str | None, init_remote: str | None) -> None:
+    """Create the coordination branch (an orphan branch holding gitcoord.yaml). Idempotent.
+
+    \b
+    Examples:
+      gitcoord init
+      gitcoord init --base develop --remote origin
+    """
+    from gitcoord import gitutil
+    from gitcoord.init import init_store
+
+    repo = app.repo
+    if branch:
+        gitutil.check_ref_name(gitutil.branch_ref(branch), what="--branch")
+        repo.config["gitcoord.branch"] = branch
+    if init_remote:
+        if not gitutil.remote_exists(repo, init_remote):
+            from gitcoord.errors import UsageError
+
+            raise UsageError(f"--remote {init_remote}: no such remote in this repository (see `git remote -v`)")
+        repo.config["gitcoord.remote"] = init_remote
+        app._remote = init_remote
+        app.__dict__.pop("remote", None)
+    result = init_store(app.store, base=base)
+    app.emit(result, lambda: (
+        f"{'created' if result['created'] else 'already initialised'}: coordination branch "
+        f"{result['branch']} at {result['commit'][:10]}"
+        + (f", shared through remote '{result['remote']}'" if result["remote"] else "")
+        + "\nnext: `gitcoord task import plan.yaml` or `gitcoord task add ID --title ...`"))
+
+
+@click.command()
+@json_option
+@pass_app
+def sync(app: App) -> None:
+    """Fetch and push the coordination branch against the remote.
+
+    Fast-forwards either way; local-only changes are merged file by file on top of the
+    remote's state; a file changed differently on both sides is reported (exit 1).
+    """
+    result = app.store.sync()
+    app.emit(result.to_dict(), lambda: f"sync: {result.action} (local {str(result.local)[:10]}, "
+                                        f"remote {str(result.remote)[:10]})")
+
+
+@click.command()
+@json_option
+@pass_app
+def state(app: App) -> None:
+    """The whole state: config, tasks, contracts, locks and counts."""
+    data = collect_state(app)
+    app.emit(data, lambda: render_state(data))
+
+
+def collect_state(app: App) -> dict[str, Any]:
+    snap = app.snapshot()
+    tasks = list(snap.load_dir("tasks", ".yaml").values())
+    contracts = list(snap.load_dir("contracts", ".yaml").values())
+    locks = list(snap.load_dir("locks", ".json").values())
+    events = sum(1 for _ in snap.walk("events"))
+    merges = len(snap.files("merges", ".json"))
+    return {
+        "branch": app.store.branch,
+        "commit": snap.commit,
+        "remote": app.store.remote,
+        "agent": app.agent,
+        "config": snap.config,
+        "tasks": tasks,
+        "contracts": contracts,
+        "locks": locks,
+        "counts": {
+            "tasks": len(tasks),
+            "tasks_by_status": dict(Counter(t["status"] for t in tasks)),
+            "contracts": len(contracts),
+            "locks": len(locks),
+            "events": events,
+            "merges": merges,
+        },
+    }
+
+
+def render_state(data: dict[str, Any]) -> str:
+    counts = data["counts"]
+    lines = [f"coordination branch {data['branch']} at {str(data['commit'])[:10]}"
+             + (f" (remote {data['remote']})" if data["remote"] else ""),
+             f"agent: {data['agent']}   base: {data['config'].get('base')}",
+             f"tasks: {counts['tasks']}  " + "  ".join(f"{k}={v}" for k, v in sorted(counts['tasks_by_status'].items())),
+             f"contracts: {counts['contracts']}   locks: {counts['locks']}   events: {counts['events']}"
+             f"   merge runs: {counts['merges']}"]
+    if data["tasks"]:
+        lines.append("")
+        lines.append(f"{'TASK':<16} {'STATUS':<15} {'AGENT':<18} TITLE")
+        for t in data["tasks"]:
+            lines.append(f"{t['id']:<16} {t['status']:<15} {str(t.get('agent') or '-'):<18} {t['title']}")
+    return "\n".join(lines)
+
+
+@click.group()
+def config() -> None:
+    """Read and write keys of gitcoord.yaml (dotted: policies.unowned).
+
+    \b
+    Examples:
+      gitcoord config get base
+      gitcoord config set policies.unowned deny
+      gitcoord config set agents '[{name: alice, roles: [backend]}]'
+    """
+
+
+@config.command("get")
+@click.argument("key")
+@json_option
+@pass_app
+def config_get(app: App, key: str) -> None:
+    """Print the value of KEY (defaults included)."""
+    from gitcoord import config as cfg
+
+    value = cfg.get(app.snapshot(), key)
+    app.emit({"key": key, "value": value}, lambda: _scalar(value))
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@json_option
+@pass_app
+def config_set(app: App, key: str, value: str) -> None:
+    """Set KEY to VALUE (parsed as YAML: numbers, booleans, lists)."""
+    from gitcoord import config as cfg
+
+    parsed = cfg.parse_value(value)
+    cfg.set_value(app.store, key, parsed)
+    app.emit({"key": key, "value": parsed}, lambda: f"{key} = {_scalar(parsed)}")
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        import yaml
+
+        return yaml.safe_dump(value, sort_keys=False).rstrip()
+    return "" if value is None else str(value)
+
+
+@click.command()
+@click.option("-n", "--limit", type=int, default=20, show_default=True, help="How many transactions.")
+@json_option
+@pass_app
+def history(app: App, limit: int) -> None:
+    """The coordination history: one line per transaction (operation, agent, task)."""
+    entries = app.store.log(limit=limit)
+    app.emit({"history": entries}, lambda: "\n".join(
+        f"{e['commit'][:10]} {e['time']} {e.get('agent', '-'):<16} {e['subject']}" for e in entries))

@@ -1,0 +1,162 @@
+"""Thin helpers around pygit2 and the ``git`` command.
+
+Everything local goes through pygit2 in-process; network operations (fetch, push) go
+through the ``git`` command so users' credential helpers, SSH config and proxies work.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from gitcoord.errors import RemoteError, UsageError
+
+ZERO_OID = "0" * 40
+
+
+def open_repo(path: str | os.PathLike[str] | None = None) -> pygit2.Repository:
+    """Open the repository containing ``path`` (a work tree, a linked worktree or a bare repo)."""
+    start = os.fspath(path) if path is not None else os.getcwd()
+    if not os.path.exists(start):
+        raise UsageError(f"-C {start}: no such directory")
+    found = pygit2.discover_repository(start)
+    if found is None:
+        raise UsageError(f"{start}: not inside a git repository (run `git init` first, or pass -C PATH)")
+    return pygit2.Repository(found)
+
+
+def common_dir(repo: pygit2.Repository) -> Path:
+    """The directory shared by all worktrees (where refs/heads and objects live)."""
+    # pygit2's `path` is the per-worktree gitdir; commondir holds shared state.
+    gitdir = Path(repo.path)
+    marker = gitdir / "commondir"
+    if marker.is_file():
+        return (gitdir / marker.read_text().strip()).resolve()
+    return gitdir
+
+
+def cache_dir(repo: pygit2.Repository) -> Path:
+    """Where gitcoord keeps its local, disposable caches (keyed by git object ids)."""
+    return common_dir(repo) / "gitcoord"
+
+
+def run_git(
+    repo: pygit2.Repository | str | os.PathLike[str],
+    *args: str,
+    check: bool = True,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git`` against ``repo``'s git directory; raise RemoteError/UsageError on failure when check."""
+    gitdir = repo.path if isinstance(repo, pygit2.Repository) else os.fspath(repo)
+    full_env = dict(os.environ)
+    full_env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    # Never let our own hooks recurse into gitcoord's store operations.
+    full_env["GITCOORD_INTERNAL"] = "1"
+    if env:
+        full_env.update(env)
+    proc = subprocess.run(
+        ["git", f"--git-dir={gitdir}", *args],
+        input=input,
+        capture_output=True,
+        env=full_env,
+    )
+    if check and proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace").strip().splitlines()
+        last = err[-1] if err else f"exit {proc.returncode}"
+        raise RemoteError(f"git {args[0]} failed: {last}")
+    return proc
+
+
+def remote_exists(repo: pygit2.Repository, name: str) -> bool:
+    try:
+        repo.remotes[name]
+        return True
+    except (KeyError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    ok: bool
+    rejected: bool  # a lost race: non-fast-forward, fetch first, stale lease
+    detail: str
+
+
+def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: bool = False,
+         leases: list[str] | None = None) -> PushOutcome:
+    """``git push --porcelain``; tells a lost race (rejected) apart from a remote failure."""
+    args = ["push", "--porcelain", "--no-verify"]
+    if atomic:
+        args.append("--atomic")
+    for lease in leases or []:
+        args.append(f"--force-with-lease={lease}")
+    args += [remote, *refspecs]
+    proc = run_git(repo, *args, check=False)
+    out = proc.stdout.decode(errors="replace")
+    err = proc.stderr.decode(errors="replace")
+    if proc.returncode == 0:
+        return PushOutcome(True, False, out.strip())
+    status_lines = [ln for ln in out.splitlines() if ln[:1] in ("!", "*", "+", "-", "=", " ") and "\t" in ln]
+    rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push failed")
+    if any(ln.startswith("!") for ln in status_lines) and any(m in out for m in rejected_markers):
+        return PushOutcome(False, True, out.strip())
+    last = (err.strip().splitlines() or [out.strip() or f"exit {proc.returncode}"])[-1]
+    raise RemoteError(f"push to remote '{remote}' failed: {last}")
+
+
+def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str) -> str | None:
+    """Fetch ``ref`` from ``remote`` into local ``into`` (forced); return its oid, or None if absent."""
+    proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+                   f"+{ref}:{into}", check=False)
+    if proc.returncode != 0:
+        err = proc.stderr.decode(errors="replace")
+        if "couldn't find remote ref" in err or "could not find remote ref" in err.lower():
+            # The remote has no coordination branch yet: forget any stale tracking ref.
+            try:
+                repo.references.delete(into)
+            except KeyError:
+                pass
+            return None
+        last = (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise RemoteError(f"fetch from remote '{remote}' failed: {last}")
+    ref_obj = repo.references.get(into)
+    return str(ref_obj.target) if ref_obj is not None else None
+
+
+def git_config_get(repo: pygit2.Repository, key: str) -> str | None:
+    try:
+        return repo.config[key]
+    except KeyError:
+        return None
+
+
+def worktree_heads(repo: pygit2.Repository) -> dict[str, str]:
+    """Map branch ref → worktree path for every worktree that has a branch checked out."""
+    proc = run_git(repo, "worktree", "list", "--porcelain", check=False)
+    heads: dict[str, str] = {}
+    path = None
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        if line.startswith("worktree "):
+            path = line[len("worktree "):]
+        elif line.startswith("branch ") and path is not None:
+            heads[line[len("branch "):]] = path
+    return heads
+
+
+def check_ref_name(name: str, *, what: str = "ref name") -> str:
+    """Validate a full ref name with git's rules (``git check-ref-format``)."""
+    if not name or "\0" in name or "\n" in name:
+        raise UsageError(f"{what} {name!r}: not a valid git ref name")
+    if not pygit2.reference_is_valid_name(name):
+        raise UsageError(f"{what} {name!r}: not a valid git ref name (see `git help check-ref-format`)")
+    return name
+
+
+def branch_ref(name: str) -> str:
+    """``gitcoord`` → ``refs/heads/gitcoord``; a full ``refs/...`` name is kept."""
+    return name if name.startswith("refs/") else f"refs/heads/{name}"

@@ -1,0 +1,697 @@
+"""The coordination store: snapshots of a branch and compare-and-swap transactions on it.
+
+A mutating operation is a pure function ``Txn -> result`` that reads the old snapshot and
+records file changes. The store writes blobs, trees and a commit with pygit2, then moves the
+ref with a compare-and-swap: locally under git's own ref lock (``repo.transaction()`` +
+``lock_ref``) after checking the old target; against a remote by a non-force push, which the
+remote accepts only as a fast-forward. A lost race re-reads and re-applies the function
+(bounded retries with jitter). Objects are written before the ref moves, so a crash at any
+point leaves the old state intact. The working tree, the index and HEAD are never touched.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import pickle
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+import pygit2
+import yaml
+
+from gitcoord import gitutil, schemas, timeutil
+from gitcoord.errors import Conflict, GitcoordError, InvalidFile, RaceError, UsageError
+
+T = TypeVar("T")
+
+DEFAULT_BRANCH = "gitcoord"
+MAX_ENTITY_BYTES = 1 << 20  # an entity file is small; anything bigger is refused, not parsed
+CONFIG_PATH = "gitcoord.yaml"
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "base": "main",
+    "branch_template": "feature/{feature}/agent/{role}/{task}",
+    "agents": [],
+    "policies": {
+        "unowned": "warn",
+        "on_error": "block",
+        "hard_requires": "merged",
+        "max_agents_per_feature": 5,
+        "lock_ttl": "2h",
+    },
+    "contracts": {"globs": [], "allow_remote_refs": False},
+    "merge": {"mode": "skip", "threshold": 1.0, "test": None},
+}
+
+# --------------------------------------------------------------------------- parsing
+
+_YamlBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YamlDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Loader(_YamlBase):  # type: ignore[misc, valid-type]
+    """Safe loader that keeps timestamps as strings (our schemas say ISO 8601 strings)."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in _YamlBase.yaml_implicit_resolvers.items()
+}
+
+
+class _Dumper(_YamlDumper):  # type: ignore[misc, valid-type]
+    def ignore_aliases(self, data: Any) -> bool:  # never write anchors/aliases
+        return True
+
+
+def parse_bytes(path: str, data: bytes) -> Any:
+    """Parse a YAML or JSON entity file; errors name the path. Aliases are refused (no bombs)."""
+    if len(data) > MAX_ENTITY_BYTES:
+        raise InvalidFile(path, f"file is {len(data)} bytes; entity files are limited to {MAX_ENTITY_BYTES}")
+    if path.endswith(".json"):
+        try:
+            return json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidFile(path, f"malformed JSON: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidFile(path, f"not UTF-8: {exc}") from None
+    if "*" in text and "&" in text:
+        _refuse_aliases(path, text)
+    try:
+        return yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidFile(path, f"malformed YAML{where}: {problem}") from None
+
+
+def _refuse_aliases(path: str, text: str) -> None:
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent):
+                raise InvalidFile(path, "YAML aliases (*name) are not allowed in gitcoord files")
+    except yaml.YAMLError:
+        return  # the real parse reports the syntax error with its position
+
+
+def dump_bytes(path: str, obj: Any) -> bytes:
+    if path.endswith(".json"):
+        return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+    return yaml.dump(obj, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100).encode()
+
+
+def check_store_path(path: str) -> str:
+    """Paths on the coordination branch are built from validated ids; refuse anything hostile."""
+    if (not path or path.startswith("/") or "\0" in path or "\n" in path or "\\" in path
+            or any(part in ("", ".", "..", ".git") for part in path.split("/"))):
+        raise UsageError(f"refusing store path {path!r}")
+    return path
+
+
+# --------------------------------------------------------------------------- entity cache
+
+
+class EntityCache:
+    """Parsed, schema-valid entity files keyed by (kind, blob id), persisted under ``.git/gitcoord``.
+
+    A blob id names its content, so a hit can never be stale; it saves parsing and, above all,
+    the jsonschema import and validation on the hook path.
+    """
+
+    MAX_ENTRIES = 200_000
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._data: dict[str, Any] | None = None
+        self._dirty = False
+
+    def _load(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = {}
+            if self.path is not None:
+                try:
+                    with open(self.path, "rb") as fh:
+                        loaded = pickle.load(fh)
+                    if isinstance(loaded, dict):
+                        self._data = loaded
+                except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+                    self._data = {}
+        return self._data
+
+    def get(self, key: str) -> Any:
+        return self._load().get(key, _MISSING)
+
+    def put(self, key: str, value: Any) -> None:
+        data = self._load()
+        if len(data) >= self.MAX_ENTRIES:
+            data.clear()
+        data[key] = value
+        self._dirty = True
+
+    def save(self) -> None:
+        if not self._dirty or self.path is None or self._data is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            with open(tmp, "wb") as fh:
+                pickle.dump(self._data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+            self._dirty = False
+        except OSError:
+            pass  # a cache is an optimisation; a read-only .git must not break reads
+
+
+_MISSING = object()
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+class Snapshot:
+    """A read-only view of one commit of the coordination branch (or of nothing yet)."""
+
+    def __init__(self, repo: pygit2.Repository, commit: str | None, cache: EntityCache | None = None):
+        self.repo = repo
+        self.commit = commit
+        self.cache = cache
+        self.tree: pygit2.Tree | None = repo[commit].peel(pygit2.Tree) if commit else None
+
+    @property
+    def exists(self) -> bool:
+        return self.commit is not None
+
+    def _entry(self, path: str) -> pygit2.Object | None:
+        if self.tree is None:
+            return None
+        try:
+            return self.tree[path]
+        except KeyError:
+            return None
+
+    def blob_id(self, path: str) -> str | None:
+        entry = self._entry(path)
+        return str(entry.id) if entry is not None and entry.type == pygit2.GIT_OBJECT_BLOB else None
+
+    def has(self, path: str) -> bool:
+        return self.blob_id(path) is not None
+
+    def read_bytes(self, path: str) -> bytes | None:
+        entry = self._entry(path)
+        if entry is None or entry.type != pygit2.GIT_OBJECT_BLOB:
+            return None
+        return self.repo[entry.id].data
+
+    def files(self, directory: str, suffix: str | None = None) -> list[str]:
+        """Paths of the files directly inside ``directory`` (sorted)."""
+        entry = self.tree if directory in ("", ".") else self._entry(directory)
+        if entry is None or entry.type != pygit2.GIT_OBJECT_TREE:
+            return []
+        prefix = f"{directory}/" if directory not in ("", ".") else ""
+        return sorted(
+            prefix + e.name for e in entry
+            if e.type == pygit2.GIT_OBJECT_BLOB and (suffix is None or e.name.endswith(suffix))
+        )
+
+    def walk(self, directory: str) -> Iterator[str]:
+        """Every file path below ``directory``, depth first, sorted."""
+        entry = self._entry(directory)
+        if entry is None or entry.type != pygit2.GIT_OBJECT_TREE:
+            return
+        stack: list[tuple[str, pygit2.Tree]] = [(directory, entry)]
+        while stack:
+            prefix, tree = stack.pop()
+            subdirs = []
+            for e in sorted(tree, key=lambda x: x.name):
+                if e.type == pygit2.GIT_OBJECT_TREE:
+                    subdirs.append((f"{prefix}/{e.name}", e))
+                elif e.type == pygit2.GIT_OBJECT_BLOB:
+                    yield f"{prefix}/{e.name}"
+            stack.extend(reversed(subdirs))
+
+    def load(self, path: str) -> Any:
+        """The parsed, schema-checked file at ``path``, or None. Shared object: do not mutate."""
+        oid = self.blob_id(path)
+        if oid is None:
+            return None
+        return self._load_blob(path, oid)
+
+    def _load_blob(self, path: str, oid: str) -> Any:
+        kind = schemas.kind_for_path(path)
+        key = f"{kind}:{oid}"
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not _MISSING:
+                return hit
+        obj = parse_bytes(path, self.repo[oid].data)
+        if kind is not None:
+            schemas.validate(kind, obj, path=path)
+        if self.cache is not None:
+            self.cache.put(key, obj)
+        return obj
+
+    def load_dir(self, directory: str, suffix: str | None = None) -> dict[str, Any]:
+        """Every file directly inside ``directory``, parsed and checked: ``{path: object}``."""
+        entry = self._entry(directory)
+        if entry is None or entry.type != pygit2.GIT_OBJECT_TREE:
+            return {}
+        result = {}
+        for e in entry:
+            if e.type == pygit2.GIT_OBJECT_BLOB and (suffix is None or e.name.endswith(suffix)):
+                path = f"{directory}/{e.name}"
+                result[path] = self._load_blob(path, str(e.id))
+        if self.cache is not None:
+            self.cache.save()
+        return dict(sorted(result.items()))
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """``gitcoord.yaml`` merged over the defaults."""
+        raw = self.load(CONFIG_PATH) or {}
+        return merge_config(DEFAULT_CONFIG, raw)
+
+
+def merge_config(defaults: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(defaults)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# --------------------------------------------------------------------------- transactions
+
+
+class Txn:
+    """A pending change set on top of a snapshot. Reads see the pending writes."""
+
+    def __init__(self, base: Snapshot, agent: str):
+        self.base = base
+        self.repo = base.repo
+        self.agent = agent
+        self.now = timeutil.now_iso()
+        self.changes: dict[str, bytes | None] = {}
+        self._parsed: dict[str, Any] = {}
+        self.op = "update"
+        self.task: str | None = None
+        self.summary = ""
+        self.events: list[dict[str, Any]] = []
+
+    # -- describing the commit
+    def describe(self, op: str, summary: str, task: str | None = None) -> None:
+        self.op, self.summary, self.task = op, summary, task
+
+    # -- reads
+    def has(self, path: str) -> bool:
+        if path in self.changes:
+            return self.changes[path] is not None
+        return self.base.has(path)
+
+    def load(self, path: str) -> Any:
+        """A private, mutable copy of the file at ``path`` (pending writes included), or None."""
+        if path in self.changes:
+            return copy.deepcopy(self._parsed.get(path)) if self.changes[path] is not None else None
+        obj = self.base.load(path)
+        return copy.deepcopy(obj) if obj is not None else None
+
+    def files(self, directory: str, suffix: str | None = None) -> list[str]:
+        names = set(self.base.files(directory, suffix))
+        prefix = f"{directory}/"
+        for path, data in self.changes.items():
+            if path.startswith(prefix) and "/" not in path[len(prefix):] and (suffix is None or path.endswith(suffix)):
+                if data is None:
+                    names.discard(path)
+                else:
+                    names.add(path)
+        return sorted(names)
+
+    def load_dir(self, directory: str, suffix: str | None = None) -> dict[str, Any]:
+        return {p: self.load(p) for p in self.files(directory, suffix)}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return merge_config(DEFAULT_CONFIG, self.load(CONFIG_PATH) or {})
+
+    # -- writes
+    def put(self, path: str, obj: Any) -> None:
+        """Write an entity; it is schema-checked now, so a bad write never reaches the branch."""
+        check_store_path(path)
+        kind = schemas.kind_for_path(path)
+        if kind is not None:
+            schemas.validate(kind, obj, path=path)
+        self.changes[path] = dump_bytes(path, obj)
+        self._parsed[path] = copy.deepcopy(obj)
+
+    def put_bytes(self, path: str, data: bytes) -> None:
+        check_store_path(path)
+        self.changes[path] = data
+        self._parsed.pop(path, None)
+
+    def delete(self, path: str) -> None:
+        check_store_path(path)
+        if self.has(path):
+            self.changes[path] = None
+
+    def add_event(self, type: str, *, task: str | None = None, to: str | None = None,
+                  summary: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append an event file (unique name, so concurrent events never conflict)."""
+        event_id = uuid.uuid4().hex[:12]
+        stamp = self.now.replace(":", "").replace("-", "").replace(".", "")
+        agent_slug = "".join(c if c.isalnum() or c in "._-" else "_" for c in self.agent)[:40] or "unknown"
+        path = f"events/{self.now[:10]}/{stamp}-{agent_slug}-{event_id}.json"
+        event: dict[str, Any] = {"id": event_id, "type": type, "at": self.now, "agent": self.agent}
+        if task is not None:
+            event["task"] = task
+        if to is not None:
+            event["to"] = to
+        if summary is not None:
+            event["summary"] = summary
+        event["data"] = data or {}
+        self.put(path, event)
+        self.events.append(event)
+        return event
+
+
+@dataclass
+class TxnResult:
+    value: Any
+    commit: str | None
+    changed: bool
+    attempts: int
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SyncResult:
+    action: str
+    local: str | None
+    remote: str | None
+    conflicts: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "local": self.local, "remote": self.remote, "conflicts": self.conflicts}
+
+
+def _test_pause(point: str) -> None:
+    """Test-only pause point: with GITCOORD_TEST_PAUSE=<point>:<file>, announce and wait to be killed."""
+    spec = os.environ.get("GITCOORD_TEST_PAUSE")
+    if not spec or not spec.startswith(point + ":"):
+        return
+    marker = spec[len(point) + 1:]
+    Path(marker).write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and Path(marker).exists():
+        time.sleep(0.01)
+
+
+class Store:
+    """The coordination branch of one repository, optionally shared through a remote."""
+
+    def __init__(self, repo: pygit2.Repository, *, branch: str | None = None, remote: str | None = None,
+                 agent: str = "unknown", retries: int = 12):
+        self.repo = repo
+        branch = branch or os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") \
+            or DEFAULT_BRANCH
+        self.ref = gitutil.check_ref_name(gitutil.branch_ref(branch), what="coordination branch")
+        self.branch = self.ref[len("refs/heads/"):] if self.ref.startswith("refs/heads/") else self.ref
+        if remote is not None and not gitutil.remote_exists(repo, remote):
+            raise UsageError(f"--remote {remote}: no such remote in this repository (see `git remote -v`)")
+        self.remote = remote
+        self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
+        self.agent = agent
+        self.retries = retries
+        self.cache = EntityCache(gitutil.cache_dir(repo) / "entities.pickle")
+
+    # -- refs
+    def _ref_oid(self, ref: str) -> str | None:
+        obj = self.repo.references.get(ref)
+        if obj is None:
+            return None
+        return str(obj.resolve().target)
+
+    def local_tip(self) -> str | None:
+        return self._ref_oid(self.ref)
+
+    def fetch(self) -> str | None:
+        """Fetch the remote's coordination ref into the tracking ref; return its oid."""
+        assert self.remote and self.tracking_ref
+        return gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+
+    def snapshot(self, *, fetch: bool = False) -> Snapshot:
+        """The current state: the remote's (tracking ref) in remote mode, else the local branch."""
+        if self.remote:
+            tip = self.fetch() if fetch else self._ref_oid(self.tracking_ref)  # type: ignore[arg-type]
+            if tip is None and not fetch:
+                tip = self.fetch()
+            if tip is not None:
+                self._advance_local(tip)
+            else:
+                tip = self.local_tip()
+        else:
+            tip = self.local_tip()
+        return Snapshot(self.repo, tip, self.cache)
+
+    def require(self, snapshot: Snapshot) -> Snapshot:
+        if not snapshot.exists:
+            raise UsageError(f"no coordination branch '{self.branch}' yet: run `gitcoord init` first")
+        return snapshot
+
+    def _cas(self, expected: str | None, new: str, message: str, ref: str | None = None) -> bool:
+        """Move ``ref`` from ``expected`` to ``new`` under git's ref lock; False when it moved meanwhile."""
+        ref = ref or self.ref
+        try:
+            with self.repo.transaction() as tx:
+                tx.lock_ref(ref)
+                if self._ref_oid(ref) != expected:
+                    return False
+                tx.set_target(ref, new, message=message)
+            return True
+        except pygit2.GitError as exc:
+            if "lock" in str(exc).lower():
+                return False
+            raise
+
+    def _commit(self, txn: Txn, parents: list[str]) -> str:
+        base_tree = txn.base.tree
+        tree_oid = _build_tree(self.repo, base_tree, txn.changes)
+        email = gitutil.git_config_get(self.repo, "user.email") or f"{_slug(self.agent)}@gitcoord.invalid"
+        sig = pygit2.Signature(self.agent[:200] or "unknown", email)
+        lines = [f"[{txn.op}] {txn.summary or txn.op}".strip(), "", f"Gitcoord-Op: {txn.op}",
+                 f"Gitcoord-Agent: {self.agent}"]
+        if txn.task:
+            lines.append(f"Gitcoord-Task: {txn.task}")
+        message = "\n".join(line.replace("\0", "") for line in lines) + "\n"
+        return str(self.repo.create_commit(None, sig, sig, message, tree_oid, parents))
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(random.uniform(0, min(0.5, 0.01 * (2 ** attempt))))
+
+    # -- transactions
+    def transact(self, fn: Callable[[Txn], T]) -> TxnResult:
+        """Run ``fn`` on the latest state and commit its changes atomically (retrying lost races)."""
+        if self.remote:
+            return self._transact_remote(fn)
+        last_tip = None
+        for attempt in range(self.retries):
+            tip = self.local_tip()
+            txn = Txn(Snapshot(self.repo, tip, self.cache), self.agent)
+            value = fn(txn)
+            if not txn.changes:
+                return TxnResult(value, tip, False, attempt + 1)
+            commit = self._commit(txn, [tip] if tip else [])
+            _test_pause("before-cas")
+            if self._cas(tip, commit, f"gitcoord: {txn.op}"):
+                self.cache.save()
+                return TxnResult(value, commit, True, attempt + 1, txn.events)
+            last_tip = tip
+            self._sleep(attempt)
+        lock = gitutil.common_dir(self.repo) / (self.ref + ".lock")
+        hint = f" ({lock} exists: if no git process is running, remove it)" if lock.exists() else ""
+        raise RaceError(f"{self.ref} kept moving; gave up after {self.retries} attempts{hint}",
+                        data={"last_tip": last_tip})
+
+    def _transact_remote(self, fn: Callable[[Txn], T]) -> TxnResult:
+        assert self.remote and self.tracking_ref
+        tip = self._ref_oid(self.tracking_ref)
+        fresh = False
+        if tip is None:
+            tip, fresh = self.fetch(), True
+        for attempt in range(self.retries):
+            txn = Txn(Snapshot(self.repo, tip, self.cache), self.agent)
+            try:
+                value = fn(txn)
+            except GitcoordError:
+                if not fresh:  # decided on a possibly stale view: confirm against the remote's tip
+                    newer, fresh = self.fetch(), True
+                    if newer != tip:
+                        tip = newer
+                        continue
+                raise
+            if not txn.changes:
+                if tip is not None:
+                    self._advance_local(tip)
+                return TxnResult(value, tip, False, attempt + 1)
+            commit = self._commit(txn, [tip] if tip else [])
+            _test_pause("before-cas")
+            outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
+            if outcome.ok:
+                self.repo.references.create(self.tracking_ref, commit, force=True)
+                self._advance_local(commit)
+                self.cache.save()
+                return TxnResult(value, commit, True, attempt + 1, txn.events)
+            self._sleep(attempt)
+            tip, fresh = self.fetch(), True
+        raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {self.retries} attempts")
+
+    def _advance_local(self, new: str) -> None:
+        """Fast-forward the local branch to ``new`` when it is behind; leave a diverged one to `sync`."""
+        for _ in range(5):
+            cur = self.local_tip()
+            if cur == new:
+                return
+            if cur is not None and not self.repo.descendant_of(new, cur):
+                return
+            if self._cas(cur, new, "gitcoord: fast-forward to remote"):
+                return
+
+    # -- sync
+    def sync(self) -> SyncResult:
+        """Bring local and remote together: fast-forward either way, or merge per-entity files."""
+        if not self.remote:
+            raise UsageError("sync needs a remote: pass --remote NAME or `git config gitcoord.remote NAME`")
+        for attempt in range(self.retries):
+            remote_tip = self.fetch()
+            local = self.local_tip()
+            if local is None and remote_tip is None:
+                return SyncResult("nothing", None, None)
+            if local == remote_tip:
+                return SyncResult("up-to-date", local, remote_tip)
+            if local is None or (remote_tip is not None and self.repo.descendant_of(remote_tip, local)):
+                self._advance_local(remote_tip)  # type: ignore[arg-type]
+                return SyncResult("fast-forward-local", self.local_tip(), remote_tip)
+            if remote_tip is None or self.repo.descendant_of(local, remote_tip):
+                outcome = gitutil.push(self.repo, self.remote, [f"{local}:{self.ref}"])
+                if outcome.ok:
+                    self.repo.references.create(self.tracking_ref, local, force=True)  # type: ignore[arg-type]
+                    return SyncResult("pushed", local, local)
+                self._sleep(attempt)
+                continue
+            merged, conflicts = self._merge_entities(local, remote_tip)
+            if conflicts:
+                raise Conflict(
+                    f"sync: {len(conflicts)} file(s) changed differently locally and on '{self.remote}': "
+                    f"{', '.join(conflicts[:5])}; resolve by re-applying your change on the remote state",
+                    data={"conflicts": conflicts})
+            outcome = gitutil.push(self.repo, self.remote, [f"{merged}:{self.ref}"])
+            if outcome.ok:
+                self.repo.references.create(self.tracking_ref, merged, force=True)  # type: ignore[arg-type]
+                self._cas(local, merged, "gitcoord: sync merge")
+                return SyncResult("merged", merged, merged)
+            self._sleep(attempt)
+        raise RaceError(f"sync: remote '{self.remote}' kept moving; gave up after {self.retries} attempts")
+
+    def _merge_entities(self, local: str, remote: str) -> tuple[str, list[str]]:
+        """Three-way merge of two tips, file by file: a file changed on both sides differently conflicts."""
+        base_oid = self.repo.merge_base(local, remote)
+        base = _flatten(self.repo, self.repo[base_oid].peel(pygit2.Tree)) if base_oid else {}
+        ours = _flatten(self.repo, self.repo[local].peel(pygit2.Tree))
+        theirs = _flatten(self.repo, self.repo[remote].peel(pygit2.Tree))
+        changes: dict[str, bytes | None] = {}
+        conflicts = []
+        for path in sorted(set(base) | set(ours)):
+            b, o, t = base.get(path), ours.get(path), theirs.get(path)
+            if o == b:
+                continue  # unchanged locally: the remote's version stands
+            if t == b or t == o:
+                changes[path] = self.repo[o].data if o else None
+            else:
+                conflicts.append(path)
+        if conflicts:
+            return "", conflicts
+        tree = _build_tree(self.repo, self.repo[remote].peel(pygit2.Tree), changes)
+        sig = pygit2.Signature(self.agent[:200] or "unknown",
+                               gitutil.git_config_get(self.repo, "user.email") or "gitcoord@gitcoord.invalid")
+        msg = (f"[sync] merge local coordination changes into {self.remote}\n\nGitcoord-Op: sync\n"
+               f"Gitcoord-Agent: {self.agent}\n")
+        return str(self.repo.create_commit(None, sig, sig, msg, tree, [remote, local])), []
+
+    # -- history
+    def log(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The coordination history, newest first, with the structured trailers parsed."""
+        tip = self.snapshot().commit
+        out: list[dict[str, Any]] = []
+        if tip is None:
+            return out
+        for commit in self.repo.walk(tip, pygit2.enums.SortMode.TIME):
+            trailers = {}
+            for line in commit.message.splitlines():
+                if line.startswith("Gitcoord-") and ": " in line:
+                    key, _, value = line.partition(": ")
+                    trailers[key[len("Gitcoord-"):].lower()] = value
+            out.append({"commit": str(commit.id), "subject": commit.message.splitlines()[0] if commit.message else "",
+                        "time": timeutil.iso(_commit_time(commit)), **trailers})
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+
+def _commit_time(commit: pygit2.Commit):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(commit.commit_time, tz=timezone.utc)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "-" for c in text)[:60] or "unknown"
+
+
+def _flatten(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in tree:
+        path = f"{prefix}{entry.name}"
+        if entry.type == pygit2.GIT_OBJECT_TREE:
+            out.update(_flatten(repo, repo[entry.id], path + "/"))
+        else:
+            out[path] = str(entry.id)
+    return out
+
+
+def _build_tree(repo: pygit2.Repository, base: pygit2.Tree | None, changes: dict[str, bytes | None]) -> pygit2.Oid:
+    """Write the tree ``base`` + ``changes`` (path → content, None deletes); untouched subtrees are reused."""
+    direct: dict[str, bytes | None] = {}
+    nested: dict[str, dict[str, bytes | None]] = {}
+    for path, data in changes.items():
+        head, sep, rest = path.partition("/")
+        if sep:
+            nested.setdefault(head, {})[rest] = data
+        else:
+            direct[head] = data
+    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, data in direct.items():
+        if data is None:
+            if builder.get(name) is not None:
+                builder.remove(name)
+        else:
+            builder.insert(name, repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB)
+    for name, sub in nested.items():
+        existing = base[name] if base is not None and name in base else None
+        subtree = repo[existing.id] if existing is not None and existing.type == pygit2.GIT_OBJECT_TREE else None
+        new_oid = _build_tree(repo, subtree, sub)
+        if len(repo[new_oid]) == 0:
+            if builder.get(name) is not None:
+                builder.remove(name)
+        else:
+            builder.insert(name, new_oid, pygit2.GIT_FILEMODE_TREE)
+    return builder.write()

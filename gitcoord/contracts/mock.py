@@ -316,7 +316,7 @@ class ContractModel:
     def _validator(self, pointer: str | None, schema: dict | None) -> Any:
         import jsonschema
 
-        cls = jsonschema.Draft202012Validator if self.version == "3.1" else jsonschema.Draft4Validator
+        cls = _validator_class(self.version)
         if pointer is None:
             if not schema:
                 return None
@@ -340,6 +340,41 @@ class ContractModel:
             resource = Resource(contents=contents, specification=DRAFT202012 if self.version == "3.1" else DRAFT4)
             self._registry = Registry().with_resource(_SPEC_URI, resource)
         return self._registry
+
+
+_VALIDATOR_CLASSES: dict[str, Any] = {}
+
+
+def _validator_class(version: str) -> Any:
+    """Draft 2020-12 for OpenAPI 3.1, draft 4 otherwise; ``multipleOf`` checked in decimal.
+
+    jsonschema checks ``multipleOf`` in binary floating point, so ``19.99`` is not a
+    multiple of ``0.01`` there; money fields in real contracts do exactly that.
+    """
+    cls = _VALIDATOR_CLASSES.get(version)
+    if cls is None:
+        import jsonschema
+        from jsonschema.validators import extend
+
+        base = jsonschema.Draft202012Validator if version == "3.1" else jsonschema.Draft4Validator
+        cls = extend(base, {"multipleOf": _decimal_multiple_of})
+        _VALIDATOR_CLASSES[version] = cls
+    return cls
+
+
+def _decimal_multiple_of(validator: Any, divisor: Any, instance: Any, schema: dict) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    if not validator.is_type(instance, "number") or isinstance(instance, bool):
+        return
+    try:
+        failed = Decimal(str(instance)) % Decimal(str(divisor)) != 0
+    except (InvalidOperation, ValueError):
+        failed = False
+    if failed:
+        from jsonschema.exceptions import ValidationError
+
+        yield ValidationError(f"{instance!r} is not a multiple of {divisor!r}")
 
 
 def _compile_template(template: str) -> tuple[re.Pattern[str], list[str], str]:

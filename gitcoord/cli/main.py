@@ -22,6 +22,25 @@ COMMANDS: dict[str, str] = {
     "state": "gitcoord.cli.store_cmds:state",
     "config": "gitcoord.cli.store_cmds:config",
     "history": "gitcoord.cli.store_cmds:history",
+    "task": "gitcoord.cli.tasks_cmds:task",
+    "plan": "gitcoord.cli.tasks_cmds:plan",
+    "next": "gitcoord.cli.tasks_cmds:next_cmd",
+    "doctor": "gitcoord.cli.tasks_cmds:doctor",
+    "branch": "gitcoord.cli.branches_cmds:branch",
+    "lock": "gitcoord.cli.locks_cmds:lock",
+    "owners": "gitcoord.cli.owners_cmds:owners",
+    "hooks": "gitcoord.cli.hooks_cmds:hooks",
+    "hook": "gitcoord.cli.hooks_cmds:hook",
+    "check": "gitcoord.cli.check_cmds:check",
+    "contract": "gitcoord.cli.contracts_cmds:contract",
+    "merge": "gitcoord.cli.merge_cmds:merge",
+    "msg": "gitcoord.cli.messages_cmds:msg",
+    "inbox": "gitcoord.cli.messages_cmds:inbox",
+    "log": "gitcoord.cli.messages_cmds:log",
+    "metrics": "gitcoord.cli.report_cmds:metrics",
+    "timeline": "gitcoord.cli.report_cmds:timeline",
+    "report": "gitcoord.cli.report_cmds:report",
+    "demo": "gitcoord.cli.demo_cmds:demo",
 }
 
 EXAMPLES = """\b
@@ -37,14 +56,20 @@ Examples:
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(name for name, target in COMMANDS.items() if _available(target))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         target = COMMANDS.get(name)
-        if target is None:
+        if target is None or not _available(target):
             return None
         module_name, _, attr = target.partition(":")
         return getattr(importlib.import_module(module_name), attr)
+
+
+def _available(target: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(target.partition(":")[0]) is not None
 
 
 @click.group(cls=LazyGroup, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"],

@@ -311,6 +311,7 @@ class ContractModel:
                         found.append((json_path(location + [name]), "is not allowed (no such property in the contract)"))
                 continue
             found.append((json_path(location), _describe(error)))
+        found.sort(key=lambda item: item[0])
         return found
 
     def _validator(self, pointer: str | None, schema: dict | None) -> Any:
@@ -785,6 +786,10 @@ def _parse_cookies(value: str) -> dict[str, str]:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up early is not worth a traceback on stderr."""
+        return
 
 
 class _Server6(_Server):

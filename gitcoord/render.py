@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-from gitcoord.graph import Graph, Node, find_cycle
+from gitcoord.graph import Node
 
 # Light fills for graph nodes, strong fills for bars; unknown statuses fall back to gray.
 NODE_FILLS = {
@@ -80,7 +80,8 @@ def plan_text(plan: dict) -> str:
     path = plan.get("critical_path", [])
     if path:
         hours = plan.get("critical_path_hours")
-        lines.append(f"critical path ({_hours(hours)}): " + " -> ".join(path) if hours is not None else "")
+        length = f" ({_hours(hours)})" if hours is not None else ""
+        lines.append(f"critical path{length}: " + " -> ".join(path))
     waves = plan.get("waves", [])
     if waves:
         shown = " | ".join(f"{i + 1}: {', '.join(w)}" for i, w in enumerate(waves[:8]))
@@ -407,7 +408,3 @@ def _clip(text: str, chars: int) -> str:
     chars = max(int(chars), 4)
     return text if len(text) <= chars else text[: chars - 1] + "…"
 
-
-def plan_graph_ok(nodes: Sequence[Node]) -> bool:
-    """True when the nodes form a DAG (renderers draw cycles too; callers may warn)."""
-    return find_cycle(Graph(nodes)) is None

@@ -295,8 +295,14 @@ class ContractModel:
         validator = self._validator(pointer, schema)
         if validator is None:
             return []
+        from referencing.exceptions import Unresolvable
+
+        try:
+            errors = list(validator.iter_errors(instance))
+        except Unresolvable as exc:
+            raise UsageError(f"spec at #{pointer}: $ref cannot be resolved ({exc.ref if hasattr(exc, 'ref') else exc})") from exc
         found: list[tuple[str, str]] = []
-        for error in sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]):
+        for error in errors:
             location = list(prefix) + list(error.absolute_path)
             if error.validator == "required" and isinstance(error.instance, dict):
                 for name in error.validator_value:
@@ -391,14 +397,15 @@ def _compile_template(template: str) -> tuple[re.Pattern[str], list[str], str]:
 
 
 def _openapi_to_json_schema(node: Any, version: str) -> Any:
-    """A copy where OpenAPI 3.0 / 2.0 ``nullable`` becomes JSON Schema ``null`` types."""
-    if version == "3.1":
-        return node
+    """A JSON copy: keys as strings (YAML reads ``200:`` as an int), and for OpenAPI 3.0 /
+    2.0 ``nullable`` turned into JSON Schema ``null`` types."""
     if isinstance(node, list):
         return [_openapi_to_json_schema(item, version) for item in node]
     if not isinstance(node, dict):
         return node
-    out = {key: _openapi_to_json_schema(value, version) for key, value in node.items()}
+    out = {str(key): _openapi_to_json_schema(value, version) for key, value in node.items()}
+    if version == "3.1":
+        return out
     if out.get("nullable") is True or out.get("x-nullable") is True:
         if isinstance(out.get("enum"), list) and None not in out["enum"]:
             out["enum"] = out["enum"] + [None]

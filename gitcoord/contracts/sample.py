@@ -66,6 +66,8 @@ def resolve_ref(ref: str, spec: dict) -> Any:
         token = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, dict) and token in node:
             node = node[token]
+        elif isinstance(node, dict) and token.isdigit() and int(token) in node:  # YAML `200:` keys
+            node = node[int(token)]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
@@ -120,12 +122,16 @@ class _Generator:
         if isinstance(schema.get("enum"), list) and schema["enum"]:
             non_null = [v for v in schema["enum"] if v is not None]
             return non_null[0] if non_null else None
-        if "example" in schema:
-            return schema["example"]
-        if isinstance(schema.get("examples"), list) and schema["examples"]:
-            return schema["examples"][0]
+        # A schema's own example or default wins, unless it plainly has the wrong type
+        # (real specs carry e.g. `type: integer` with `example: "1739811096"`).
+        candidates = [schema["example"]] if "example" in schema else []
+        if isinstance(schema.get("examples"), list):
+            candidates += schema["examples"][:1]
         if "default" in schema:
-            return schema["default"]
+            candidates.append(schema["default"])
+        for candidate in candidates:
+            if _fits_type(candidate, schema):
+                return candidate
         if "allOf" in schema:
             return self.value(self.merge_all_of(schema, refs), depth, refs)
         for key in ("oneOf", "anyOf"):
@@ -354,6 +360,28 @@ class _Generator:
         if integer:
             return int(value)
         return value
+
+
+_TYPE_CHECKS: dict[str, Any] = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def _fits_type(value: Any, schema: dict) -> bool:
+    """Whether ``value`` has (one of) the schema's declared JSON types; no type → yes."""
+    kind = schema.get("type")
+    kinds = kind if isinstance(kind, list) else [kind] if isinstance(kind, str) else []
+    if value is None and (schema.get("nullable") or schema.get("x-nullable")):
+        return True
+    if not kinds:
+        return True
+    return any(_TYPE_CHECKS.get(k, lambda v: True)(value) for k in kinds)
 
 
 def _variant(value: Any, index: int) -> Any:

@@ -397,3 +397,30 @@ def test_serve_forever_prints_the_url_first_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_yaml_integer_status_keys_and_wrongly_typed_schema_examples() -> None:
+    spec = yaml.safe_load(
+        """
+swagger: "2.0"
+info: {title: t, version: "1"}
+paths:
+  /things:
+    get:
+      responses:
+        200:
+          description: ok
+          schema:
+            type: object
+            required: [created]
+            properties:
+              created: {type: integer, example: "1739811096"}
+"""
+    )
+    assert 200 in spec["paths"]["/things"]["get"]["responses"]
+    with MockServer(spec) as server:
+        status, _, body = call("GET", server.url + "/things")
+        assert (status, body) == (200, {"created": 1})
+        from gitcoord.contracts.conformance import run_contract_tests
+
+        assert run_contract_tests(spec, server.url).ok

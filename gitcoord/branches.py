@@ -48,3 +48,36 @@ def render_branch(template: str, *, task: str, feature: str | None, role: str | 
                            agent=slug(agent, "anyone"))
     gitutil.check_ref_name(f"refs/heads/{name}", what="branch name")
     return name
+
+
+def resolve_start_point(repo, base: str, remote: str | None = None, from_rev: str | None = None) -> str:
+    """The commit a new task branch starts from: --from, else the base branch (local, then remote)."""
+    import pygit2
+
+    if from_rev:
+        try:
+            return str(repo.revparse_single(from_rev).peel(pygit2.Commit).id)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise UsageError(f"--from {from_rev!r}: no such revision") from None
+    candidates = [f"refs/heads/{base}"] + ([f"refs/remotes/{remote}/{base}"] if remote else []) + \
+        [f"refs/remotes/origin/{base}", "HEAD"]
+    for ref in candidates:
+        try:
+            return str(repo.revparse_single(ref).peel(pygit2.Commit).id)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+    raise UsageError(f"base branch {base!r} not found (set it with `gitcoord config set base NAME` or pass --from)")
+
+
+def ensure_branch(repo, name: str, start: str) -> bool:
+    """Create refs/heads/<name> at ``start`` unless it exists; never touches HEAD or the work tree."""
+    ref = gitutil.check_ref_name(f"refs/heads/{name}", what="branch name")
+    if repo.references.get(ref) is not None:
+        return False
+    try:
+        repo.references.create(ref, start, force=False)
+    except (ValueError, Exception) as exc:  # created concurrently: fine, it exists now
+        if repo.references.get(ref) is None:
+            raise UsageError(f"cannot create branch {name}: {exc}") from None
+        return False
+    return True

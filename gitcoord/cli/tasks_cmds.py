@@ -1,0 +1,343 @@
+"""Task commands: task add/import/list/show/edit/start/block/unblock/done/cancel, plan, next, doctor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gitcoord.cli.app import App, json_option, pass_app
+
+STATUS_CHOICE = click.Choice(["planned", "ready", "in_progress", "blocked", "ready_to_merge", "merged", "cancelled"])
+
+
+@click.group()
+def task() -> None:
+    """Task manifests and their lifecycle.
+
+    \b
+    planned → ready → in_progress ⇄ blocked → ready_to_merge → merged (+ cancelled)
+    \b
+    Examples:
+      gitcoord task add API --title "Cart API" --role backend --estimate 6h \\
+          --depends-on DESIGN:contract --owns 'src/api/**' --consumes cart-api
+      gitcoord task import plan.yaml
+      gitcoord task start API          # claim it (creates its branch)
+      gitcoord task done API           # ready to merge
+    """
+
+
+def _definition_options(fn):
+    options = [
+        click.option("--title", help="One-line title."),
+        click.option("--description", help="Longer description."),
+        click.option("--feature", help="Feature this task belongs to."),
+        click.option("--role", help="Role that does it (backend, frontend...)."),
+        click.option("--agent", "assignee", help="Agent assigned to it."),
+        click.option("--estimate", help="Duration: 90m, 6h, 1.5h or hours."),
+        click.option("--priority", type=int, help="Higher runs first."),
+        click.option("--depends-on", "depends_on", multiple=True, metavar="ID[:hard|contract|info]",
+                     help="A dependency (repeatable)."),
+        click.option("--owns", multiple=True, metavar="GLOB", help="Owned path pattern, CODEOWNERS style (repeatable)."),
+        click.option("--provides", multiple=True, metavar="CONTRACT", help="Contract this task provides (repeatable)."),
+        click.option("--consumes", multiple=True, metavar="CONTRACT", help="Contract this task consumes (repeatable)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _spec_from_flags(**flags: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
+    for key in ("title", "description", "feature", "role", "estimate", "priority"):
+        if flags.get(key) is not None:
+            spec[key] = flags[key]
+    if flags.get("assignee") is not None:
+        spec["agent"] = flags["assignee"]
+    for key in ("depends_on", "owns", "provides", "consumes"):
+        if flags.get(key):
+            spec[key] = list(flags[key])
+    return spec
+
+
+def _task_line(t: dict[str, Any]) -> str:
+    return (f"{t['id']:<14} {t['status']:<15} {str(t.get('agent') or '-'):<16} {str(t.get('role') or '-'):<11} "
+            f"{_est(t.get('estimate')):>6}  {t['title']}")
+
+
+def _est(value: Any) -> str:
+    return "-" if value is None else f"{value:g}h"
+
+
+def _task_table(tasks: list[dict[str, Any]]) -> str:
+    if not tasks:
+        return "no tasks"
+    head = f"{'TASK':<14} {'STATUS':<15} {'AGENT':<16} {'ROLE':<11} {'EST':>6}  TITLE"
+    return "\n".join([head] + [_task_line(t) for t in tasks])
+
+
+@task.command("add")
+@click.argument("task_id", metavar="ID")
+@_definition_options
+@json_option
+@pass_app
+def task_add(app: App, task_id: str, **flags: Any) -> None:
+    """Add a task (status planned, or ready when nothing blocks it)."""
+    from gitcoord import tasks
+
+    if not flags.get("title"):
+        raise click.UsageError("--title is required")
+    created = tasks.add_task(app.store, {"id": task_id, **_spec_from_flags(**flags)})
+    app.emit(created, lambda: f"added {created['id']} ({created['status']}): {created['title']}")
+
+
+@task.command("import")
+@click.argument("plan_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--update", is_flag=True, help="Redefine tasks that already exist (their status is kept).")
+@json_option
+@pass_app
+def task_import(app: App, plan_file: str, update: bool) -> None:
+    """Import a plan: `feature: F` and `tasks: [{id, title, role, agent, estimate, depends_on, owns, ...}]`.
+
+    All or nothing: an unknown dependency, a cycle or a bad field writes nothing.
+    """
+    from gitcoord import tasks
+
+    doc = tasks.load_plan_file(plan_file)
+    result = tasks.import_plan(app.store, doc, source=plan_file, update=update)
+    app.emit(result, lambda: f"imported {len(result['added'])} task(s), updated {len(result['updated'])}"
+                             + (f" for feature {result['feature']}" if result["feature"] else "")
+                             + "\nnext: `gitcoord plan` to see the schedule, `gitcoord doctor` to check it")
+
+
+@task.command("list")
+@click.option("--feature", help="Only this feature.")
+@click.option("--status", type=STATUS_CHOICE, help="Only this status.")
+@click.option("--ready", is_flag=True, help="Only tasks whose dependencies are met.")
+@click.option("--agent", "assignee", help="Only tasks of this agent.")
+@json_option
+@pass_app
+def task_list(app: App, feature: str | None, status: str | None, ready: bool, assignee: str | None) -> None:
+    """List tasks (JSON: a list of task objects)."""
+    from gitcoord import tasks
+
+    snap = app.snapshot()
+    all_tasks = tasks.load_tasks(snap)
+    ids = set(tasks.ready_ids(snap, all_tasks)) if ready else None
+    shown = [t for t in tasks.filter_tasks(all_tasks.values(), feature=feature, status=status, ids=ids)
+             if assignee is None or t.get("agent") == assignee]
+    app.emit(shown, lambda: _task_table(shown))
+
+
+@task.command("show")
+@click.argument("task_id", metavar="ID")
+@json_option
+@pass_app
+def task_show(app: App, task_id: str) -> None:
+    """One task, with what it waits for and what waits for it."""
+    from gitcoord import tasks
+
+    snap = app.snapshot()
+    all_tasks = tasks.load_tasks(snap)
+    t = tasks.get_task(snap, task_id)
+    data = {**t, "waiting_for": tasks.unmet_dependencies(snap, t, all_tasks),
+            "dependents": tasks.dependents_of(all_tasks, task_id)}
+
+    def human() -> str:
+        lines = [f"{t['id']}: {t['title']}", f"  status:   {t['status']}" +
+                 (f" ({t['blocked_reason']})" if t.get("blocked_reason") else "")]
+        for key in ("feature", "role", "agent", "branch"):
+            if t.get(key):
+                lines.append(f"  {key + ':':<9} {t[key]}")
+        lines.append(f"  estimate: {_est(t.get('estimate'))}   priority: {t.get('priority', 0)}")
+        if t.get("depends_on"):
+            lines.append("  depends on: " + ", ".join(f"{d['task']} ({d['kind']})" for d in t["depends_on"]))
+        if data["waiting_for"]:
+            lines.append("  waiting for: " + "; ".join(data["waiting_for"]))
+        if data["dependents"]:
+            lines.append("  needed by: " + ", ".join(data["dependents"]))
+        for key in ("owns", "provides", "consumes"):
+            if t.get(key):
+                lines.append(f"  {key}: " + ", ".join(t[key]))
+        return "\n".join(lines)
+    app.emit(data, human)
+
+
+@task.command("edit")
+@click.argument("task_id", metavar="ID")
+@_definition_options
+@json_option
+@pass_app
+def task_edit(app: App, task_id: str, **flags: Any) -> None:
+    """Change a task's definition. List options replace the whole list; pass '' to clear a field."""
+    from gitcoord import tasks
+
+    changes = _spec_from_flags(**flags)
+    for key in ("depends_on", "owns", "provides", "consumes"):
+        if key in changes and changes[key] == [""]:
+            changes[key] = []
+    if not changes:
+        raise click.UsageError("nothing to change: pass at least one option (see --help)")
+    updated = tasks.edit_task(app.store, task_id, changes)
+    app.emit(updated, lambda: f"updated {task_id}")
+
+
+def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, force: bool = True):
+    @click.argument("task_id", metavar="ID")
+    @json_option
+    @pass_app
+    def command(app: App, task_id: str, reason_text: str | None = None, force_flag: bool = False,
+                from_rev: str | None = None) -> None:
+        from gitcoord import tasks
+
+        result = tasks.transition(app.store, task_id, target, reason=reason_text, force=force_flag)
+        extra = ""
+        if target == "in_progress" and result.get("branch"):
+            extra = _ensure_task_branch(app, result["branch"], from_rev)
+        released = result.pop("_released_locks", [])
+        unchanged = result.pop("_unchanged", False)
+        app.emit(result, lambda: (f"{task_id} is already yours (in_progress)" if unchanged
+                                  else f"{task_id}: {result['status']}") + extra
+                 + (f"\nreleased locks: {', '.join(released)}" if released else "")
+                 + _next_hint(target, task_id))
+    command.__doc__ = help_text
+    if reason:
+        command = click.option("--reason", "reason_text", required=(target == "blocked"),
+                               help="Why (shown to other agents).")(command)
+    if force:
+        command = click.option("--force", "force_flag", is_flag=True,
+                               help="Override assignment/readiness checks (recorded in the history).")(command)
+    if target == "in_progress" and name == "start":
+        command = click.option("--from", "from_rev", metavar="REV",
+                               help="Start the task branch from REV (default: the base branch).")(command)
+    return task.command(name)(command)
+
+
+def _ensure_task_branch(app: App, name: str, from_rev: str | None) -> str:
+    from gitcoord import branches
+
+    start = branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote, from_rev)
+    created = branches.ensure_branch(app.repo, name, start)
+    return f"\nbranch {name} {'created' if created else 'exists'}: `git switch {name}`"
+
+
+def _next_hint(target: str, task_id: str) -> str:
+    return {
+        "in_progress": f"\nnext: work on the branch; `gitcoord msg status {task_id} --progress N` to report",
+        "ready_to_merge": "\nnext: `gitcoord merge plan` shows when it lands",
+        "blocked": f"\nnext: `gitcoord msg blocker {task_id} ...` to ask for help; `gitcoord task unblock {task_id}`",
+    }.get(target, "")
+
+
+_lifecycle("start", "in_progress", "Claim a task and start it (creates its branch). Exactly one agent wins a race.")
+_lifecycle("block", "blocked", "Mark a task blocked, with a reason.", reason=True)
+_lifecycle("unblock", "in_progress", "Resume a blocked task.")
+_lifecycle("done", "ready_to_merge", "Finish a task: ready to merge.", reason=True)
+_lifecycle("cancel", "cancelled", "Cancel a task (releases its locks).", reason=True)
+
+
+@click.command()
+@click.option("--feature", help="Only this feature.")
+@click.option("--agents", type=click.IntRange(min=1), help="Schedule for N agents (declared agents: the first N).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "mermaid", "dot", "gantt-svg"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@json_option
+@pass_app
+def plan(app: App, feature: str | None, agents: int | None, fmt: str, output: str | None) -> None:
+    """Ready set, waves, critical path and a schedule for N agents.
+
+    \b
+    Examples:
+      gitcoord plan --agents 4
+      gitcoord plan --format mermaid > plan.md
+      gitcoord plan --format gantt-svg -o plan.svg
+    """
+    from gitcoord import graph, render, tasks
+
+    snap = app.snapshot()
+    all_tasks = tasks.load_tasks(snap)
+    selected = tasks.filter_tasks(all_tasks.values(), feature=feature)
+    if feature and not selected:
+        from gitcoord.errors import UsageError
+
+        raise UsageError(f"--feature {feature}: no tasks in that feature")
+    nodes = tasks.to_nodes(selected)
+    declared = [graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in snap.config.get("agents") or []]
+    team: int | list[graph.Agent] | None = declared[:agents] if declared and agents else (declared or agents)
+    result = graph.plan(nodes, team, hard_requires=snap.config["policies"]["hard_requires"],
+                        contract_ready=tasks.contract_ready_fn(snap, all_tasks))
+    if app.as_json or fmt == "json":
+        text = None
+    elif fmt == "mermaid":
+        text = render.mermaid(nodes, result)
+    elif fmt == "dot":
+        text = render.dot(nodes, result)
+    elif fmt == "gantt-svg":
+        text = render.gantt_svg(render.plan_bars(result, nodes), title=f"Plan{' — ' + feature if feature else ''}")
+    else:
+        text = render.plan_text(result)
+    if output:
+        import json as _json
+
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text if text is not None else _json.dumps(result, indent=2))
+        app.info(f"wrote {output}")
+        if app.as_json:
+            app.emit(result)
+        return
+    if text is None:
+        app.emit(result)
+    else:
+        click.echo(text)
+
+
+@click.command("next")
+@click.option("--role", help="Act as this role.")
+@json_option
+@pass_app
+def next_cmd(app: App, role: str | None) -> None:
+    """The best ready task for this agent (work stealing): priority, critical path, id."""
+    from gitcoord import graph, tasks
+
+    snap = app.snapshot()
+    all_tasks = tasks.load_tasks(snap)
+    declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in snap.config.get("agents") or []}
+    me = declared.get(app.agent, graph.Agent(app.agent))
+    nodes = tasks.to_nodes(all_tasks.values())
+    best = graph.next_task(nodes, me, role, hard_requires=snap.config["policies"]["hard_requires"],
+                           contract_ready=tasks.contract_ready_fn(snap, all_tasks))
+    current = [t["id"] for t in all_tasks.values() if t.get("agent") == app.agent and t["status"] == "in_progress"]
+    data: dict[str, Any] = {"agent": app.agent, "task": best, "in_progress": current}
+    if best:
+        data["details"] = all_tasks[best]
+        data["command"] = f"gitcoord task start {best}"
+    else:
+        waiting = [t for t in all_tasks.values() if t["status"] in ("planned", "ready")]
+        data["reason"] = ("no open tasks left" if not waiting else
+                          f"{len(waiting)} task(s) still wait for dependencies; see `gitcoord plan`")
+
+    def human() -> str:
+        if best:
+            t = all_tasks[best]
+            return f"next for {app.agent}: {best} — {t['title']}\nclaim it: gitcoord task start {best}"
+        return f"nothing ready for {app.agent}: {data['reason']}"
+    app.emit(data, human)
+
+
+@click.command()
+@json_option
+@pass_app
+def doctor(app: App) -> None:
+    """Find anti-patterns: cycles, dangling dependencies, overlapping ownership ("shared file
+    hell"), contract dependencies without contracts, over-parallelization, missing owns or
+    estimates. Exit 1 when any error-level finding."""
+    from gitcoord import doctor as doc
+
+    findings = doc.diagnose(app.snapshot())
+    counts = doc.summary(findings)
+    app.emit({"ok": not counts.get("error"), "findings": findings, "counts": counts},
+             lambda: "\n".join([f"{f['level'].upper():<8} {f['rule']:<26} {f['message']}" for f in findings]
+                               + [f"{counts.get('error', 0)} error(s), {counts.get('warning', 0)} warning(s)"]))
+    if counts.get("error"):
+        raise SystemExit(1)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from gitcoord.errors import UsageError
-from gitcoord.paths import normalize_repo_path, validate_pattern
+from gitcoord.paths import are_clean_repo_paths, normalize_repo_path, validate_pattern
 
 __all__ = [
     "Pattern",
@@ -74,6 +74,25 @@ def _literal_of(segment: tuple[Atom, ...] | None) -> str | None:
     return "".join(atom[1] for atom in segment)
 
 
+def _ends_of(segment: tuple[Atom, ...] | None) -> tuple[str, str] | None:
+    if segment is None:
+        return None
+    head = []
+    for atom in segment:
+        if atom[0] != _LIT:
+            break
+        head.append(atom[1])
+    if len(head) == len(segment):
+        literal = "".join(head)
+        return literal, literal
+    tail = []
+    for atom in reversed(segment):
+        if atom[0] != _LIT:
+            break
+        tail.append(atom[1])
+    return "".join(head), "".join(reversed(tail))
+
+
 class Pattern:
     """One compiled ownership/lock pattern.  ``text`` is what was given; ``normalized`` is canonical."""
 
@@ -87,6 +106,8 @@ class Pattern:
         "literal_prefix",
         "is_subtree",
         "floating",
+        "open_end",
+        "ends",
         "_elements",
         "_regex",
         "_nfa",
@@ -113,6 +134,8 @@ class Pattern:
             segments.append(None)  # 'dir/' is 'dir/**'
         self.segments = tuple(segments)
         self.literals = tuple(_literal_of(segment) for segment in segments)
+        #: per segment, the literal text it must start and end with (None for '**')
+        self.ends = tuple(_ends_of(segment) for segment in segments)
         prefix: list[str] = []
         for literal in self.literals:
             if literal is None:
@@ -125,12 +148,24 @@ class Pattern:
         )
         self.floating = segments[0] is None
         self._elements = _elements_of(self.segments)
-        self._regex = re.compile(_regex_of(self._elements), re.DOTALL)
+        #: also matches everything below any path it matches
+        self.open_end = self._elements[-1][0] in (_E_OPTDESC, _E_ANYPLUS)
+        self._regex: Callable[[str], object] | None = None
         self._nfa: _Nfa | None = None
 
     def matches(self, path: str) -> bool:
         """Does this pattern match ``path`` (a repository-relative path; checked and normalised)?"""
-        return self._regex.fullmatch(normalize_repo_path(path)) is not None
+        return self._fullmatch(normalize_repo_path(path)) is not None
+
+    def _fullmatch(self, path: str) -> object:
+        if self._regex is None:
+            self._regex = _matcher(self._elements)
+        return self._regex(path)
+
+    @property
+    def regex(self) -> str:
+        """The equivalent Python regular expression (for a full match of a normalised path)."""
+        return _regex_of(self._elements)
 
     def _nfa_(self) -> _Nfa:
         if self._nfa is None:
@@ -192,6 +227,25 @@ def _regex_of(elements: list[tuple]) -> str:
         else:
             pieces.append("(?:/.*)?")
     return "".join(pieces)
+
+
+_MATCHERS: dict[tuple, Callable[[str], object]] = {}
+
+
+def _matcher(elements: Sequence[tuple]) -> Callable[[str], object]:
+    """A compiled fullmatch for these elements, shared by every pattern that has them.
+
+    Compiling a regex costs ~100 us in CPython; sharing matters because tasks repeat shapes
+    (``**/test_*.py`` under many directories), and the index only needs the part after the
+    literal directories.
+    """
+    key = tuple(elements)
+    found = _MATCHERS.get(key)
+    if found is None:
+        if len(_MATCHERS) > 50_000:
+            _MATCHERS.clear()
+        found = _MATCHERS[key] = re.compile(_regex_of(key), re.DOTALL).fullmatch
+    return found
 
 
 @lru_cache(maxsize=16384)
@@ -337,11 +391,19 @@ def _product_witness(first: _Nfa, second: _Nfa) -> str | None:
 
 def _overlap_shortcut(a: Pattern, b: Pattern) -> bool | None:
     """Decide cheap cases without the automaton; None when the automaton must decide."""
-    for literal_a, literal_b, seg_a, seg_b in zip(a.literals, b.literals, a.segments, b.segments):
-        if literal_a is None or literal_b is None:
+    # While neither pattern has reached a '**', segment i of each matches path segment i: that
+    # segment must start with both literal heads and end with both literal tails.
+    for literal_a, literal_b, ends_a, ends_b in zip(a.literals, b.literals, a.ends, b.ends):
+        if ends_a is None or ends_b is None:
             break
-        if literal_a != literal_b:
-            return False  # both anchored, and some path segment would have to equal both names
+        if literal_a is not None and literal_b is not None and literal_a != literal_b:
+            return False
+        head_a, tail_a = ends_a
+        head_b, tail_b = ends_b
+        if not (head_a.startswith(head_b) or head_b.startswith(head_a)):
+            return False
+        if not (tail_a.endswith(tail_b) or tail_b.endswith(tail_a)):
+            return False
     for tree, other in ((a, b), (b, a)):
         if tree.is_subtree:
             # 'L' or 'L/' owns everything below L; any satisfiable pattern that floats, or whose
@@ -351,6 +413,10 @@ def _overlap_shortcut(a: Pattern, b: Pattern) -> bool | None:
             size = len(tree.literal_prefix)
             if other.literal_prefix[:size] == tree.literal_prefix:
                 return True
+    for floating, other in ((a, b), (b, a)):
+        if floating.floating and other.open_end:
+            # Take any path w the other matches, then w/v with v matched by the floating one.
+            return True
     return None
 
 
@@ -486,11 +552,14 @@ class OwnershipIndex:
             previous_single = single
         self._lines = lines
         self._patterns = [compile_pattern(pattern) for pattern, _ in lines]
-        self._fullmatch = [pattern._regex.fullmatch for pattern in self._patterns]
+        # Per line: the matcher for the whole path (floating and general patterns) or, for
+        # patterns filed in the trie, for the rest of the path below their literal directories.
+        self._fullmatch: list[Callable[[str], object] | None] = [None] * len(lines)
         self._trie: dict = {}
         self._names: dict[str, list[tuple[int, bool]]] = {}
         self._exts: dict[str, list[int]] = {}
         self._general: list[int] = []
+        self._directories: dict[str, tuple] = {}
         for number, pattern in enumerate(self._patterns):
             self._index(number, pattern)
 
@@ -509,12 +578,15 @@ class OwnershipIndex:
                     dot = tail.rfind(".")
                     if dot >= 0:
                         self._exts.setdefault(tail[dot:], []).append(number)
+                        self._fullmatch[number] = _matcher(pattern._elements)
                         return
             self._general.append(number)
+            self._fullmatch[number] = _matcher(pattern._elements)
             return
         prefix = pattern.literal_prefix
         if not prefix:
             self._general.append(number)
+            self._fullmatch[number] = _matcher(pattern._elements)
             return
         node = [self._trie, None]
         for name in prefix:
@@ -525,58 +597,87 @@ class OwnershipIndex:
             mode = _BELOW
         else:
             mode = _VERIFY
+            self._fullmatch[number] = _matcher(_elements_of(segments[len(prefix) :]))
         node[1].append((number, mode))
 
     def __len__(self) -> int:
         return len(self._lines)
 
-    def _matching_lines(self, path: str) -> list[int]:
-        """Numbers of the lines whose pattern matches ``path`` (already normalised), ascending."""
-        segments = path.split("/")
-        count = len(segments)
+    def _directory_part(self, directory: str) -> tuple:
+        """What a path's directory alone decides, shared by every file in it.
+
+        Returns (lines matched whatever the file name, (line, offset) pairs to check against
+        the path below ``offset``, lines to check against the whole path, the trie children
+        after the directory or None).
+        """
+        segments = directory.split("/") if directory else []
         hits: set[int] = set()
-        fullmatch = self._fullmatch
-        children = self._trie
-        depth = 0
+        verify: list[tuple[int, int]] = []
+        whole: list[int] = []
+        children: dict | None = self._trie
+        offset = 0
         for name in segments:
             node = children.get(name)
             if node is None:
+                children = None
                 break
-            depth += 1
+            offset += len(name) + 1
             children, items = node
             for number, mode in items:
-                if mode == _AT_OR_BELOW or (mode == _BELOW and count > depth):
+                if mode == _VERIFY:
+                    verify.append((number, offset))
+                else:  # the file below makes the path longer than the literal part
                     hits.add(number)
-                elif mode == _VERIFY and fullmatch[number](path) is not None:
-                    hits.add(number)
-        names = self._names
-        if names:
-            last = count - 1
-            for position, name in enumerate(segments):
-                found = names.get(name)
-                if found:
-                    for number, below_only in found:
-                        if not below_only or position < last:
-                            hits.add(number)
-        exts = self._exts
-        if exts:
-            for name in segments:
-                dot = name.rfind(".")
-                if dot >= 0:
-                    found = exts.get(name[dot:])
-                    if found:
-                        for number in found:
-                            if number not in hits and fullmatch[number](path) is not None:
-                                hits.add(number)
-        for number in self._general:
-            if number not in hits and fullmatch[number](path) is not None:
+        for name in segments:
+            found = self._names.get(name)
+            if found:
+                hits.update(number for number, _ in found)  # a directory: below_only holds
+            dot = name.rfind(".")
+            if dot >= 0:
+                whole.extend(self._exts.get(name[dot:], ()))
+        whole = sorted(set(whole).difference(hits))
+        return frozenset(hits), tuple(verify), tuple(whole), children
+
+    def _matching_lines(self, path: str) -> list[int]:
+        """Numbers of the lines whose pattern matches ``path`` (already normalised), ascending."""
+        cut = path.rfind("/")
+        directory = path[:cut] if cut > 0 else ""
+        part = self._directories.get(directory)
+        if part is None:
+            if len(self._directories) > 65_536:
+                self._directories.clear()
+            part = self._directories[directory] = self._directory_part(directory)
+        base, verify, whole, children = part
+        name = path[cut + 1 :]
+        fullmatch = self._fullmatch
+        hits = set(base)
+        for number, offset in verify:
+            if fullmatch[number](path[offset:]) is not None:
                 hits.add(number)
+        if children:
+            node = children.get(name)
+            if node is not None:
+                hits.update(number for number, mode in node[1] if mode == _AT_OR_BELOW)
+        found = self._names.get(name)
+        if found:
+            hits.update(number for number, below_only in found if not below_only)
+        dot = name.rfind(".")
+        if dot >= 0:
+            found = self._exts.get(name[dot:])
+            if found:
+                whole = (*whole, *found)
+        for group in (whole, self._general):
+            for number in group:
+                if number not in hits and fullmatch[number](path) is not None:
+                    hits.add(number)
+        if len(hits) < 2:
+            return list(hits)
         return sorted(hits)
 
     def _owners_of(self, lines: list[int]) -> list[str]:
         if not lines:
             return []
-        if self.last_match_wins:
+        if self.last_match_wins or len(lines) == 1:
             return list(self._lines[lines[-1]][1])
         owners: list[str] = []
         seen: set[str] = set()
@@ -594,7 +695,17 @@ class OwnershipIndex:
     def owners_many(self, paths: Iterable[str]) -> dict[str, list[str]]:
         """``{path: owners}`` for many paths (keys as given)."""
         matching, owners_of = self._matching_lines, self._owners_of
-        return {path: owners_of(matching(normalize_repo_path(path))) for path in paths}
+        paths = paths if isinstance(paths, list) else list(paths)
+        clean = are_clean_repo_paths(paths)
+        line_owners = [owners for _, owners in self._lines]
+        result = {}
+        for path in paths:
+            lines = matching(path if clean else normalize_repo_path(path))
+            if len(lines) == 1:
+                result[path] = line_owners[lines[0]][:]
+            else:
+                result[path] = owners_of(lines)
+        return result
 
     def is_owned(self, path: str) -> bool:
         """Does anyone own ``path``?"""

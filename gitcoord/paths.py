@@ -20,12 +20,12 @@ MAX_PATTERNS = 10_000
 """Most patterns one task, lock request or import may carry; more is a mistake or an attack."""
 
 # Anything that needs a closer look (or an error): a path without any of these is already clean.
-_NEEDS_WORK = re.compile(r"[\x00\n\r\\]|//|^/|/$|(?:^|/)\.{1,2}(?:/|$)|^[A-Za-z]:")
+_NEEDS_WORK = re.compile(r"[\x00\n\r\\]|//|^/|/$|(?:^|/)\.{1,2}(?:/|$)|^[A-Za-z]:/")
 
 
 # The same test for many newline-joined paths at once (one C-level scan instead of one per path).
 _BATCH_NEEDS_WORK = re.compile(
-    r"[\x00\r\\]|//|^/|/$|(?:^|/)\.{1,2}(?:/|$)|^[A-Za-z]:|^[^\S\n]*$", re.MULTILINE
+    r"[\x00\r\\]|//|^/|/$|(?:^|/)\.{1,2}(?:/|$)|^[A-Za-z]:/|^[^\S\n]*$", re.MULTILINE
 )
 
 
@@ -92,9 +92,12 @@ def normalize_repo_path(path: str, *, what: str = "path") -> str:
     segments = [segment for segment in path.split("/") if segment and segment != "."]
     if ".." in segments:
         raise UsageError(f"{what} {_shown(path)} has a '..' segment; paths must stay inside the repository")
-    if not segments:
+    if not segments or (len(segments) == 1 and segments[0].isspace()):
         raise UsageError(f"{what} {_shown(path)} names no file; give a path relative to the repository root")
-    return "/".join(segments)
+    clean = "/".join(segments)
+    if _is_drive_absolute(clean):  # './C:/x' must not become the Windows-absolute 'C:/x'
+        raise UsageError(f"{what} {_shown(path)} is absolute; give a path relative to the repository root")
+    return clean
 
 
 def _unescape(segment: str) -> str:

@@ -1,0 +1,538 @@
+"""The check engine: which changed paths break ownership, locks, the unowned policy or branch rules.
+
+Used by ``gitcoord check`` and by every hook (pre-commit, pre-push, the server's pre-receive).
+It works on a list of changed paths plus a context (who is acting, for which task, on which
+branch) and returns findings; collecting the paths from git is done here too, in-process with
+pygit2 (index vs HEAD, commits of a range, a merge-base diff, the new commits of a push).
+
+Kept lean for the hook path: locks and contracts are imported lazily, contracts only when a
+changed path could be a contract spec.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import pygit2
+
+from gitcoord.errors import NotFound, UsageError
+from gitcoord.owners import OwnershipView, load_tasks, ownership_view
+from gitcoord.ownership import OwnershipIndex
+
+ERROR, WARNING = "error", "warning"
+
+RULES = ("outside-ownership", "locked", "unowned", "branch-name", "intent", "no-task", "contract")
+
+
+@dataclass
+class Finding:
+    """One violation or warning; ``hint`` says what to do about it."""
+
+    path: str | None
+    rule: str
+    level: str
+    message: str
+    owner: str | None = None
+    hint: str | None = None
+    commit: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"path": self.path, "rule": self.rule, "level": self.level, "message": self.message,
+               "owner": self.owner, "hint": self.hint}
+        if self.commit:
+            out["commit"] = self.commit
+        return out
+
+
+@dataclass
+class CheckContext:
+    """Who is acting and on what: passed to every rule, including ``extra_checks``."""
+
+    agent: str
+    tasks: list[dict[str, Any]]
+    task_source: str
+    branch: str | None
+    mode: str
+    config: dict[str, Any]
+    ownership: OwnershipView
+    coordination_branch: str = "gitcoord"
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [t["id"] for t in self.tasks]
+
+    @property
+    def agents(self) -> list[str]:
+        """The acting agent and the agents of the acting tasks: their own locks never block them."""
+        out = [self.agent]
+        for task in self.tasks:
+            if task.get("agent") and task["agent"] not in out:
+                out.append(task["agent"])
+        return out
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    context: CheckContext
+    paths: int
+    commits: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.level == ERROR for f in self.findings)
+
+    def to_dict(self) -> dict[str, Any]:
+        ids = self.context.task_ids
+        return {"ok": self.ok, "task": ids[0] if len(ids) == 1 else (ids or None), "agent": self.context.agent,
+                "branch": self.context.branch, "task_source": self.context.task_source,
+                "mode": self.context.mode, "paths_checked": self.paths, "commits_checked": self.commits,
+                "violations": [f.to_dict() for f in self.findings]}
+
+
+ExtraCheck = Callable[[Any, list[str], CheckContext], Iterable[Finding]]
+
+extra_checks: list[ExtraCheck] = []
+"""Extension point: callables ``(view, changed_paths, context) -> findings`` run after the built-in
+rules (contract checks plug in here). A check may return Finding objects or dicts with the same keys."""
+
+
+# --------------------------------------------------------------------------- collecting paths
+
+
+def _empty_tree(repo: pygit2.Repository) -> pygit2.Tree:
+    return repo[repo.TreeBuilder().write()]
+
+
+def _delta_paths(diff: pygit2.Diff) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for delta in diff.deltas:
+        for path in (delta.old_file.path, delta.new_file.path):
+            if path and path not in seen:
+                seen.add(path)
+                out.append(path)
+    return out
+
+
+def staged_paths(repo: pygit2.Repository, index_file: str | None = None) -> list[str]:
+    """Paths whose staged content differs from HEAD (the index git is about to commit).
+
+    ``git commit -a`` / ``git commit PATH`` commit from a temporary index named by
+    ``GIT_INDEX_FILE``; that one is read when given.
+    """
+    index_file = index_file if index_file is not None else os.environ.get("GIT_INDEX_FILE")
+    if index_file:
+        index = pygit2.Index(os.path.abspath(index_file))
+        index._repo = repo  # associate it, so it can be diffed against a tree
+    else:
+        index = repo.index
+    try:
+        head_tree = repo.head.peel(pygit2.Tree) if not repo.head_is_unborn else _empty_tree(repo)
+    except pygit2.GitError:
+        head_tree = _empty_tree(repo)
+    return _delta_paths(index.diff_to_tree(head_tree))
+
+
+def commit_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> list[str]:
+    """Paths a commit changed. A merge counts only paths that differ from every parent (its own edits)."""
+    tree = commit.tree
+    parents = commit.parents
+    if not parents:
+        return _delta_paths(_empty_tree(repo).diff_to_tree(tree))
+    first = _delta_paths(parents[0].tree.diff_to_tree(tree))
+    if len(parents) == 1:
+        return first
+    common = set(first)
+    for parent in parents[1:]:
+        common &= set(_delta_paths(parent.tree.diff_to_tree(tree)))
+    return [p for p in first if p in common]
+
+
+def resolve_commit(repo: pygit2.Repository, rev: str, what: str = "revision") -> pygit2.Commit:
+    if not rev or "\0" in rev or "\n" in rev:
+        raise UsageError(f"{what} {rev!r}: not a revision")
+    try:
+        return repo.revparse_single(rev).peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+        raise NotFound(f"{what} {rev!r}: no such commit in this repository") from None
+
+
+def walk_new(repo: pygit2.Repository, tip: str, hide: Iterable[str]) -> list[pygit2.Commit]:
+    """Commits reachable from ``tip`` but not from any of ``hide`` (``git rev-list tip --not hide…``), oldest first."""
+    walker = repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    for oid in hide:
+        try:
+            walker.hide(oid)
+        except (KeyError, ValueError, pygit2.GitError):
+            continue  # a ref to an object we do not have cannot hide anything
+    return list(walker)
+
+
+def range_commits(repo: pygit2.Repository, spec: str) -> list[pygit2.Commit]:
+    """The commits of ``A..B`` (B defaults to HEAD), oldest first."""
+    if ".." not in spec or "..." in spec:
+        raise UsageError(f"--range {spec!r}: expected A..B (two dots)")
+    left, _, right = spec.partition("..")
+    base = resolve_commit(repo, left or "HEAD", "--range start")
+    head = resolve_commit(repo, right or "HEAD", "--range end")
+    return walk_new(repo, str(head.id), [str(base.id)])
+
+
+def paths_of_commits(repo: pygit2.Repository, commits: Iterable[pygit2.Commit]) -> dict[str, str]:
+    """``{path: first commit (hex) that changed it}`` over a list of commits."""
+    out: dict[str, str] = {}
+    for commit in commits:
+        sha = str(commit.id)
+        for path in commit_paths(repo, commit):
+            out.setdefault(path, sha)
+    return out
+
+
+def merge_base_paths(repo: pygit2.Repository, base: str, head: str = "HEAD") -> list[str]:
+    """Paths changed on ``head`` since it forked from ``base`` (``git diff base...head``)."""
+    base_commit = resolve_commit(repo, base, "--base")
+    head_commit = resolve_commit(repo, head, "--head")
+    fork = repo.merge_base(base_commit.id, head_commit.id)
+    if fork is None:
+        raise UsageError(f"--base {base} and --head {head} have no common history")
+    return _delta_paths(repo[fork].peel(pygit2.Tree).diff_to_tree(head_commit.tree))
+
+
+# --------------------------------------------------------------------------- who is acting
+
+
+def task_for_branch(view: Any, tasks: dict[str, dict[str, Any]], branch: str | None,
+                    template: str) -> dict[str, Any] | None:
+    """The task a branch belongs to: its recorded ``branch``, else the {task} in the template."""
+    if not branch:
+        return None
+    try:
+        from gitcoord import tasks as tasks_module
+
+        finder = getattr(tasks_module, "task_for_branch", None)
+    except ImportError:
+        finder = None
+    if finder is not None:
+        found = finder(view, branch)
+        if found is not None:
+            return found
+    for task in tasks.values():
+        if task.get("branch") == branch:
+            return task
+    from gitcoord.branches import parse_branch
+
+    try:
+        fields = parse_branch(branch, template)
+    except UsageError:
+        return None
+    if fields and fields.get("task"):
+        wanted = fields["task"].lower()
+        for task_id, task in tasks.items():
+            if task_id.lower() == wanted:
+                return task
+    return None
+
+
+def acting_tasks(view: Any, tasks: dict[str, dict[str, Any]], *, agent: str, branch: str | None,
+                 explicit: str | None, template: str) -> tuple[list[dict[str, Any]], str]:
+    """(tasks, how they were found): --task, else the branch's task, else the agent's in_progress tasks."""
+    if explicit:
+        task = tasks.get(explicit)
+        if task is None:
+            raise NotFound(f"--task {explicit}: no such task (see `gitcoord task list`)")
+        return [task], "--task"
+    by_branch = task_for_branch(view, tasks, branch, template)
+    if by_branch is not None:
+        return [by_branch], f"branch {branch}"
+    mine = [t for t in tasks.values() if t.get("agent") == agent and t.get("status") == "in_progress"]
+    if mine:
+        return sorted(mine, key=lambda t: t["id"]), f"in_progress tasks of {agent}"
+    return [], "none"
+
+
+def make_context(view: Any, *, agent: str, branch: str | None, mode: str, task: str | None = None,
+                 coordination_branch: str = "gitcoord") -> CheckContext:
+    config = view.config
+    tasks = load_tasks(view)
+    acting, source = acting_tasks(view, tasks, agent=agent, branch=branch, explicit=task,
+                                  template=config.get("branch_template") or "")
+    return CheckContext(agent=agent, tasks=acting, task_source=source, branch=branch, mode=mode, config=config,
+                        ownership=ownership_view(view, tasks), coordination_branch=coordination_branch)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _lock_holders(lock: dict[str, Any]) -> list[str]:
+    return [h.get("agent") for h in lock.get("holders") or [] if h.get("agent")]
+
+
+def _lock_rows(found: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Normalise what the locks module returns: [(path, lock)] or {path: [lock]}."""
+    if isinstance(found, dict):
+        return [(path, lock) for path, locks in found.items() for lock in (locks if isinstance(locks, list) else [locks])]
+    rows = []
+    for item in found or []:
+        if isinstance(item, tuple) and len(item) == 2:
+            rows.append((item[0], item[1]))
+    return rows
+
+
+def check_branch(ctx: CheckContext, level: str = ERROR) -> list[Finding]:
+    """The branch follows the template and names a known task (base and coordination branch exempt)."""
+    branch = ctx.branch
+    if not branch or branch in (ctx.config.get("base"), ctx.coordination_branch):
+        return []
+    template = ctx.config.get("branch_template") or ""
+    from gitcoord.branches import parse_branch
+
+    try:
+        fields = parse_branch(branch, template)
+    except UsageError as exc:
+        return [Finding(None, "branch-name", level, f"branch_template is invalid: {exc.message}",
+                        hint="fix it: gitcoord config set branch_template ...")]
+    if fields is None and not (ctx.task_source.startswith("branch") or ctx.task_source == "--task"):
+        return [Finding(None, "branch-name", level,
+                        f"branch {branch!r} does not follow the template {template!r}",
+                        hint="create task branches with `gitcoord branch create TASK` (or rename: git branch -m)")]
+    if not ctx.task_source.startswith("branch") and ctx.task_source != "--task":
+        named = (fields or {}).get("task")
+        return [Finding(None, "branch-name", level,
+                        f"branch {branch!r} names task {named!r}, which does not exist",
+                        hint="check the id with `gitcoord task list`, or create the task first")]
+    return []
+
+
+def check_paths(view: Any, paths: list[str], ctx: CheckContext,
+                commit_of: dict[str, str] | None = None) -> list[Finding]:
+    """Ownership, unowned policy, locks and intents for ``paths``; then contracts and extra checks."""
+    from gitcoord.paths import normalize_repo_path
+
+    paths = [normalize_repo_path(p) for p in paths]
+    commit_of = commit_of or {}
+    own = ctx.ownership
+    findings: list[Finding] = []
+    policy = (ctx.config.get("policies") or {}).get("unowned", "warn")
+    acting_ids = set(ctx.task_ids)
+    agents = ctx.agents
+    owners_of = own.task_owners_many(paths)
+    held = _held_exclusive_index(view, agents) if paths else None
+    if not ctx.tasks:
+        findings.append(Finding(None, "no-task", WARNING,
+                                f"no task for this change (branch {ctx.branch or '-'}, agent {ctx.agent}): "
+                                f"only other agents' tasks and locks are enforced",
+                                hint="work on a task branch (`gitcoord branch create TASK`) or pass --task ID"))
+    for path in paths:
+        owners = owners_of[path]
+        commit = commit_of.get(path)
+        if owners and (acting_ids.intersection(owners) if ctx.tasks else
+                       any((own.tasks[t].get("agent") in agents) for t in owners)):
+            continue
+        if held is not None and held.is_owned(path):
+            continue  # an exclusive lock held by the acting agent lets it change the path
+        if owners:
+            owner_agents = own.agents_of(owners)
+            who = ", ".join(f"{t} ({(own.tasks[t].get('agent') or 'unassigned')})" for t in owners)
+            ask = owner_agents[0] if owner_agents else "its owner"
+            mine = ", ".join(ctx.task_ids) or "no task"
+            findings.append(Finding(
+                path, "outside-ownership", ERROR,
+                f"{path} is owned by task {who}, not by {mine}",
+                owner=owners[0],
+                hint=(f"ask {ask} for a lock: gitcoord lock acquire {path}; or add the path to the task's owns; "
+                      f"or split the task"),
+                commit=commit))
+            continue
+        imported = own.imported_owners(path)
+        if imported:
+            if own.imported_owner_is(path, agents):
+                continue
+            findings.append(Finding(
+                path, "outside-ownership", ERROR,
+                f"{path} is owned by {' '.join(imported)} (CODEOWNERS), not by {', '.join(ctx.task_ids) or ctx.agent}",
+                owner=imported[0],
+                hint=f"ask {imported[0]} for a lock: gitcoord lock acquire {path}; or add the path to the task's owns",
+                commit=commit))
+            continue
+        if ctx.tasks and policy != "allow":
+            level = ERROR if policy == "deny" else WARNING
+            findings.append(Finding(
+                path, "unowned", level, f"{path} is owned by no task (policies.unowned: {policy})",
+                hint=f"add it to a task's owns (gitcoord task edit {ctx.task_ids[0]} --owns {path})",
+                commit=commit))
+        elif not ctx.tasks and policy == "deny":
+            findings.append(Finding(path, "unowned", ERROR, f"{path} is owned by no task (policies.unowned: deny)",
+                                    hint="add it to a task's owns", commit=commit))
+    findings.extend(_lock_findings(view, paths, ctx, commit_of))
+    findings.extend(_contract_findings(view, paths, ctx))
+    for extra in extra_checks:
+        for item in extra(view, paths, ctx) or []:
+            findings.append(item if isinstance(item, Finding) else Finding(**{
+                k: item.get(k) for k in ("path", "rule", "level", "message", "owner", "hint", "commit")}))
+    return findings
+
+
+def _held_exclusive_index(view: Any, agents: list[str]) -> OwnershipIndex | None:
+    try:
+        from gitcoord import locks as locks_module
+    except ImportError:
+        return None
+    mine = [(lock["resource"], lock["id"]) for lock in locks_module.active_locks(view)
+            if lock.get("type") == "exclusive" and set(_lock_holders(lock)) & set(agents)]
+    return OwnershipIndex(mine) if mine else None
+
+
+def _lock_findings(view: Any, paths: list[str], ctx: CheckContext, commit_of: dict[str, str]) -> list[Finding]:
+    if not paths:
+        return []
+    try:
+        from gitcoord import locks as locks_module
+    except ImportError:
+        return []
+    findings: list[Finding] = []
+    agents = set(ctx.agents)
+    acting_ids = set(ctx.task_ids)
+    for path, lock in _lock_rows(locks_module.locks_blocking(view, ctx.agent, paths)):
+        holders = _lock_holders(lock)
+        if agents.intersection(holders) or (lock.get("task") and lock.get("task") in acting_ids):
+            continue
+        holder = ", ".join(holders) or "someone"
+        until = lock.get("expires_at") or "no expiry"
+        findings.append(Finding(
+            path, "locked", ERROR,
+            f"{path} is locked ({lock.get('type')}, {lock.get('resource')}) by {holder} until {until}",
+            owner=holders[0] if holders else None,
+            hint=f"ask {holder} to release it, or queue: gitcoord lock acquire {lock.get('resource')} --wait 1h",
+            commit=commit_of.get(path)))
+    intents = getattr(locks_module, "intents_on", None)
+    if intents is not None:
+        for path, lock in _lock_rows(intents(view, ctx.agent, paths)):
+            holders = _lock_holders(lock)
+            if agents.intersection(holders):
+                continue
+            reason = f": {lock['reason']}" if lock.get("reason") else ""
+            findings.append(Finding(
+                path, "intent", WARNING,
+                f"{', '.join(holders) or 'someone'} intends to change {lock.get('resource')}{reason}",
+                owner=holders[0] if holders else None,
+                hint=f"coordinate: gitcoord msg request --to {holders[0] if holders else 'AGENT'} ...",
+                commit=commit_of.get(path)))
+    return findings
+
+
+_SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def _contract_findings(view: Any, paths: list[str], ctx: CheckContext) -> list[Finding]:
+    """Contract checks, only when a changed path could be a contract spec (keeps the hook lean)."""
+    candidates = [p for p in paths if p.endswith(_SPEC_SUFFIXES)]
+    if not candidates:
+        return []
+    globs = list((ctx.config.get("contracts") or {}).get("globs") or [])
+    specs = {c.get("spec") for c in view.load_dir("contracts", ".yaml").values() if isinstance(c, dict)}
+    index = OwnershipIndex([(g, "glob") for g in globs]) if globs else None
+    touched = [p for p in candidates if p in specs or (index is not None and index.is_owned(p))]
+    if not touched:
+        return []
+    try:
+        from gitcoord import contracts as contracts_pkg
+
+        check_changed = getattr(contracts_pkg, "check_changed", None)
+    except ImportError:
+        check_changed = None
+    if check_changed is None:
+        return []
+    out: list[Finding] = []
+    for item in check_changed(view, touched, ctx) or []:
+        if isinstance(item, Finding):
+            out.append(item)
+        elif isinstance(item, dict):
+            out.append(Finding(item.get("path"), item.get("rule") or "contract", item.get("level") or ERROR,
+                               item.get("message") or "contract check failed", item.get("owner"), item.get("hint"),
+                               item.get("commit")))
+    return out
+
+
+# --------------------------------------------------------------------------- whole checks
+
+
+def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mode: str,
+              task: str | None = None, commit_of: dict[str, str] | None = None, commits: int = 0,
+              branch_level: str | None = ERROR, coordination_branch: str = "gitcoord") -> CheckResult:
+    """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule."""
+    ctx = make_context(view, agent=agent, branch=branch, mode=mode, task=task,
+                       coordination_branch=coordination_branch)
+    findings: list[Finding] = []
+    if branch_level is not None:
+        findings.extend(check_branch(ctx, branch_level))
+    findings.extend(check_paths(view, paths, ctx, commit_of))
+    return CheckResult(findings, ctx, len(paths), commits)
+
+
+# --------------------------------------------------------------------------- output formats
+
+
+def render_text(result: CheckResult) -> str:
+    ctx = result.context
+    head = (f"gitcoord check ({ctx.mode}): {result.paths} path(s)"
+            + (f" in {result.commits} commit(s)" if result.commits else "")
+            + f", task {', '.join(ctx.task_ids) or '-'} ({ctx.task_source}), agent {ctx.agent}")
+    if not result.findings:
+        return head + "\nok: no violations"
+    lines = [head, f"{'LEVEL':<8} {'RULE':<18} {'PATH':<40} MESSAGE"]
+    for f in result.findings:
+        lines.append(f"{f.level:<8} {f.rule:<18} {(f.path or '-'):<40} {f.message}")
+        if f.hint:
+            lines.append(f"{'':<8} {'':<18} {'':<40} → {f.hint}")
+    errors = sum(1 for f in result.findings if f.level == ERROR)
+    lines.append(f"{errors} error(s), {len(result.findings) - errors} warning(s)")
+    return "\n".join(lines)
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(result: CheckResult) -> str:
+    """GitHub Actions workflow commands (``::error file=…,title=…::message``), one per finding."""
+    lines = []
+    for f in result.findings:
+        kind = "error" if f.level == ERROR else "warning"
+        props = [f"title={_gh_escape('gitcoord ' + f.rule, True)}"]
+        if f.path:
+            props.insert(0, f"file={_gh_escape(f.path, True)}")
+        message = f.message + (f" — {f.hint}" if f.hint else "")
+        lines.append(f"::{kind} {','.join(props)}::{_gh_escape(message)}")
+    if not lines:
+        lines.append("::notice title=gitcoord check::no violations")
+    return "\n".join(lines)
+
+
+def render_junit(result: CheckResult) -> str:
+    """JUnit XML: one test case per checked rule/path finding (errors fail, warnings are system-out)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    errors = [f for f in result.findings if f.level == ERROR]
+    cases = []
+    for f in result.findings:
+        name = quoteattr(f"{f.rule}: {f.path or '-'}")
+        body = escape(f.message + (f"\nhint: {f.hint}" if f.hint else ""))
+        if f.level == ERROR:
+            cases.append(f'    <testcase classname="gitcoord.{f.rule}" name={name}>\n'
+                         f'      <failure type={quoteattr(f.rule)} message={quoteattr(f.message)}>{body}</failure>\n'
+                         f'    </testcase>')
+        else:
+            cases.append(f'    <testcase classname="gitcoord.{f.rule}" name={name}>\n'
+                         f'      <system-out>{body}</system-out>\n    </testcase>')
+    if not cases:
+        cases.append('    <testcase classname="gitcoord.check" name="no violations"/>')
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<testsuites name="gitcoord" tests="{len(cases)}" failures="{len(errors)}">\n'
+            f'  <testsuite name="gitcoord check" tests="{len(cases)}" failures="{len(errors)}" errors="0">\n'
+            + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n")

@@ -1,0 +1,448 @@
+"""Git hooks: installing the shims, and what each hook does when git runs it.
+
+The shims in the top-level ``hooks/`` folder are tiny POSIX sh scripts that run a hook that
+was already installed (kept as ``<name>.gitcoord-orig``) first, then ``gitcoord hook run
+<name>``. Everything else lives here:
+
+- ``pre-commit``  — staged paths against the acting task's ownership, others' locks, the
+  unowned policy (branch-name problems are warnings here);
+- ``commit-msg``  — adds a ``Task: <ID>`` trailer when the branch names a task;
+- ``pre-push``    — per pushed ref: the branch name, and every commit being pushed;
+- ``pre-receive`` — the server's version of pre-push, keyed on the pushed branch's task; it
+  reads the coordination branch from its own repository and ignores GITCOORD_SKIP.
+
+Fail closed: when the store cannot be read, a client or server hook blocks with one line,
+unless ``policies.on_error: allow``. ``GITCOORD_SKIP=1`` lets a client hook through and
+records a ``hook.skipped`` event; ``GITCOORD_INTERNAL=1`` (gitcoord's own git calls) makes the
+client hooks do nothing. The library never prints: ``run_hook`` returns the exit code and the
+lines to show.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitcoord.errors import UsageError
+
+CLIENT_HOOKS = ("pre-commit", "commit-msg", "pre-push")
+SERVER_HOOKS = ("pre-receive",)
+ALL_HOOKS = CLIENT_HOOKS + SERVER_HOOKS
+ORIG_SUFFIX = ".gitcoord-orig"
+SHIM_MARKER = "gitcoord hook shim"
+_PYTHON_PLACEHOLDER = "@GITCOORD_PYTHON@"
+ZERO = "0" * 40
+
+
+# --------------------------------------------------------------------------- install / uninstall
+
+
+def shim_dir() -> Path:
+    """The shipped shims: ``gitcoord/_hooks`` in a wheel, ``hooks/`` beside the package in a checkout."""
+    pkg = Path(__file__).resolve().parent
+    for candidate in (pkg / "_hooks", pkg.parent / "hooks"):
+        if (candidate / "pre-commit").is_file():
+            return candidate
+    raise UsageError("gitcoord's hook shims are missing from the installation (expected gitcoord/_hooks)")
+
+
+def hooks_dir(repo: Any) -> Path:
+    """Where git looks for hooks: ``core.hooksPath`` (relative to the work tree, or to the git dir in a
+    bare repository), else the common dir's ``hooks`` (shared by all linked worktrees)."""
+    from gitcoord import gitutil
+
+    configured = gitutil.git_config_get(repo, "core.hooksPath")
+    if configured:
+        path = Path(os.path.expanduser(configured))
+        if not path.is_absolute():
+            base = Path(repo.workdir) if repo.workdir else gitutil.common_dir(repo)
+            if repo.workdir and Path(repo.path).resolve() != (Path(repo.workdir) / ".git").resolve():
+                # a linked worktree: hooks run from its own top level, which shares the config
+                base = Path(repo.workdir)
+            path = base / path
+        return path
+    return gitutil.common_dir(repo) / "hooks"
+
+
+def is_shim(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return SHIM_MARKER.encode() in fh.read(400)
+    except OSError:
+        return False
+
+
+@dataclass
+class HookAction:
+    hook: str
+    path: str
+    action: str  # installed | updated | chained | removed | restored | absent
+
+    def to_dict(self) -> dict[str, str]:
+        return {"hook": self.hook, "path": self.path, "action": self.action}
+
+
+def _check_names(names: list[str] | None, server: bool, bare: bool) -> list[str]:
+    if not names:
+        if bare and not server:
+            raise UsageError("this is a bare repository: client hooks never run here; use `hooks install --server`")
+        return list(SERVER_HOOKS if server else CLIENT_HOOKS)
+    for name in names:
+        if name not in ALL_HOOKS:
+            raise UsageError(f"--hook {name!r}: unknown hook (choose from {', '.join(ALL_HOOKS)})")
+    return list(dict.fromkeys(names))
+
+
+def install(repo: Any, names: list[str] | None = None, *, server: bool = False,
+            python: str | None = None) -> list[HookAction]:
+    """Write the shims; an existing foreign hook is renamed to ``<name>.gitcoord-orig`` and chained.
+
+    Idempotent: a shim already there is rewritten in place (picks up a newer shim).
+    """
+    selected = _check_names(names, server, repo.is_bare)
+    directory = hooks_dir(repo)
+    directory.mkdir(parents=True, exist_ok=True)
+    source = shim_dir()
+    interpreter = python or sys.executable or "python3"
+    actions = []
+    for name in selected:
+        target = directory / name
+        orig = directory / (name + ORIG_SUFFIX)
+        action = "installed"
+        if target.exists() or target.is_symlink():
+            if is_shim(target):
+                action = "updated"
+            elif orig.exists() or orig.is_symlink():
+                raise UsageError(f"{target}: a hook is there and {orig.name} exists too; "
+                                 f"merge them by hand, then rerun `gitcoord hooks install`")
+            else:
+                os.replace(target, orig)
+                action = "chained"
+        text = (source / name).read_text().replace(_PYTHON_PLACEHOLDER, interpreter.replace("'", ""))
+        tmp = directory / f".{name}.gitcoord-tmp"
+        tmp.write_text(text)
+        tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH | stat.S_IRUSR)
+        os.replace(tmp, target)
+        actions.append(HookAction(name, str(target), action))
+    return actions
+
+
+def uninstall(repo: Any, names: list[str] | None = None) -> list[HookAction]:
+    """Remove the shims and put back the hooks they were chaining."""
+    selected = list(ALL_HOOKS) if not names else _check_names(names, True, repo.is_bare)
+    directory = hooks_dir(repo)
+    actions = []
+    for name in selected:
+        target = directory / name
+        orig = directory / (name + ORIG_SUFFIX)
+        if not is_shim(target):
+            continue  # not ours (or absent): leave it alone
+        target.unlink()
+        if orig.exists() or orig.is_symlink():
+            os.replace(orig, target)
+            actions.append(HookAction(name, str(target), "restored"))
+        else:
+            actions.append(HookAction(name, str(target), "removed"))
+    return actions
+
+
+def status(repo: Any) -> list[dict[str, Any]]:
+    directory = hooks_dir(repo)
+    return [{"hook": name, "path": str(directory / name), "installed": is_shim(directory / name),
+             "chained": (directory / (name + ORIG_SUFFIX)).exists()} for name in ALL_HOOKS]
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class HookOutcome:
+    code: int
+    lines: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def run_hook(name: str, args: list[str], stdin: str = "", cwd: str | None = None) -> HookOutcome:
+    """Run hook ``name`` as git would; never raises for store problems (fails closed instead)."""
+    if name not in ALL_HOOKS:
+        raise UsageError(f"hook {name!r}: unknown (gitcoord runs {', '.join(ALL_HOOKS)})")
+    server = name in SERVER_HOOKS
+    if not server and os.environ.get("GITCOORD_INTERNAL") == "1":
+        return HookOutcome(0)
+    from gitcoord import gitutil
+
+    repo = gitutil.open_repo(cwd)
+    if server:
+        _add_quarantine(repo)
+    runner = {"pre-commit": _pre_commit, "commit-msg": _commit_msg, "pre-push": _pre_push,
+              "pre-receive": _pre_receive}[name]
+    return runner(repo, args, stdin)
+
+
+def _add_quarantine(repo: Any) -> None:
+    """In pre-receive, pushed objects sit in a quarantine directory until the hook accepts them."""
+    quarantine = os.environ.get("GIT_QUARANTINE_PATH") or os.environ.get("GIT_OBJECT_DIRECTORY")
+    if quarantine and os.path.isdir(quarantine):
+        repo.odb.add_disk_alternate(os.path.abspath(quarantine))
+
+
+class _StoreProblem(Exception):
+    def __init__(self, reason: str, allow: bool):
+        super().__init__(reason)
+        self.reason = reason
+        self.allow = allow
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def _open_store(repo: Any, *, remote: str | None = None, fetch: bool = False) -> tuple[Any, Any, list[str]]:
+    """(store, snapshot, warnings); a snapshot that does not exist means gitcoord is not set up here."""
+    from gitcoord.store import Store
+
+    warnings: list[str] = []
+    store = Store(repo, remote=remote)
+    try:
+        snap = store.snapshot(fetch=fetch)
+    except Exception as exc:  # noqa: BLE001 — offline: fall back to what we have locally
+        if not remote:
+            raise
+        warnings.append(f"gitcoord: could not fetch the coordination branch from '{remote}' "
+                        f"({_one_line(exc)}); checking against the local copy")
+        store = Store(repo, remote=None)
+        snap = store.snapshot()
+    return store, snap, warnings
+
+
+def _on_error_allows(snap: Any) -> bool:
+    try:
+        return (snap.config.get("policies") or {}).get("on_error") == "allow"
+    except Exception:  # noqa: BLE001 — an unreadable config cannot allow anything
+        return False
+
+
+def _blocked(name: str, exc: BaseException, snap: Any) -> HookOutcome:
+    reason = _one_line(exc)
+    if snap is not None and _on_error_allows(snap):
+        return HookOutcome(0, [f"gitcoord {name}: warning: cannot read the coordination store ({reason}); "
+                               f"allowed by policies.on_error: allow"])
+    escape = "" if name in SERVER_HOOKS else "; GITCOORD_SKIP=1 skips once (audited)"
+    return HookOutcome(1, [f"gitcoord {name}: blocked: cannot read the coordination store: {reason} "
+                           f"(fix it, or set policies.on_error: allow{escape})"])
+
+
+def _agent(repo: Any, snap: Any) -> str:
+    from gitcoord.identity import resolve_agent
+
+    return resolve_agent(repo, None, snap.config.get("branch_template"))[0]
+
+
+def _remote_name(repo: Any) -> str | None:
+    from gitcoord import gitutil
+
+    return os.environ.get("GITCOORD_REMOTE") or gitutil.git_config_get(repo, "gitcoord.remote")
+
+
+def _record_skip(repo: Any, hook: str, paths: list[str], branch: str | None, snap: Any) -> list[str]:
+    """GITCOORD_SKIP=1: let the hook through, but leave an audit event on the (local) coordination branch."""
+    if snap is None or not snap.exists:
+        return [f"gitcoord {hook}: skipped (GITCOORD_SKIP=1); no coordination branch to record it on"]
+    try:
+        from gitcoord.store import Store
+
+        agent = _agent(repo, snap)
+        store = Store(repo, remote=None, agent=agent)
+
+        def op(txn: Any) -> None:
+            txn.add_event("hook.skipped", summary=f"{hook} skipped with GITCOORD_SKIP=1",
+                          data={"hook": hook, "agent": agent, "branch": branch, "count": len(paths),
+                                "paths": paths[:500]})
+            txn.describe("hook.skipped", f"{hook} skipped by {agent} ({len(paths)} path(s))")
+
+        store.transact(op)
+    except Exception as exc:  # noqa: BLE001 — the escape hatch must work when the store is broken
+        return [f"gitcoord {hook}: skipped (GITCOORD_SKIP=1) but could not record it: {_one_line(exc)}"]
+    return [f"gitcoord {hook}: skipped (GITCOORD_SKIP=1); recorded as a hook.skipped event "
+            f"(shared on the next `gitcoord sync`)"]
+
+
+def _format(name: str, result: Any, header: str) -> list[str]:
+    findings = result.findings
+    if not findings:
+        return []
+    errors = [f for f in findings if f.level == "error"]
+    lines = [f"gitcoord {name}: {header}: {len(errors)} error(s), {len(findings) - len(errors)} warning(s) "
+             f"(task {', '.join(result.context.task_ids) or '-'}, agent {result.context.agent})"]
+    for f in findings:
+        where = f.path or "(branch)"
+        commit = f" [{f.commit[:10]}]" if f.commit else ""
+        lines.append(f"  {f.level}: {where}{commit}: {f.rule}: {f.message}")
+        if f.hint:
+            lines.append(f"    → {f.hint}")
+    if errors and name not in SERVER_HOOKS:
+        lines.append(f"  (emergency only: GITCOORD_SKIP=1 skips this hook and records a hook.skipped event)")
+    return lines
+
+
+def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
+    from gitcoord import check
+    from gitcoord.identity import current_branch
+
+    snap = None
+    try:
+        store, snap, warnings = _open_store(repo)
+        paths = check.staged_paths(repo)
+        branch = current_branch(repo)
+        if os.environ.get("GITCOORD_SKIP") == "1":
+            return HookOutcome(0, warnings + _record_skip(repo, "pre-commit", paths, branch, snap))
+        if not snap.exists or not paths:
+            return HookOutcome(0, warnings)
+        result = check.run_check(snap, paths, agent=_agent(repo, snap), branch=branch, mode="staged",
+                                 branch_level=check.WARNING, coordination_branch=store.branch)
+    except Exception as exc:  # noqa: BLE001 — fail closed with one line
+        return _blocked("pre-commit", exc, snap)
+    header = "commit blocked" if not result.ok else "warnings"
+    return HookOutcome(0 if result.ok else 1, warnings + _format("pre-commit", result, header), result.to_dict())
+
+
+def _commit_msg(repo: Any, args: list[str], stdin: str) -> HookOutcome:
+    """Add ``Task: <ID>`` when the branch names a task; never blocks (there is nothing to check)."""
+    if os.environ.get("GITCOORD_SKIP") == "1" or not args:
+        return HookOutcome(0)
+    from gitcoord import check, gitutil
+    from gitcoord.identity import current_branch
+    from gitcoord.owners import load_tasks
+
+    try:
+        _store, snap, _warnings = _open_store(repo)
+        if not snap.exists:
+            return HookOutcome(0)
+        task = check.task_for_branch(snap, load_tasks(snap), current_branch(repo),
+                                     snap.config.get("branch_template") or "")
+        if task is None:
+            return HookOutcome(0)
+        message_file = os.path.abspath(args[0])
+        gitutil.run_git(repo, "interpret-trailers", "--in-place", "--if-exists", "doNothing",
+                        "--trailer", f"Task: {task['id']}", message_file)
+    except Exception as exc:  # noqa: BLE001 — a missing trailer must not lose the commit
+        return HookOutcome(0, [f"gitcoord commit-msg: warning: no Task trailer added ({_one_line(exc)})"])
+    return HookOutcome(0, data={"task": task["id"]})
+
+
+def _parse_ref_lines(stdin: str, fields: int) -> list[list[str]]:
+    rows = []
+    for line in stdin.splitlines():
+        parts = line.split()
+        if len(parts) == fields:
+            rows.append(parts)
+    return rows
+
+
+def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
+    """stdin: ``<local ref> <local oid> <remote ref> <remote oid>`` per ref being pushed."""
+    from gitcoord import check
+
+    remote_arg = args[0] if args else ""
+    snap = None
+    all_lines: list[str] = []
+    data: dict[str, Any] = {"refs": []}
+    code = 0
+    try:
+        remote = _remote_name(repo)
+        fetch = bool(remote) and os.environ.get("GITCOORD_OFFLINE") != "1"
+        store, snap, warnings = _open_store(repo, remote=remote, fetch=fetch)
+        all_lines.extend(warnings)
+        hide_remote = [str(ref.target) for ref in repo.references.iterator()
+                       if ref.name.startswith(f"refs/remotes/{remote_arg}/") and ref.type == 1] if remote_arg else []
+        skip = os.environ.get("GITCOORD_SKIP") == "1"
+        skipped_paths: list[str] = []
+        base = snap.config.get("base") if snap.exists else None
+        agent = _agent(repo, snap) if snap.exists else None
+        for local_ref, local_oid, remote_ref, remote_oid in _parse_ref_lines(stdin, 4):
+            if local_oid == ZERO or not remote_ref.startswith("refs/heads/"):
+                continue
+            branch = remote_ref[len("refs/heads/"):]
+            if branch in (store.branch, base):
+                continue
+            hide = hide_remote + ([remote_oid] if remote_oid != ZERO else [])
+            commits = check.walk_new(repo, local_oid, hide)
+            commit_of = check.paths_of_commits(repo, commits)
+            if skip:
+                skipped_paths.extend(p for p in commit_of if p not in skipped_paths)
+                continue
+            if not snap.exists:
+                continue
+            result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
+                                     commit_of=commit_of, commits=len(commits), coordination_branch=store.branch)
+            data["refs"].append({"ref": remote_ref, **result.to_dict()})
+            if not result.ok:
+                code = 1
+            all_lines.extend(_format("pre-push", result, f"push of {branch} blocked" if not result.ok
+                                     else f"{branch}: warnings"))
+        if skip:
+            return HookOutcome(0, all_lines + _record_skip(repo, "pre-push", skipped_paths, None, snap))
+    except Exception as exc:  # noqa: BLE001 — fail closed with one line
+        return _blocked("pre-push", exc, snap)
+    return HookOutcome(code, all_lines, data)
+
+
+def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
+    """Server side: stdin ``<old> <new> <ref>``; check each pushed task branch's new commits.
+
+    The acting agent is the task's agent (the server cannot trust the pusher's identity), the
+    coordination branch is read from this repository, and GITCOORD_SKIP is ignored.
+    """
+    from gitcoord import check
+    from gitcoord.owners import load_tasks
+
+    snap = None
+    lines: list[str] = []
+    data: dict[str, Any] = {"refs": []}
+    code = 0
+    try:
+        store, snap, _warnings = _open_store(repo)
+        if not snap.exists:
+            return HookOutcome(0)
+        config = snap.config
+        base = config.get("base")
+        template = config.get("branch_template") or ""
+        tasks = load_tasks(snap)
+        existing = None
+        for old, new, ref in _parse_ref_lines(stdin, 3):
+            if new == ZERO or not ref.startswith("refs/heads/"):
+                continue
+            branch = ref[len("refs/heads/"):]
+            if branch in (store.branch, base):
+                continue  # coordination transactions, and merges that land on the base branch
+            if existing is None:
+                existing = [str(r.target) for r in repo.references.iterator() if r.type == 1]
+            task = check.task_for_branch(snap, tasks, branch, template)
+            agent = (task or {}).get("agent") or "unknown"
+            if task is None:
+                from gitcoord.branches import parse_branch
+
+                fields = parse_branch(branch, template) or {}
+                agent = fields.get("agent") or fields.get("role") or "unknown"
+            commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else []))
+            commit_of = check.paths_of_commits(repo, commits)
+            result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
+                                     task=task["id"] if task else None, commit_of=commit_of,
+                                     commits=len(commits), coordination_branch=store.branch)
+            if task is None:
+                # --task was not given; keep the branch rule's verdict (no task named) and drop
+                # the "no task" ownership fallback to the pusher's in_progress tasks.
+                result.findings = [f for f in result.findings if f.rule != "no-task"]
+            data["refs"].append({"ref": ref, **result.to_dict()})
+            if not result.ok:
+                code = 1
+            lines.extend(_format("pre-receive", result, f"push to {branch} rejected" if not result.ok
+                                 else f"{branch}: warnings"))
+    except Exception as exc:  # noqa: BLE001 — fail closed with one line
+        return _blocked("pre-receive", exc, snap)
+    return HookOutcome(code, lines, data)

@@ -51,11 +51,11 @@ class Document:
             return None
         line = node.start_mark.line + 1
         for token in split_pointer(pointer):
-            child = _child_node(node, token)
-            if child is None:
+            found = _child_node(node, token)
+            if found is None:
                 break
-            node = child
-            line = node.start_mark.line + 1
+            anchor, node = found
+            line = anchor.start_mark.line + 1  # the key's line: where a reader looks
         return line
 
     def _root_node(self) -> Any:
@@ -70,17 +70,18 @@ class Document:
         return self._nodes or None
 
 
-def _child_node(node: Any, token: str) -> Any:
+def _child_node(node: Any, token: str) -> tuple[Any, Any] | None:
+    """(node marking the place, child value node) for one pointer token."""
     import yaml
 
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == token:
-                return value
+                return key, value
     elif isinstance(node, yaml.SequenceNode) and token.isdigit():
         index = int(token)
         if index < len(node.value):
-            return node.value[index]
+            return node.value[index], node.value[index]
     return None
 
 

@@ -107,7 +107,9 @@ def validate_spec(
     """
     doc = doc_or_path if isinstance(doc_or_path, Document) else load_document(doc_or_path)
     detected = detect_kind(doc.data)
-    if kind in (None, "openapi"):
+    if kind == "openapi":
+        kind = detected if detected != "jsonschema" else "openapi-3.0"
+    elif kind is None:
         kind = detected
     if kind not in KINDS:
         raise UsageError(f"unknown contract kind {kind!r}; expected one of {', '.join(KINDS)}")

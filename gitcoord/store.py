@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-import pickle
+import marshal
 import random
 import time
 import uuid
@@ -125,7 +125,8 @@ class EntityCache:
     """Parsed, schema-valid entity files keyed by (kind, blob id), persisted under ``.git/gitcoord``.
 
     A blob id names its content, so a hit can never be stale; it saves parsing and, above all,
-    the jsonschema import and validation on the hook path.
+    the jsonschema import and validation on the hook path. Values are plain JSON data, stored
+    with ``marshal`` (several times faster to load than pickle or JSON).
     """
 
     MAX_ENTRIES = 200_000
@@ -141,10 +142,10 @@ class EntityCache:
             if self.path is not None:
                 try:
                     with open(self.path, "rb") as fh:
-                        loaded = pickle.load(fh)
+                        loaded = marshal.load(fh)
                     if isinstance(loaded, dict):
                         self._data = loaded
-                except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+                except (OSError, EOFError, TypeError, ValueError):
                     self._data = {}
         return self._data
 
@@ -165,7 +166,7 @@ class EntityCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
             with open(tmp, "wb") as fh:
-                pickle.dump(self._data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                marshal.dump(self._data, fh)
             os.replace(tmp, self.path)
             self._dirty = False
         except OSError:
@@ -432,7 +433,7 @@ class Store:
         self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
         self.agent = agent
         self.retries = retries
-        self.cache = EntityCache(gitutil.cache_dir(repo) / "entities.pickle")
+        self.cache = EntityCache(gitutil.cache_dir(repo) / "entities.marshal")
 
     # -- refs
     def _ref_oid(self, ref: str) -> str | None:

@@ -416,12 +416,13 @@ def _agent_roles(view: View, agent: str) -> list[str] | None:
 
 
 def ready_alternatives(view: View, agent: str, *, exclude_task: str | None = None,
-                       avoid_resource: str | None = None, limit: int = 5) -> list[dict[str, Any]]:
+                       avoid_resources: Iterable[str] = (), limit: int = 5) -> list[dict[str, Any]]:
     """Ready tasks this agent could take instead: assigned to it or unassigned, role fits.
 
-    Tasks whose owned patterns overlap ``avoid_resource`` are left out (the same lock would
-    stop them). Best first (the tasks module's readiness order when it is present).
+    Tasks whose owned patterns overlap one of ``avoid_resources`` are left out (the same lock
+    would stop them). Best first (the tasks module's readiness order when it is present).
     """
+    avoid = list(avoid_resources)
     try:
         from gitcoord import tasks as tasks_module
 
@@ -441,11 +442,11 @@ def ready_alternatives(view: View, agent: str, *, exclude_task: str | None = Non
             continue
         if roles is not None and task.get("role") and task["role"] not in roles:
             continue
-        if avoid_resource and task.get("owns"):
+        if avoid and task.get("owns"):
             from gitcoord.ownership import patterns_overlap
 
             try:
-                if any(patterns_overlap(avoid_resource, pattern) for pattern in task["owns"]):
+                if any(patterns_overlap(res, pattern) for res in avoid for pattern in task["owns"]):
                     continue
             except UsageError:
                 pass  # a malformed pattern in a task is `doctor`'s business, not a reason to hide it
@@ -460,7 +461,8 @@ def _denial(view: View, agent: str, resource: str, lock_type: str, task: str | N
             *, waited: timedelta | None = None, queued: bool = False) -> Conflict:
     """A Conflict saying who holds it, since/until when, and what else this agent could do."""
     blocker = decision.blocker or {}
-    alternatives = ready_alternatives(view, agent, exclude_task=task, avoid_resource=resource)
+    avoid = [resource] + ([blocker["resource"]] if blocker.get("resource") else [])
+    alternatives = ready_alternatives(view, agent, exclude_task=task, avoid_resources=avoid)
     if decision.waiter is not None:
         waiter = decision.waiter
         why = (f"{waiter.get('agent')} is queued first for a {waiter.get('type')} lock on "
@@ -602,6 +604,7 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
     wait_td = _duration(wait, "--wait")
     agent = store.agent
     new_id = _new_lock_id(resource)
+    queued_once = False
 
     def attempt(txn: Txn) -> tuple[str, Any]:
         now = timeutil.parse_time(txn.now)
@@ -612,8 +615,8 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
                                      decision.own_entry)
         if wait_td is None:
             raise _denial(txn, agent, resource, lock_type, task, decision)
-        if decision.own_entry is not None:
-            return "waiting", decision  # already queued: a poll writes nothing
+        if decision.own_entry is not None or queued_once:
+            return "waiting", decision  # already queued (or our entry ran out): a poll writes nothing
         cleanup_expired(txn, now)
         locks = _lock_files(txn)
         blocker_path = lock_path(decision.blocker["id"])  # type: ignore[index]
@@ -643,6 +646,7 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
         kind, payload = store.transact(attempt).value
         if kind == "granted":
             return payload
+        queued_once = True
         if time.monotonic() >= deadline:
             _leave_queue(store, agent, resource, lock_type)
             view = store.snapshot()

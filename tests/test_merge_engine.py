@@ -466,3 +466,30 @@ def test_result_dict_is_json_ready(repo):
     data = json.loads(json.dumps(result.to_dict()))
     assert {"into", "before", "after", "merged", "skipped", "tested", "test_runs", "conflicts", "commits"} <= set(data)
     assert data["into"] == "refs/heads/target" and data["after"] is None
+
+
+def test_locked_target_ref_is_a_race(repo):
+    base = tip(repo)
+    a = commit_on(repo, [base], {"a.txt": "a\n"})
+    lock = Path(repo.path) / "refs" / "heads" / "target.lock"
+    lock.write_text(base + "\n")  # another git process is updating the ref right now
+    try:
+        with pytest.raises(RaceError, match="target"):
+            run_batch(repo, "target", [item("A", a)])
+    finally:
+        lock.unlink()
+    assert tip(repo) == base
+    assert run_batch(repo, "target", [item("A", a)]).after == tip(repo)
+
+
+def test_custom_message_keeps_a_task_trailer(repo):
+    base = tip(repo)
+    a = commit_on(repo, [base], {"a.txt": "a\n"})
+    b = commit_on(repo, [base], {"b.txt": "b\n"})
+    result = run_batch(repo, "target", [item("A", a), item("B", b)],
+                       message=lambda i: f"Land {i.task}\n\nTask: {i.task}" if i.task == "A" else f"Land {i.task}")
+    assert repo[result.commits["A"]].message == "Land A\n\nTask: A\n"
+    assert repo[result.commits["B"]].message == "Land B\n\nTask: B\n"
+    default = run_batch(repo, "target", [item("C", commit_on(repo, [base], {"c.txt": "c"}))], land=False)
+    assert repo[default.result].message.startswith("Merge branch 'feature/c' (task C)")
+    assert repo[default.result].message.rstrip().endswith("Task: C")

@@ -20,35 +20,65 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-from gitcoord.contracts.loader import Document, join_pointer, load_document
 from gitcoord.errors import UsageError
+
+if TYPE_CHECKING:  # the cache-hit path must stay import-light: no dataclasses/pathlib/yaml
+    from pathlib import Path
+
+    from gitcoord.contracts.loader import Document
+
+
+def join_pointer(parts: list[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def load_document(path: Any, *, text: bytes | None = None) -> "Document":
+    from gitcoord.contracts.loader import load_document as load
+
+    return load(path, text=text)
 
 KINDS = ("openapi-2.0", "openapi-3.0", "openapi-3.1", "openapi-3.2", "jsonschema")
 CACHE_FORMAT = 1
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-@dataclass
 class SpecError:
-    message: str
-    pointer: str = ""
-    line: int | None = None
+    """One problem: ``message``, JSON ``pointer`` of the faulty value, 1-based YAML ``line``."""
+
+    __slots__ = ("message", "pointer", "line")
+
+    def __init__(self, message: str, pointer: str = "", line: int | None = None) -> None:
+        self.message = message
+        self.pointer = pointer
+        self.line = line
+
+    def __repr__(self) -> str:
+        return f"SpecError({self.message!r}, {self.pointer!r}, {self.line!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SpecError) and self.to_dict() == other.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {"message": self.message, "pointer": self.pointer, "line": self.line}
 
 
-@dataclass
 class ValidationResult:
-    valid: bool
-    kind: str
-    errors: list[SpecError] = field(default_factory=list)
-    path: str = ""
-    backend: str = "fast"
+    """``valid``, ``kind`` (see KINDS), ``errors``, the spec ``path`` and the ``backend`` used."""
+
+    def __init__(self, valid: bool, kind: str, errors: list[SpecError] | None = None, path: str = "", backend: str = "fast") -> None:
+        self.valid = valid
+        self.kind = kind
+        self.errors = errors if errors is not None else []
+        self.path = path
+        self.backend = backend
+
+    def __repr__(self) -> str:
+        return f"ValidationResult(valid={self.valid}, kind={self.kind!r}, errors={len(self.errors)}, path={self.path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ValidationResult) and self.to_dict() == other.to_dict()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -94,10 +124,10 @@ def blob_id(data: bytes) -> str:
 
 
 def validate_spec(
-    doc_or_path: Document | str | Path,
+    doc_or_path: "Document | str | Path",
     *,
     kind: str | None = None,
-    root: str | Path | None = None,
+    root: "str | Path | None" = None,
     backend: str = "fast",
 ) -> ValidationResult:
     """Validate a spec; every error carries a JSON pointer and, for YAML sources, a line.
@@ -105,6 +135,8 @@ def validate_spec(
     ``kind`` overrides detection (``jsonschema`` forces a JSON Schema check); ``root`` bounds
     relative file refs (default: the spec's directory).
     """
+    from gitcoord.contracts.loader import Document
+
     doc = doc_or_path if isinstance(doc_or_path, Document) else load_document(doc_or_path)
     detected = detect_kind(doc.data)
     if kind == "openapi":
@@ -144,7 +176,7 @@ def validate_spec(
     return _result(doc, kind, used, errors)
 
 
-def _result(doc: Document, kind: str, backend: str, errors: list[SpecError]) -> ValidationResult:
+def _result(doc: "Document", kind: str, backend: str, errors: list[SpecError]) -> ValidationResult:
     seen: set[tuple[str, str]] = set()
     unique: list[SpecError] = []
     for err in errors:
@@ -164,15 +196,16 @@ def _result(doc: Document, kind: str, backend: str, errors: list[SpecError]) -> 
 class ValidationCache:
     """Results keyed by git blob id, one small JSON file each, under a caller-chosen directory."""
 
-    def __init__(self, cache_dir: str | Path) -> None:
-        self.dir = Path(cache_dir)
+    def __init__(self, cache_dir: "str | Path") -> None:
+        self.dir = os.fspath(cache_dir)
 
-    def _file(self, key: str) -> Path:
-        return self.dir / f"validate-{key}.json"
+    def _file(self, key: str) -> str:
+        return os.path.join(self.dir, f"validate-{key}.json")
 
     def get(self, key: str) -> ValidationResult | None:
         try:
-            data = json.loads(self._file(key).read_bytes())
+            with open(self._file(key), "rb") as fh:
+                data = json.loads(fh.read())
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
@@ -183,16 +216,17 @@ class ValidationCache:
             return None
 
     def put(self, key: str, result: ValidationResult) -> None:
-        self.dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(self.dir, exist_ok=True)
         target = self._file(key)
-        tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"format": CACHE_FORMAT, "result": result.to_dict()}))
+        tmp = f"{target}.{os.getpid()}.tmp"
+        with open(tmp, "w") as fh:
+            fh.write(json.dumps({"format": CACHE_FORMAT, "result": result.to_dict()}))
         os.replace(tmp, target)  # atomic: concurrent hooks never read half a file
 
 
 def validate_cached(
-    path: str | Path,
-    cache_dir: str | Path,
+    path: "str | Path",
+    cache_dir: "str | Path",
     *,
     kind: str | None = None,
     text: bytes | None = None,
@@ -201,7 +235,11 @@ def validate_cached(
 
     Specs with file refs are not cached: their validity depends on other files too.
     """
-    data = Path(path).read_bytes() if text is None else text
+    if text is None:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    else:
+        data = text
     key = blob_id(data) + ("" if kind is None else "-" + kind.replace("/", "_"))
     cache = ValidationCache(cache_dir)
     hit = cache.get(key)
@@ -240,6 +278,7 @@ _meta_validators: dict[str, Any] = {}
 def _openapi_metaschema(kind: str) -> dict[str, Any]:
     """The metaschema openapi-spec-validator ships, read without importing that package."""
     import importlib.util
+    from pathlib import Path
 
     spec = importlib.util.find_spec("openapi_spec_validator")
     if spec is None or not spec.submodule_search_locations:
@@ -638,7 +677,7 @@ def _validate_json_schema(data: Any) -> Iterator[SpecError]:
                     yield SpecError(f"{key[:-1] if key == 'examples' else key} does not match the schema: {err.message}" + (f" (at {at})" if at else ""), pointer)
 
 
-def _reference_errors(doc: Document, kind: str) -> Iterator[SpecError]:
+def _reference_errors(doc: "Document", kind: str) -> Iterator[SpecError]:
     """openapi-spec-validator's own validator, iterated so every error is reported."""
     from openapi_spec_validator import (
         OpenAPIV2SpecValidator,
@@ -653,6 +692,8 @@ def _reference_errors(doc: Document, kind: str) -> Iterator[SpecError]:
         "openapi-3.1": OpenAPIV31SpecValidator,
         "openapi-3.2": OpenAPIV32SpecValidator,
     }
+    from pathlib import Path
+
     base_uri = Path(doc.path).resolve().as_uri() if doc.path and Path(doc.path).exists() else ""
     validator = classes[kind](_stringify_keys(doc.data), base_uri=base_uri)
     try:

@@ -268,7 +268,7 @@ def intents_overlapping(view: View, agent: str, resource: str,
     """Other agents' intent locks whose resource could match a path ``resource`` matches."""
     from gitcoord.ownership import patterns_overlap
 
-    resource = normalize_resource(resource)
+    resource = validate_pattern(resource)  # stored resources may be root-anchored ('/name')
     return [lock for lock in active_locks(view, now)
             if lock["type"] == "intent" and any(name != agent for name in _holder_agents(lock))
             and patterns_overlap(resource, lock["resource"])]
@@ -688,7 +688,10 @@ def _find_own(locks: dict[str, dict[str, Any]], agent: str, resource_or_id: str,
                            "only a holder may do this (use `gitcoord lock break ID --reason R` to force)",
                            data={"lock": lock["id"], "holders": [h["agent"] for h in holders]})
         return path, lock
-    resource = normalize_resource(resource_or_id, what="resource or lock id")
+    if any(lock["resource"] == resource_or_id for lock in locks.values()):
+        resource = resource_or_id  # exactly as `lock list` shows it (may be root-anchored: '/name')
+    else:
+        resource = normalize_resource(resource_or_id, what="resource or lock id")
     mine = [(p, lock) for p, lock in locks.items() if lock["resource"] == resource
             and agent in [h["agent"] for h in _live_holders(lock, now)]]
     if len(mine) == 1:

@@ -136,6 +136,17 @@ def test_intent_warns_the_next_taker(initialised):
     assert result.code == 0 and result.json["lock"]["resource"] == "web/app.ts"
 
 
+def test_root_anchored_resource_round_trips_through_the_cli(initialised):
+    """'./src/' is stored as '/src/' (anchored); acquiring must not trip over it, and release
+    accepts the resource exactly as `lock list` shows it."""
+    locks.acquire(store_of(initialised, "alice"), "./src/", type="intent")
+    got = run_cli("--agent", "bob", "--json", "lock", "acquire", "./src/", cwd=initialised)
+    assert got.code == 0, got.err
+    assert got.json["lock"]["resource"] == "/src/" and [i["resource"] for i in got.json["intents"]] == ["/src/"]
+    assert run_cli("--agent", "bob", "lock", "release", "/src/", cwd=initialised).code == 0
+    assert run_cli("--agent", "bob", "lock", "acquire", "/src/", cwd=initialised).code == 2  # typed: absolute
+
+
 # --------------------------------------------------------------------------- upgrade
 
 
@@ -482,3 +493,16 @@ def test_locks_blocking_is_fast_and_exact_for_1000_locks_by_500_paths():
              and compile_pattern(lock["resource"]).matches(p)}
     assert {(p, lock["id"]) for p, lock in found} == naive and naive
     assert elapsed < 1.0, f"locks_blocking took {elapsed:.3f}s"
+
+
+def test_a_cancelled_task_releases_its_locks(initialised):
+    """The tasks module calls release_task_locks inside its own transaction."""
+    pytest.importorskip("gitcoord.tasks")
+    env = {"GITCOORD_AGENT": "alice"}
+    assert run_cli("task", "add", "T1", "--title", "one", "--owns", "src/", cwd=initialised, env=env).code == 0
+    assert run_cli("task", "start", "T1", cwd=initialised, env=env).code == 0
+    mine = run_cli("lock", "acquire", "./src/", "--task", "T1", cwd=initialised, env=env).out.strip()
+    other = run_cli("lock", "acquire", "./docs/", cwd=initialised, env=env).out.strip()
+    assert run_cli("task", "cancel", "T1", cwd=initialised, env=env).code == 0
+    assert [lock["id"] for lock in locks.all_locks(store_of(initialised, "x").snapshot())] == [other]
+    assert [e["data"]["lock"] for e in events(initialised, "lock.released")] == [mine]

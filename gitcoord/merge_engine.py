@@ -624,6 +624,26 @@ def _land(
                         data={"ref": ref, "result": str(after), "pushed": bool(push_remote)}) from None
 
 
+def land_result(
+    repo: pygit2.Repository,
+    target_ref: str,
+    before: str,
+    after: str,
+    *,
+    land: bool = True,
+    push_remote: str | None = None,
+    extra_push_refs: Sequence[tuple[str, str, str | None]] = (),
+) -> None:
+    """Land an already computed result (``BatchResult.result``) the way :func:`run_batch` does.
+
+    For callers that must build other refs from the result first (the coordination branch
+    record that goes in the same atomic push)."""
+    ref = _resolve_target_ref(repo, target_ref)
+    _land(repo, ref, pygit2.Oid(hex=before), pygit2.Oid(hex=after), land=land, push_remote=push_remote,
+          extra_push_refs=extra_push_refs, signature=_signature(repo),
+          log_message=f"gitcoord merge: {str(before)[:12]} -> {str(after)[:12]}")
+
+
 def run_batch(
     repo: pygit2.Repository,
     target_ref: str,

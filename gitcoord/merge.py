@@ -1,0 +1,314 @@
+"""Batch merges of ready-to-merge tasks, wired to the coordination branch.
+
+The engine (``merge_engine``) lands branches on git alone; this module picks the tasks,
+orders them by dependency (ties: priority, longest remaining critical path, id), predicts
+conflicts with the owners of the files, waits for a readiness threshold, and records the run
+(``merges/<run-id>.json``), marks merged tasks, releases their locks and emits events. With
+``push``, the target and the coordination branch go to the remote in one atomic push.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pygit2
+
+from gitcoord import graph, merge_engine, tasks, timeutil
+from gitcoord.errors import NotFound, RaceError, UsageError, Violation
+from gitcoord.store import Snapshot, Store, Txn
+
+MERGE_DIR = "merges"
+DONE = ("merged", "cancelled")
+
+
+@dataclass
+class Selection:
+    """What a batch would take: items in order, and what stays out and why."""
+
+    into: str
+    items: list[merge_engine.MergeItem]
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    not_ready: list[dict[str, Any]] = field(default_factory=list)
+    ready_share: float = 1.0
+    feature: str | None = None
+
+
+def target_ref(view: Snapshot, into: str | None) -> str:
+    name = into or view.config["base"]
+    return name if name.startswith("refs/") else f"refs/heads/{name}"
+
+
+def _branch_tip(repo: pygit2.Repository, branch: str, remote: str | None) -> str | None:
+    for ref in (f"refs/heads/{branch}", *( [f"refs/remotes/{remote}/{branch}"] if remote else [])):
+        obj = repo.references.get(ref)
+        if obj is not None:
+            return str(obj.resolve().target)
+    return None
+
+
+def select(view: Snapshot, repo: pygit2.Repository, *, feature: str | None = None, into: str | None = None,
+           remote: str | None = None) -> Selection:
+    """The ready_to_merge tasks (of ``feature``) in dependency order, and what is left out."""
+    all_tasks = tasks.load_tasks(view)
+    scope = [t for t in all_tasks.values() if feature is None or t.get("feature") == feature]
+    if feature is not None and not scope:
+        raise UsageError(f"--feature {feature}: no tasks in that feature")
+    nodes = tasks.to_nodes(all_tasks.values())
+    tail = graph.remaining_path(nodes)
+    candidates = {t["id"]: t for t in scope if t["status"] == "ready_to_merge"}
+    excluded: list[dict[str, Any]] = []
+    # A task never lands before its dependencies: one whose dependency is neither merged nor in
+    # this batch stays out, and so does everything that depends on it.
+    changed = True
+    while changed:
+        changed = False
+        for task_id, task in list(candidates.items()):
+            for dep in task.get("depends_on") or ():
+                other = all_tasks.get(dep["task"])
+                if other is None or other["status"] in DONE or dep["task"] in candidates:
+                    continue
+                excluded.append({"task": task_id, "reason": "dependency-not-ready", "files": [],
+                                 "caused_by": dep["task"],
+                                 "detail": f"depends on {dep['task']} ({dep['kind']}), which is {other['status']}"})
+                del candidates[task_id]
+                changed = True
+                break
+    items_by_id: dict[str, merge_engine.MergeItem] = {}
+    for task_id, task in candidates.items():
+        branch = task.get("branch")
+        tip = _branch_tip(repo, branch, remote) if branch else None
+        if tip is None:
+            excluded.append({"task": task_id, "reason": "no-branch", "files": [], "caused_by": None,
+                             "detail": f"branch {branch or '(none recorded)'} not found here; fetch it or run "
+                                       f"`gitcoord branch create {task_id}`"})
+            continue
+        deps = frozenset(d["task"] for d in task.get("depends_on") or () if d["task"] in candidates)
+        items_by_id[task_id] = merge_engine.MergeItem(task_id, tip, branch, deps)
+    # Drop dependents of anything excluded for a missing branch.
+    gone = {e["task"] for e in excluded}
+    for task_id in graph.topological_order([n for n in nodes if n.id in items_by_id]):
+        item = items_by_id[task_id]
+        blocker = next((d for d in item.depends_on if d in gone), None)
+        if blocker:
+            excluded.append({"task": task_id, "reason": "dependency-skipped", "files": [], "caused_by": blocker,
+                             "detail": f"needs {blocker}, which cannot land"})
+            gone.add(task_id)
+    order = graph.topological_order(
+        [n for n in nodes if n.id in items_by_id and n.id not in gone],
+        key=lambda n: (-n.priority, -tail.get(n.id, 0.0), n.id))
+    open_tasks = [t for t in scope if t["status"] not in ("cancelled",)]
+    landed_or_ready = [t for t in open_tasks if t["status"] in ("ready_to_merge", "merged")]
+    share = len(landed_or_ready) / len(open_tasks) if open_tasks else 1.0
+    not_ready = [{"task": t["id"], "status": t["status"], "agent": t.get("agent")}
+                 for t in scope if t["status"] not in ("ready_to_merge", "merged", "cancelled")]
+    return Selection(target_ref(view, into), [items_by_id[i] for i in order], excluded, not_ready, share, feature)
+
+
+def _owner_index(view: Snapshot):
+    from gitcoord.ownership import OwnershipIndex
+
+    entries = [(p, t["id"]) for t in tasks.load_tasks(view).values() for p in t.get("owns") or ()]
+    return OwnershipIndex(entries)
+
+
+def plan(view: Snapshot, repo: pygit2.Repository, *, feature: str | None = None, into: str | None = None,
+         remote: str | None = None, threshold: float | None = None, test_cmd: str | None = None) -> dict[str, Any]:
+    """The merge order, the predicted conflict matrix (with file owners) and the readiness status."""
+    ref = target_ref(view, into)
+    if repo.references.get(ref) is None:
+        raise NotFound(f"merge target {ref} does not exist (pass --into REF)")
+    sel = select(view, repo, feature=feature, into=into, remote=remote)
+    report = merge_engine.predict_conflicts(repo, ref, sel.items) if sel.items else None
+    owners = _owner_index(view)
+    conflicts = []
+    for c in report.conflicts if report else []:
+        conflicts.append({**c.to_dict(), "owners": {f: owners.owners(f) for f in c.files}})
+    limit = threshold if threshold is not None else float(view.config.get("merge", {}).get("threshold") or 0)
+    return {
+        "into": ref,
+        "target": str(repo.references[ref].target),
+        "feature": feature,
+        "order": [{"task": i.task, "branch": i.branch, "commit": i.commit, "depends_on": sorted(i.depends_on)}
+                  for i in sel.items],
+        "conflicts": conflicts,
+        "clean": report.clean if report else True,
+        "blocked": report.blocked if report else {},
+        "excluded": sel.excluded,
+        "not_ready": sel.not_ready,
+        "ready_share": round(sel.ready_share, 4),
+        "threshold": limit,
+        "threshold_met": sel.ready_share + 1e-9 >= limit,
+        "expected_test_runs": merge_engine.dry_run_estimate(sel.items, test_cmd),
+    }
+
+
+def new_run_id(now: str) -> str:
+    return now.replace("-", "").replace(":", "").split(".")[0] + "-" + uuid.uuid4().hex[:6]
+
+
+def _record_op(run_id: str, record: dict[str, Any], merged: list[str], skipped: list[dict[str, Any]]):
+    def op(txn: Txn) -> dict[str, Any]:
+        record["finished_at"] = txn.now
+        txn.put(f"{MERGE_DIR}/{run_id}.json", record)
+        released: list[str] = []
+        for task_id in merged:
+            current = txn.load(tasks.task_path(task_id))
+            if current is None or current["status"] == "merged":
+                continue
+            result = tasks.apply_transition(txn, task_id, "merged", reason=f"batch merge {run_id}", force=True)
+            released += result.get("_released_locks", [])
+        for entry in skipped:
+            txn.add_event("merge.skipped", task=entry["task"], summary=entry.get("detail") or entry["reason"],
+                          data={"run": run_id, "reason": entry["reason"], "files": entry.get("files") or [],
+                                "caused_by": entry.get("caused_by")})
+        txn.add_event("merge.completed", summary=f"{len(merged)} merged, {len(skipped)} left out",
+                      data={"run": run_id, "into": record["into"], "merged": merged,
+                            "skipped": [s["task"] for s in skipped], "before": record["before"],
+                            "after": record["after"], "test_runs": record.get("test_runs", 0)})
+        txn.describe("merge.run", f"batch merge {run_id}: {len(merged)} merged, {len(skipped)} left out")
+        record["released_locks"] = released
+        return record
+    return op
+
+
+def wait_for_threshold(store: Store, repo: pygit2.Repository, *, feature: str | None, threshold: float,
+                       wait: float, remote: str | None, poll: float = 2.0,
+                       progress: Callable[[str], None] | None = None) -> Snapshot:
+    """Poll the store (fetching in remote mode) until ``threshold`` of the feature is ready."""
+    deadline = time.monotonic() + wait
+    while True:
+        view = store.snapshot(fetch=bool(store.remote))
+        share = select(view, repo, feature=feature, remote=remote).ready_share
+        if share + 1e-9 >= threshold:
+            return view
+        if time.monotonic() >= deadline:
+            raise Violation(f"only {share:.0%} of {'feature ' + feature if feature else 'the tasks'} is ready to merge "
+                            f"(threshold {threshold:.0%}); nothing merged",
+                            data={"ready_share": share, "threshold": threshold})
+        if progress:
+            progress(f"waiting: {share:.0%} ready, need {threshold:.0%}")
+        time.sleep(min(poll, max(0.05, deadline - time.monotonic())))
+
+
+def run(store: Store, repo: pygit2.Repository, *, feature: str | None = None, into: str | None = None,
+        test_cmd: str | None = None, mode: str = "skip", threshold: float | None = None, wait: float | None = None,
+        dry_run: bool = False, push: bool = False, allow_checked_out: bool = False,
+        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Merge every ready task in dependency order and record the run; see the module docstring."""
+    if mode not in merge_engine.MODES:
+        raise UsageError(f"--mode {mode!r}: use one of {', '.join(merge_engine.MODES)}")
+    if push and not store.remote:
+        raise UsageError("--push needs a remote: pass --remote NAME or `git config gitcoord.remote NAME`")
+    remote = store.remote
+    view = store.require(store.snapshot(fetch=bool(remote)))
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise UsageError(f"--threshold {threshold}: use a share between 0 and 1 (e.g. 0.8)")
+    if threshold is not None:
+        if wait:
+            view = wait_for_threshold(store, repo, feature=feature, threshold=threshold, wait=wait, remote=remote,
+                                      progress=progress)
+        else:
+            share = select(view, repo, feature=feature, remote=remote).ready_share
+            if share + 1e-9 < threshold:
+                raise Violation(f"only {share:.0%} ready to merge (threshold {threshold:.0%}); nothing merged — "
+                                "add --wait D to wait for it", data={"ready_share": share, "threshold": threshold})
+    ref = target_ref(view, into)
+    if repo.references.get(ref) is None:
+        raise NotFound(f"merge target {ref} does not exist (pass --into REF)")
+    sel = select(view, repo, feature=feature, into=into, remote=remote)
+    if dry_run:
+        data = plan(view, repo, feature=feature, into=into, remote=remote, threshold=threshold, test_cmd=test_cmd)
+        data["dry_run"] = True
+        return data
+    run_id = new_run_id(timeutil.now_iso())
+    started = timeutil.now_iso()
+    if progress:
+        progress(f"merging {len(sel.items)} task(s) into {ref}: {', '.join(i.task for i in sel.items) or 'none'}")
+    result = merge_engine.run_batch(repo, ref, sel.items, mode=mode, test_cmd=test_cmd, land=not push,
+                                    allow_checked_out=allow_checked_out, progress=progress,
+                                    message=lambda item: _message(item, view))
+    skipped = sel.excluded + result.skipped
+    record = {"run": run_id, "into": ref, "before": result.before, "after": None, "mode": mode,
+              "feature": feature, "order": [i.task for i in sel.items], "merged": result.merged,
+              "skipped": skipped, "conflicts": [c.to_dict() for c in result.conflicts],
+              "tested": result.tested, "test_runs": result.test_runs,
+              "tests": [{k: v for k, v in t.to_dict().items() if k != "output_tail"} for t in result.tests],
+              "commits": result.commits, "agent": store.agent, "started_at": started, "pushed": False}
+    if push and result.result and result.result != result.before:
+        record["after"] = result.result
+        record["pushed"] = True
+        _push_together(store, repo, ref, result.before, result.result, _record_op(run_id, record, result.merged, skipped),
+                       allow_checked_out=allow_checked_out, progress=progress)
+    else:
+        record["after"] = result.after or (result.before if result.merged else None)
+        store.transact(_record_op(run_id, record, result.merged, skipped))
+    return {**record, "run": run_id}
+
+
+def _message(item: merge_engine.MergeItem, view: Snapshot) -> str:
+    task = view.load(tasks.task_path(item.task)) or {}
+    title = task.get("title") or item.task
+    what = f"branch '{item.branch}'" if item.branch else f"commit {item.commit[:12]}"
+    return f"Merge {what}: {title}\n\nBatch merge by gitcoord in dependency order.\n\nTask: {item.task}"
+
+
+def _push_together(store: Store, repo: pygit2.Repository, ref: str, before: str, after: str,
+                   record_op: Callable[[Txn], Any], *, allow_checked_out: bool,
+                   progress: Callable[[str], None] | None) -> None:
+    """One atomic push of the target and the coordination branch, each with its own lease.
+
+    The coordination branch moves often; when only its lease fails, the record is rebuilt on the
+    new tip and pushed again. When the target moved, nothing changes anywhere (exit 3).
+    """
+    assert store.remote and store.tracking_ref
+    if not allow_checked_out:
+        where = merge_engine.checked_out_refs(repo).get(ref)
+        if where is not None:
+            raise UsageError(f"refusing to move {ref}: it is checked out in the worktree at {where}; "
+                             "switch that worktree away or pass --allow-checked-out")
+    for attempt in range(store.retries):
+        coord_tip = store.fetch()
+        txn = Txn(Snapshot(repo, coord_tip, store.cache), store.agent)
+        record_op(txn)
+        coord_commit = store._commit(txn, [coord_tip] if coord_tip else [])
+        if progress:
+            progress(f"pushing {ref} and {store.ref} to {store.remote} atomically")
+        try:
+            merge_engine.land_result(repo, ref, before, after, land=True, push_remote=store.remote,
+                                     extra_push_refs=[(store.ref, coord_commit, coord_tip)])
+        except RaceError:
+            remote_target = _remote_value(repo, store.remote, ref)
+            if remote_target != before:
+                raise RaceError(f"{ref} moved on '{store.remote}' during the merge "
+                                f"({before[:10]} -> {str(remote_target)[:10]}); nothing was changed, "
+                                "fetch and run the merge again") from None
+            continue  # only the coordination branch moved: rebuild the record on its new tip
+        repo.references.create(store.tracking_ref, coord_commit, force=True)
+        store._advance_local(coord_commit)
+        return
+    raise RaceError(f"coordination branch on '{store.remote}' kept moving; the merge was not landed")
+
+
+def _remote_value(repo: pygit2.Repository, remote: str, ref: str) -> str | None:
+    from gitcoord import gitutil
+
+    proc = gitutil.run_git(repo, "ls-remote", remote, ref, check=False)
+    line = proc.stdout.decode().split("\n")[0]
+    return line.split("\t")[0] if line.strip() else None
+
+
+def load_run(view: Snapshot, run_id: str) -> dict[str, Any]:
+    """A merge record by id or unique prefix."""
+    names = [p[len(MERGE_DIR) + 1:-len(".json")] for p in view.files(MERGE_DIR, ".json")]
+    matches = [n for n in names if n == run_id] or [n for n in names if n.startswith(run_id)]
+    if not run_id or len(matches) != 1:
+        hint = "no such merge run" if not matches else f"ambiguous: {', '.join(matches[:5])}"
+        raise NotFound(f"merge run {run_id!r}: {hint} (see `gitcoord merge list`)")
+    return view.load(f"{MERGE_DIR}/{matches[0]}.json")
+
+
+def list_runs(view: Snapshot) -> list[dict[str, Any]]:
+    return list(view.load_dir(MERGE_DIR, ".json").values())

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Union
 
@@ -141,6 +140,8 @@ def lock_path(lock_id: str) -> str:
 
 def _new_lock_id(resource: str) -> str:
     """Readable and unique: a slug of the resource and 8 random hex digits."""
+    import uuid  # lazily: hooks never create locks
+
     slug = re.sub(r"[^A-Za-z0-9]+", "-", resource).strip("-")[:40].rstrip("-")
     return f"{slug or 'lock'}-{uuid.uuid4().hex[:8]}"
 
@@ -332,6 +333,12 @@ def _decide(locks: dict[str, dict[str, Any]], agent: str, resource: str, lock_ty
 
 def _lock_files(view: View) -> dict[str, dict[str, Any]]:
     return view.load_dir(LOCK_DIR, ".json")
+
+
+def _require_init(txn: Txn) -> None:
+    """A lock is never the first file of a coordination branch: that would skip gitcoord.yaml."""
+    if not txn.base.exists and not txn.changes:
+        raise UsageError("no coordination branch yet: run `gitcoord init` first")
 
 
 # --------------------------------------------------------------------------- writing helpers
@@ -607,6 +614,7 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
     queued_once = False
 
     def attempt(txn: Txn) -> tuple[str, Any]:
+        _require_init(txn)
         now = timeutil.parse_time(txn.now)
         locks = _lock_files(txn)
         decision = _decide(locks, agent, resource, lock_type, now)
@@ -718,6 +726,7 @@ def release(store: Store, resource_or_id: str) -> dict[str, Any]:
         raise UsageError("release needs a lock id or a resource")
 
     def op(txn: Txn) -> dict[str, Any]:
+        _require_init(txn)
         now = timeutil.parse_time(txn.now)
         path, lock = _find_own(_lock_files(txn), agent, resource_or_id, now)
         released = {**lock, "holders": list(lock.get("holders") or [])}
@@ -743,6 +752,7 @@ def renew(store: Store, lock_id: str, ttl: str | float | timedelta | None = None
     ttl_td = _duration(ttl, "--ttl")
 
     def op(txn: Txn) -> dict[str, Any]:
+        _require_init(txn)
         now = timeutil.parse_time(txn.now)
         locks = _lock_files(txn)
         path = lock_path(lock_id)
@@ -777,6 +787,7 @@ def break_lock(store: Store, lock_id: str, reason: str) -> dict[str, Any]:
         raise UsageError("lock break needs --reason: say why the lock is forced open (it is recorded)")
 
     def op(txn: Txn) -> dict[str, Any]:
+        _require_init(txn)
         now = timeutil.parse_time(txn.now)
         path = lock_path(lock_id)
         lock = txn.load(path)

@@ -506,3 +506,9 @@ def test_a_cancelled_task_releases_its_locks(initialised):
     assert run_cli("task", "cancel", "T1", cwd=initialised, env=env).code == 0
     assert [lock["id"] for lock in locks.all_locks(store_of(initialised, "x").snapshot())] == [other]
     assert [e["data"]["lock"] for e in events(initialised, "lock.released")] == [mine]
+
+
+def test_no_lock_before_init(repo):
+    result = run_cli("--agent", "alice", "lock", "acquire", "src/", cwd=repo)
+    assert result.code == 2 and "gitcoord init" in result.err
+    assert git(repo, "for-each-ref", "refs/heads/gitcoord") == ""

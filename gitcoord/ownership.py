@@ -14,6 +14,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import chain
 
 from gitcoord.errors import UsageError
 from gitcoord.paths import are_clean_repo_paths, normalize_repo_path, validate_pattern
@@ -359,7 +360,9 @@ def _domain_step(state: int, char: str) -> int:
 def _product_witness(first: _Nfa, second: _Nfa) -> str | None:
     """Shortest valid path accepted by both automata (breadth-first search of the product)."""
     chars = first.chars | second.chars | {"."}
-    other = next(c for c in "xyzabcdefghijklmnopqrstuvw0123456789_-" + "".join(map(chr, range(0xE000, 0xE100))) if c not in chars)
+    # Characters the patterns never name behave alike: one of them stands for all the rest.
+    candidates = chain("xyzabcdefghijklmnopqrstuvw0123456789_-", map(chr, range(0xE000, 0x110000)))
+    other = next(c for c in candidates if c not in chars)
     alphabet = sorted(chars) + [other]
     start = (0, 0, 0)
     parents: dict[tuple[int, int, int], tuple[tuple[int, int, int], str] | None] = {start: None}
@@ -636,9 +639,9 @@ class OwnershipIndex:
             if dot >= 0:
                 whole.extend(self._exts.get(name[dot:], ()))
         whole = sorted(set(whole).difference(hits))
-        return frozenset(hits), tuple(verify), tuple(whole), children
+        return frozenset(hits), tuple(sorted(hits)), tuple(verify), tuple(whole), children
 
-    def _matching_lines(self, path: str) -> list[int]:
+    def _matching_lines(self, path: str) -> Sequence[int]:
         """Numbers of the lines whose pattern matches ``path`` (already normalised), ascending."""
         cut = path.rfind("/")
         directory = path[:cut] if cut > 0 else ""
@@ -647,20 +650,20 @@ class OwnershipIndex:
             if len(self._directories) > 65_536:
                 self._directories.clear()
             part = self._directories[directory] = self._directory_part(directory)
-        base, verify, whole, children = part
+        base, ordered, verify, whole, children = part
         name = path[cut + 1 :]
         fullmatch = self._fullmatch
-        hits = set(base)
+        extra: list[int] = []
         for number, offset in verify:
             if fullmatch[number](path[offset:]) is not None:
-                hits.add(number)
+                extra.append(number)
         if children:
             node = children.get(name)
             if node is not None:
-                hits.update(number for number, mode in node[1] if mode == _AT_OR_BELOW)
+                extra.extend(number for number, mode in node[1] if mode == _AT_OR_BELOW)
         found = self._names.get(name)
         if found:
-            hits.update(number for number, below_only in found if not below_only)
+            extra.extend(number for number, below_only in found if not below_only)
         dot = name.rfind(".")
         if dot >= 0:
             found = self._exts.get(name[dot:])
@@ -668,13 +671,13 @@ class OwnershipIndex:
                 whole = (*whole, *found)
         for group in (whole, self._general):
             for number in group:
-                if number not in hits and fullmatch[number](path) is not None:
-                    hits.add(number)
-        if len(hits) < 2:
-            return list(hits)
-        return sorted(hits)
+                if number not in base and number not in extra and fullmatch[number](path) is not None:
+                    extra.append(number)
+        if not extra:
+            return ordered
+        return sorted(base.union(extra))
 
-    def _owners_of(self, lines: list[int]) -> list[str]:
+    def _owners_of(self, lines: Sequence[int]) -> list[str]:
         if not lines:
             return []
         if self.last_match_wins or len(lines) == 1:
@@ -697,14 +700,14 @@ class OwnershipIndex:
         matching, owners_of = self._matching_lines, self._owners_of
         paths = paths if isinstance(paths, list) else list(paths)
         clean = are_clean_repo_paths(paths)
-        line_owners = [owners for _, owners in self._lines]
+        known: dict[tuple[int, ...], list[str]] = {}  # the same lines give the same owners
         result = {}
         for path in paths:
-            lines = matching(path if clean else normalize_repo_path(path))
-            if len(lines) == 1:
-                result[path] = line_owners[lines[0]][:]
-            else:
-                result[path] = owners_of(lines)
+            lines = tuple(matching(path if clean else normalize_repo_path(path)))
+            owners = known.get(lines)
+            if owners is None:
+                owners = known[lines] = owners_of(lines)
+            result[path] = owners[:]
         return result
 
     def is_owned(self, path: str) -> bool:

@@ -23,28 +23,33 @@ MAX_PATTERNS = 10_000
 _NEEDS_WORK = re.compile(r"[\x00\n\r\\]|//|^/|/$|(?:^|/)\.{1,2}(?:/|$)|^[A-Za-z]:/")
 
 
-# The same test for many newline-joined paths at once (one C-level scan instead of one per path).
-_BATCH_NEEDS_WORK = re.compile(
-    r"[\x00\r\\]|//|^/|/$|(?:^|/)\.{1,2}(?:/|$)|^[A-Za-z]:/|^[^\S\n]*$", re.MULTILINE
-)
+# The same test for many paths at once: joined between newlines, a path that needs work shows
+# one of these substrings (each found by a fast C-level scan; much faster than a regex).
+_BATCH_BAD = (
+    "\x00", "\r", "\\", "//", "\n/", "/\n", "\n\n",
+    "/./", "\n./", "/.\n", "\n.\n", "/../", "\n../", "/..\n", "\n..\n",
+)  # fmt: skip
+_BATCH_DRIVE = re.compile(r"\n[A-Za-z]:/")
 
 
 def are_clean_repo_paths(paths: list[str]) -> bool:
     """True when ``normalize_repo_path`` would return every one of ``paths`` unchanged.
 
-    A batch check for hot paths (hooks, ``owners_many``): one regex scan over all paths.
-    False means "look at each path" (some may still be fine), never "all are bad".
+    A batch check for hot paths (hooks, ``owners_many``): a few substring scans over all
+    paths at once.  False means "look at each path" (some may still be fine), never "all are bad".
     """
     if not paths:
         return True
     if not all(type(path) is str for path in paths):
         return False
-    if max(map(len, paths)) > MAX_PATH_BYTES // 4:
+    if max(map(len, paths)) > MAX_PATH_BYTES // 4 or any(map(str.isspace, paths)):
         return False
-    joined = "\n".join(paths)
-    if joined.count("\n") != len(paths) - 1:
+    joined = "\n" + "\n".join(paths) + "\n"
+    if joined.count("\n") != len(paths) + 1:
         return False  # some path contains a newline
-    return _BATCH_NEEDS_WORK.search(joined) is None
+    if any(bad in joined for bad in _BATCH_BAD):
+        return False
+    return ":/" not in joined or _BATCH_DRIVE.search(joined) is None
 
 
 def _shown(value: str) -> str:

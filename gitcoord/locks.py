@@ -55,6 +55,7 @@ __all__ = [
     "all_locks",
     "lock_state",
     "locks_blocking",
+    "locks_on",
     "intents_on",
     "intents_overlapping",
     "release_task_locks",
@@ -254,6 +255,12 @@ def locks_blocking(view: View, agent: str, paths: Iterable[str],
     """
     blocking = [lock for lock in active_locks(view, now) if _forbids_modify(lock, agent)]
     return _match_locks(blocking, paths)
+
+
+def locks_on(view: View, paths: Iterable[str],
+             now: datetime | str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(path, lock) for every active lock of any type on each path (what `owners PATH…` shows)."""
+    return _match_locks(active_locks(view, now), paths)
 
 
 def intents_on(view: View, agent: str, paths: Iterable[str],

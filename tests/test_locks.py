@@ -125,6 +125,9 @@ def test_locks_blocking_and_intents_on(initialised):
     assert blocked_alice == {("docs/i.md", both["id"])}  # shared with someone else: nobody modifies
     assert [(p, lock["id"]) for p, lock in locks.intents_on(snap, "bob", paths)] == [("web/app.ts", intent["id"])]
     assert locks.intents_on(snap, "alice", paths) == []
+    on = {(p, lock["type"]) for p, lock in locks.locks_on(snap, paths)}
+    assert on == {("src/core/a.py", "exclusive"), ("cfg/x.yaml", "shared"), ("docs/i.md", "shared"),
+                  ("web/app.ts", "intent"), ("notes/n.md", "none")}
 
 
 def test_intent_warns_the_next_taker(initialised):

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 import pygit2
 
 from gitcoord.errors import NotFound, UsageError
-from gitcoord.owners import OwnershipView, load_tasks, ownership_view
+from gitcoord.owners import OwnershipView, load_tasks, ownership_view, prefilter
 from gitcoord.ownership import OwnershipIndex
 
 ERROR, WARNING = "error", "warning"
@@ -209,16 +209,9 @@ def task_for_branch(view: Any, tasks: dict[str, dict[str, Any]], branch: str | N
     """The task a branch belongs to: its recorded ``branch``, else the {task} in the template."""
     if not branch:
         return None
-    try:
-        from gitcoord import tasks as tasks_module
-
-        finder = getattr(tasks_module, "task_for_branch", None)
-    except ImportError:
-        finder = None
-    if finder is not None:
-        found = finder(view, branch)
-        if found is not None:
-            return found
+    # Same rule as tasks.task_for_branch, on the tasks already loaded (the hook path does not
+    # import the tasks module and its planner).
+    branch = branch[len("refs/heads/"):] if branch.startswith("refs/heads/") else branch
     for task in tasks.values():
         if task.get("branch") == branch:
             return task
@@ -254,16 +247,42 @@ def acting_tasks(view: Any, tasks: dict[str, dict[str, Any]], *, agent: str, bra
 
 
 def make_context(view: Any, *, agent: str, branch: str | None, mode: str, task: str | None = None,
-                 coordination_branch: str = "gitcoord") -> CheckContext:
-    config = view.config
+                 coordination_branch: str = "gitcoord", paths: list[str] | None = None,
+                 config: dict[str, Any] | None = None) -> CheckContext:
+    config = config if config is not None else view.config
     tasks = load_tasks(view)
     acting, source = acting_tasks(view, tasks, agent=agent, branch=branch, explicit=task,
                                   template=config.get("branch_template") or "")
     return CheckContext(agent=agent, tasks=acting, task_source=source, branch=branch, mode=mode, config=config,
-                        ownership=ownership_view(view, tasks), coordination_branch=coordination_branch)
+                        ownership=ownership_view(view, tasks, paths), coordination_branch=coordination_branch)
 
 
 # --------------------------------------------------------------------------- rules
+
+
+class LockSubsetView:
+    """A view whose ``locks/`` holds only the locks whose resource could match the changed paths.
+
+    The locks module still decides everything (expiry, who blocks whom); it just gets fewer
+    candidates, so it compiles a few patterns instead of every lock's.
+    """
+
+    def __init__(self, view: Any, keep: Callable[[str], bool]):
+        self._view = view
+        self._keep = keep
+        self._locks: dict[tuple[str, str | None], dict[str, Any]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+    def load_dir(self, directory: str, suffix: str | None = None) -> dict[str, Any]:
+        if directory != "locks":
+            return self._view.load_dir(directory, suffix)
+        key = (directory, suffix)
+        if key not in self._locks:
+            self._locks[key] = {path: lock for path, lock in self._view.load_dir(directory, suffix).items()
+                                if not isinstance(lock, dict) or self._keep(str(lock.get("resource", "")))}
+        return dict(self._locks[key])
 
 
 def _lock_holders(lock: dict[str, Any]) -> list[str]:
@@ -319,7 +338,8 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
     acting_ids = set(ctx.task_ids)
     agents = ctx.agents
     owners_of = own.task_owners_many(paths)
-    held = _held_exclusive_index(view, agents) if paths else None
+    lock_view = LockSubsetView(view, prefilter(paths)) if paths else view
+    held = _held_exclusive_index(lock_view, agents) if paths else None
     if not ctx.tasks:
         findings.append(Finding(None, "no-task", WARNING,
                                 f"no task for this change (branch {ctx.branch or '-'}, agent {ctx.agent}): "
@@ -366,7 +386,7 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
         elif not ctx.tasks and policy == "deny":
             findings.append(Finding(path, "unowned", ERROR, f"{path} is owned by no task (policies.unowned: deny)",
                                     hint="add it to a task's owns", commit=commit))
-    findings.extend(_lock_findings(view, paths, ctx, commit_of))
+    findings.extend(_lock_findings(lock_view, paths, ctx, commit_of))
     findings.extend(_contract_findings(view, paths, ctx))
     for extra in extra_checks:
         for item in extra(view, paths, ctx) or []:
@@ -461,10 +481,14 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext) -> list[F
 
 def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mode: str,
               task: str | None = None, commit_of: dict[str, str] | None = None, commits: int = 0,
-              branch_level: str | None = ERROR, coordination_branch: str = "gitcoord") -> CheckResult:
+              branch_level: str | None = ERROR, coordination_branch: str = "gitcoord",
+              config: dict[str, Any] | None = None) -> CheckResult:
     """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule."""
+    from gitcoord.paths import normalize_repo_path
+
+    paths = [normalize_repo_path(p) for p in paths]
     ctx = make_context(view, agent=agent, branch=branch, mode=mode, task=task,
-                       coordination_branch=coordination_branch)
+                       coordination_branch=coordination_branch, paths=paths, config=config)
     findings: list[Finding] = []
     if branch_level is not None:
         findings.extend(check_branch(ctx, branch_level))

@@ -237,10 +237,11 @@ def _blocked(name: str, exc: BaseException, snap: Any) -> HookOutcome:
                            f"(fix it, or set policies.on_error: allow{escape})"])
 
 
-def _agent(repo: Any, snap: Any) -> str:
+def _agent(repo: Any, snap: Any, config: dict[str, Any] | None = None) -> str:
     from gitcoord.identity import resolve_agent
 
-    return resolve_agent(repo, None, snap.config.get("branch_template"))[0]
+    config = config if config is not None else snap.config
+    return resolve_agent(repo, None, config.get("branch_template"))[0]
 
 
 def _remote_name(repo: Any) -> str | None:
@@ -303,8 +304,9 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             return HookOutcome(0, warnings + _record_skip(repo, "pre-commit", paths, branch, snap))
         if not snap.exists or not paths:
             return HookOutcome(0, warnings)
-        result = check.run_check(snap, paths, agent=_agent(repo, snap), branch=branch, mode="staged",
-                                 branch_level=check.WARNING, coordination_branch=store.branch)
+        config = snap.config
+        result = check.run_check(snap, paths, agent=_agent(repo, snap, config), branch=branch, mode="staged",
+                                 branch_level=check.WARNING, coordination_branch=store.branch, config=config)
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
     header = "commit blocked" if not result.ok else "warnings"
@@ -446,3 +448,28 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-receive", exc, snap)
     return HookOutcome(code, lines, data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gitcoord.hooks run NAME ARGS…``: the shims' fast path (no CLI framework to load)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) < 2 or argv[0] != "run":
+        print("usage: python -m gitcoord.hooks run NAME [ARGS...]", file=sys.stderr)
+        return 2
+    name, args = argv[1], argv[2:]
+    stdin = sys.stdin.read() if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else ""
+    try:
+        outcome = run_hook(name, args, stdin)
+    except Exception as exc:  # noqa: BLE001 — a hook reports one line, never a traceback
+        from gitcoord.errors import GitcoordError
+
+        code = exc.exit_code if isinstance(exc, GitcoordError) else 1
+        print(f"gitcoord {name}: {'error' if code == 2 else 'blocked'}: {_one_line(exc)}", file=sys.stderr)
+        return code or 1
+    for line in outcome.lines:
+        print(line, file=sys.stderr)
+    return outcome.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from gitcoord.errors import UsageError
 from gitcoord.ownership import OwnershipIndex, is_valid_owner, parse_codeowners, render_codeowners
@@ -26,16 +26,74 @@ LIVE_STATUSES = frozenset({"planned", "ready", "in_progress", "blocked", "ready_
 
 
 def load_tasks(view: Any) -> dict[str, dict[str, Any]]:
-    """All tasks by id (``tasks.load_tasks`` when the tasks module is there)."""
-    try:
-        from gitcoord import tasks as tasks_module
+    """All tasks by id, read straight from ``tasks/*.yaml`` (same rule as ``tasks.load_tasks``: the id
+    must match the file name). Not imported from ``gitcoord.tasks``, which pulls in the planner: this
+    runs on every commit."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, task in view.load_dir("tasks", ".yaml").items():
+        expected = path[len("tasks/"):-len(".yaml")]
+        if task.get("id") != expected:
+            from gitcoord.errors import InvalidFile
 
-        loader = getattr(tasks_module, "load_tasks", None)
-    except ImportError:
-        loader = None
-    if loader is not None:
-        return loader(view)
-    return {obj["id"]: obj for obj in view.load_dir("tasks", ".yaml").values()}
+            raise InvalidFile(path, f"id {task.get('id')!r} does not match the file name", pointer="/id")
+        out[expected] = task
+    return out
+
+
+def literal_runs(pattern: str) -> list[str]:
+    """The literal pieces of a pattern (between wildcards and slashes, escapes resolved)."""
+    runs: list[str] = []
+    current: list[str] = []
+    index, size = 0, len(pattern)
+    while index < size:
+        char = pattern[index]
+        if char == "\\" and index + 1 < size:
+            current.append(pattern[index + 1])
+            index += 2
+            continue
+        if char in "*?/":
+            if current:
+                runs.append("".join(current))
+                current = []
+        else:
+            current.append(char)
+        index += 1
+    if current:
+        runs.append("".join(current))
+    return runs
+
+
+def prefilter(paths: Iterable[str]) -> Callable[[str], bool]:
+    """A cheap, sound test "could this pattern match any of ``paths``?".
+
+    Every wildcard-free segment of a pattern matches exactly one path segment, so it must be
+    one of the paths' segment names; every literal piece of a wildcard segment must occur in
+    some path. Patterns failing that are dropped before anything is compiled: a commit that
+    touches one corner of the tree compiles a handful of patterns instead of thousands.
+    """
+    paths = list(paths)
+    haystack = "\n".join(paths)
+    names = {name for path in paths for name in path.split("/")}
+    cache: dict[str, bool] = {}
+
+    def could_match(pattern: str) -> bool:
+        found = cache.get(pattern)
+        if found is None:
+            found = True
+            for segment in pattern.split("/"):
+                if segment in ("", ".", "**"):
+                    continue
+                if "*" in segment or "?" in segment or "\\" in segment:
+                    if not all(run in haystack for run in literal_runs(segment)):
+                        found = False
+                        break
+                elif segment not in names:
+                    found = False
+                    break
+            cache[pattern] = found
+        return found
+
+    return could_match
 
 
 def agent_handle(agent: str) -> str | None:
@@ -85,8 +143,14 @@ class OwnershipView:
         return any(_same_owner(agent, owner) for agent in agents for owner in owners)
 
 
-def ownership_view(view: Any, tasks: dict[str, dict[str, Any]] | None = None) -> OwnershipView:
-    """Build the indexes once for a snapshot (or transaction); every lookup after that is cheap."""
+def ownership_view(view: Any, tasks: dict[str, dict[str, Any]] | None = None,
+                   paths: Iterable[str] | None = None) -> OwnershipView:
+    """Build the indexes once for a snapshot (or transaction); every lookup after that is cheap.
+
+    With ``paths``, only patterns that could match one of them are indexed (see ``prefilter``):
+    the answers for those paths are the same, and the hook path stays fast.
+    """
+    keep = prefilter(paths) if paths is not None else None
     if tasks is None:
         tasks = load_tasks(view)
     entries: list[tuple[str, str]] = []
@@ -95,7 +159,8 @@ def ownership_view(view: Any, tasks: dict[str, dict[str, Any]] | None = None) ->
         if task.get("status") not in LIVE_STATUSES:
             continue
         for pattern in task.get("owns") or []:
-            entries.append((pattern, task_id))
+            if keep is None or keep(pattern):
+                entries.append((pattern, task_id))
     imported = list((view.config.get("policies") or {}).get("ownership") or [])
     imported_index = (OwnershipIndex([(e["pattern"], list(e.get("owners") or [])) for e in imported],
                                      last_match_wins=True) if imported else None)

@@ -33,7 +33,7 @@ def setup_project(repo: Path, monkeypatch) -> None:
     assert run_cli("init", cwd=repo).code == 0
     put_task(repo, "API-1", "alice", ["src/api/"])
     put_task(repo, "WEB-1", "bob", ["src/web/"], role="frontend")
-    monkeypatch.setenv("GITCOORD_BIN", f"{sys.executable} -m gitcoord")
+    monkeypatch.delenv("GITCOORD_BIN", raising=False)  # the shim's fast path: the installing Python
     monkeypatch.setenv("GITCOORD_AGENT", "alice")
     res = run_cli("hooks", "install", cwd=repo)
     assert res.code == 0, res.err

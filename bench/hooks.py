@@ -180,6 +180,11 @@ def main() -> None:
         git(repo, "checkout", "-q", "-b", BRANCH)
         env = dict(os.environ, GITCOORD_AGENT="alice", PRE_COMMIT_HOME=str(root / "pre-commit-home"))
         env.pop("GITCOORD_BIN", None)  # the shim runs the installing interpreter directly
+        # An installed package has its bytecode compiled; a checkout run with
+        # PYTHONDONTWRITEBYTECODE recompiles every module on every start. Cache bytecode in the
+        # bench's temp dir (not in the checkout), for both hooks alike.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
         env.pop("GITCOORD_SKIP", None)
         env.pop("GITCOORD_INTERNAL", None)
         saved = prepare_hooks(repo, env)

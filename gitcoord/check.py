@@ -12,6 +12,7 @@ changed path could be a contract spec.
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -117,23 +118,24 @@ def _delta_paths(diff: pygit2.Diff) -> list[str]:
     return out
 
 
-def staged_paths(repo: pygit2.Repository, index_file: str | None = None) -> list[str]:
+def staged_paths(repo: pygit2.Repository) -> list[str]:
     """Paths whose staged content differs from HEAD (the index git is about to commit).
 
-    ``git commit -a`` / ``git commit PATH`` commit from a temporary index named by
-    ``GIT_INDEX_FILE``; that one is read when given.
+    Asked of ``git diff --cached`` rather than computed with pygit2: git reads the index it is
+    committing (``GIT_INDEX_FILE`` for ``git commit -a`` / ``git commit PATH``) and skips
+    unchanged directories with its cache-tree, which on a 20,000-file index is several times
+    faster than loading the index into libgit2 and diffing it against HEAD's tree.
     """
-    index_file = index_file if index_file is not None else os.environ.get("GIT_INDEX_FILE")
-    if index_file:
-        index = pygit2.Index(os.path.abspath(index_file))
-        index._repo = repo  # associate it, so it can be diffed against a tree
-    else:
-        index = repo.index
-    try:
-        head_tree = repo.head.peel(pygit2.Tree) if not repo.head_is_unborn else _empty_tree(repo)
-    except pygit2.GitError:
-        head_tree = _empty_tree(repo)
-    return _delta_paths(index.diff_to_tree(head_tree))
+    from gitcoord.errors import UsageError
+
+    env = dict(os.environ, GITCOORD_INTERNAL="1")
+    cwd = repo.workdir or repo.path
+    proc = subprocess.run(["git", "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"],
+                          cwd=cwd, capture_output=True, env=env)
+    if proc.returncode != 0:
+        last = (proc.stderr.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+        raise UsageError(f"cannot list the staged changes: git diff --cached: {last}")
+    return [name.decode("utf-8", "surrogateescape") for name in proc.stdout.split(b"\0") if name]
 
 
 def commit_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> list[str]:

@@ -324,3 +324,16 @@ def test_server_corrupt_store_rejects(remote, monkeypatch):
 def test_hook_run_unknown_name_exit_2(repo):
     res = run_cli("hook", "run", "post-checkout", cwd=repo)
     assert res.code == 2
+
+
+def test_pre_commit_path_stays_lean(repo, monkeypatch):
+    """No jsonschema/openapi/planner on the hook path once entity files are cached by blob id."""
+    setup_project(repo, monkeypatch)
+    assert commit(repo, {"src/api/warm.py": "1\n"}).returncode == 0  # warms the entity cache
+    (repo / "src/api/lean.py").write_text("1\n")
+    git(repo, "add", "src/api/lean.py")
+    probe = ("import sys\nfrom gitcoord.hooks import run_hook\nout = run_hook('pre-commit', [], '')\n"
+             "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('jsonschema', 'openapi_spec_validator', "
+             "'click') or m in ('gitcoord.tasks', 'gitcoord.graph'))\nprint(out.code, heavy)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True)
+    assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr

@@ -254,7 +254,7 @@ def test_log_follow_prints_new_events(coord: Path) -> None:
     """A real `log --follow` process sees a message posted while it polls."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "gitcoord", "--json", "log", "--type", "msg", "--follow", "--interval", "0.1",
-         "--polls", "80"], cwd=coord, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--polls", "30"], cwd=coord, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.8)  # let it print the (empty) backlog and start polling
         ok("--agent", "bob", "msg", "status", "API-1", "--progress", "77", cwd=coord)

@@ -509,8 +509,8 @@ def _alice(a: _Agent) -> None:
         rejected = a.git("commit", "-q", "-m", "cart-api: rename total", ok=(0, 1))
         if rejected.code == 0:
             raise DemoFailed("alice: the pre-commit hook let a breaking contract change through")
-        a.say("tries to commit it anyway: the pre-commit hook blocks the breaking spec change too",
-              kind="breaking-hook", message=_first_lines(rejected.err))
+        a.say(f"tries to commit it anyway: the pre-commit hook blocks the breaking spec change too:\n"
+              f"{_indent(_first_lines(rejected.err, 3))}", kind="breaking-hook", message=_first_lines(rejected.err))
         record["caught_by"].append("pre-commit hook")
         record["hook_message"] = _first_lines(rejected.err)
     demo.breaking.append(record)
@@ -549,7 +549,8 @@ def _bob(a: _Agent) -> None:
         raise DemoFailed("bob: the pre-commit hook accepted a path owned by the UI task")
     message = _first_lines(rejected.err)
     a.say(f"commits {helper} with his API code: the pre-commit hook REJECTS it — {helper} is owned by task UI "
-          f"(carol); this is the ownership boundary at work", kind="hook-rejected", message=message)
+          f"(carol); this is the ownership boundary at work:\n{_indent(message)}", kind="hook-rejected",
+          message=message)
     demo.hook_rejections.append({"agent": "bob", "path": helper, "owner_task": "UI", "owner_agent": "carol",
                                  "message": message})
     a.git("rm", "-q", "--cached", helper)
@@ -582,8 +583,8 @@ def _carol(a: _Agent) -> None:
     denied = a.gc("--json", "lock", "acquire", SHARED, "--reason", "UI page size", "--task", "UI", ok=(1,))
     message = denied.error_message()
     holders = [h.get("agent") for h in ((denied.json or {}).get("error") or {}).get("holders", [])]
-    a.say(f"asks for {SHARED}: DENIED (exit 1) — held by {', '.join(holders) or '?'}; she queues with --wait",
-          kind="lock-denied", holders=holders, message=message)
+    a.say(f"asks for {SHARED}: DENIED (exit 1) — held by {', '.join(holders) or '?'}; she queues with --wait:\n"
+          f"{_indent(message)}", kind="lock-denied", holders=holders, message=message)
     demo.lock_denials.append({"agent": "carol", "resource": SHARED, "holders": holders, "message": message})
     demo.events["carol_denied"].set()
     granted = a.gc("--json", "lock", "acquire", SHARED, "--reason", "UI page size", "--task", "UI",
@@ -685,6 +686,10 @@ def _merge(a: _Agent, what: str) -> None:
           kind="merged", merged=run.get("merged"), run=run.get("run"))
     if skipped:
         raise DemoFailed(f"merge run left tasks out: {json.dumps(skipped)[:400]}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("         | " + line for line in text.splitlines())
 
 
 def _first_lines(text: str, limit: int = 6) -> str:

@@ -205,6 +205,8 @@ def require_task(view: Any, task_id: str) -> dict[str, Any]:
 def append(txn: Any, message: Message) -> dict[str, Any]:
     """Validate and append ``message`` as an event inside a transaction (pure: reads only ``txn``)."""
     validate(message)
+    if not txn.base.exists:
+        raise UsageError("no coordination branch yet: run `gitcoord init` first")
     if message.task is not None:
         require_task(txn, message.task)
     event = txn.add_event(message.type, task=message.task, to=message.to, summary=message.summary,

@@ -293,3 +293,10 @@ def test_inbox_live_queue_entries_from_lock_files(coord: Path) -> None:
     assert (entry["type"], entry["agent"], entry["reason"]) == ("lock.queued", "alice", "lock-queue")
     assert entry["data"]["lock"] == "L-cfg" and "read config" in entry["summary"]
     assert inbox_of(coord, "alice") == []
+
+
+def test_message_before_init_exits_2_and_creates_nothing(repo: Path) -> None:
+    result = run_cli("--agent", "alice", "msg", "request", "--to", "bob", "--regarding", "the staging DB",
+                     "--request", "y", cwd=repo)
+    assert result.code == 2 and "gitcoord init" in result.err
+    assert git(repo, "rev-parse", "--verify", "-q", "refs/heads/gitcoord", check=False) == ""

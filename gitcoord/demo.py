@@ -209,6 +209,8 @@ def _base_env() -> dict[str, str]:
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = package_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["GIT_TERMINAL_PROMPT"] = "0"
+    if not any(ch.isspace() for ch in sys.executable):
+        env["GITCOORD_BIN"] = f"{sys.executable} -m gitcoord"  # hooks run this very gitcoord
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -892,8 +894,9 @@ def _wrap_up(demo: _Demo, lead: Path, url: str, transport: str, plan: dict[str, 
         demo.say("lead", f"wrote {html} (graph, plan vs actual Gantt, locks, contracts, metrics) and {svg}")
     seconds = time.monotonic() - began
     demo.say("lead", f"done in {seconds:.1f} s real time; remote main has every task's files "
-                     f"({len(files)} files). Look around: cd {lead} && gitcoord state "
-                     "(the clones' origin now points at remote/shop.git: the daemon stops with the demo)")
+                     f"({len(files)} files). Look around: cd {lead} && gitcoord state"
+                     + (" (the daemon stops with the demo: the clones' origin is switched to remote/shop.git)"
+                        if transport == "git-daemon" else ""))
     return DemoResult(directory=str(root), remote_url=url, transport=transport, seconds=round(seconds, 2),
                       seconds_per_hour=demo.clock.seconds_per_hour, steps=demo.steps, claims=demo.claims,
                       hook_rejections=demo.hook_rejections, breaking_changes=demo.breaking,

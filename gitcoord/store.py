@@ -16,6 +16,7 @@ import json
 import os
 import marshal
 import random
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -164,7 +165,7 @@ class EntityCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             with open(tmp, "wb") as fh:
                 marshal.dump(self._data, fh)
             os.replace(tmp, self.path)

@@ -112,7 +112,7 @@ def bench_read(root: Path) -> bool:
 
     store.transact(lambda txn: [txn.put_bytes(f"tasks/T{i:05d}.yaml", dump_bytes("x.yaml", task_doc(i)))
                                 for i in range(10_000)] and None)
-    cache = Path(repo.path) / "gitcoord" / "entities.pickle"
+    cache = Path(repo.path) / "gitcoord" / "entities-task.marshal"
     if cache.exists():
         cache.unlink()
     cold = []

@@ -118,6 +118,31 @@ def _delta_paths(diff: pygit2.Diff) -> list[str]:
     return out
 
 
+Reader = Callable[[str], "bytes | None"]
+
+
+def index_reader(repo: pygit2.Repository) -> Reader:
+    """The staged content of a path (honours GIT_INDEX_FILE, as `git commit -a` sets it)."""
+    def read(path: str) -> bytes | None:
+        index_file = os.environ.get("GIT_INDEX_FILE")
+        index = pygit2.Index(index_file) if index_file else repo.index
+        entry = index[path] if path in index else None
+        return repo[entry.id].data if entry is not None else None
+    return read
+
+
+def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
+    """The content of a path at commit ``rev`` (None when the commit deletes it)."""
+    def read(path: str) -> bytes | None:
+        try:
+            tree = repo.revparse_single(rev).peel(pygit2.Tree)
+            entry = tree[path]
+        except (KeyError, ValueError, pygit2.GitError):
+            return None
+        return repo[entry.id].data if entry.type == pygit2.GIT_OBJECT_BLOB else None
+    return read
+
+
 def staged_paths(repo: pygit2.Repository) -> list[str]:
     """Paths whose staged content differs from HEAD (the index git is about to commit).
 
@@ -328,7 +353,7 @@ def check_branch(ctx: CheckContext, level: str = ERROR) -> list[Finding]:
 
 
 def check_paths(view: Any, paths: list[str], ctx: CheckContext,
-                commit_of: dict[str, str] | None = None) -> list[Finding]:
+                commit_of: dict[str, str] | None = None, read: Reader | None = None) -> list[Finding]:
     """Ownership, unowned policy, locks and intents for ``paths``; then contracts and extra checks."""
     from gitcoord.paths import normalize_repo_path
 
@@ -389,7 +414,7 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
             findings.append(Finding(path, "unowned", ERROR, f"{path} is owned by no task (policies.unowned: deny)",
                                     hint="add it to a task's owns", commit=commit))
     findings.extend(_lock_findings(lock_view, paths, ctx, commit_of))
-    findings.extend(_contract_findings(view, paths, ctx))
+    findings.extend(_contract_findings(view, paths, ctx, read))
     for extra in extra_checks:
         for item in extra(view, paths, ctx) or []:
             findings.append(item if isinstance(item, Finding) else Finding(**{
@@ -448,7 +473,7 @@ def _lock_findings(view: Any, paths: list[str], ctx: CheckContext, commit_of: di
 _SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def _contract_findings(view: Any, paths: list[str], ctx: CheckContext) -> list[Finding]:
+def _contract_findings(view: Any, paths: list[str], ctx: CheckContext, read: Reader | None = None) -> list[Finding]:
     """Contract checks, only when a changed path could be a contract spec (keeps the hook lean)."""
     candidates = [p for p in paths if p.endswith(_SPEC_SUFFIXES)]
     if not candidates:
@@ -468,7 +493,7 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext) -> list[F
     if check_changed is None:
         return []
     out: list[Finding] = []
-    for item in check_changed(view, touched, ctx) or []:
+    for item in check_changed(view, touched, ctx, read) or []:
         if isinstance(item, Finding):
             out.append(item)
         elif isinstance(item, dict):
@@ -484,7 +509,7 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext) -> list[F
 def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mode: str,
               task: str | None = None, commit_of: dict[str, str] | None = None, commits: int = 0,
               branch_level: str | None = ERROR, coordination_branch: str = "gitcoord",
-              config: dict[str, Any] | None = None) -> CheckResult:
+              config: dict[str, Any] | None = None, read: Reader | None = None) -> CheckResult:
     """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule."""
     from gitcoord.paths import normalize_repo_path
 
@@ -494,7 +519,7 @@ def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mo
     findings: list[Finding] = []
     if branch_level is not None:
         findings.extend(check_branch(ctx, branch_level))
-    findings.extend(check_paths(view, paths, ctx, commit_of))
+    findings.extend(check_paths(view, paths, ctx, commit_of, read))
     return CheckResult(findings, ctx, len(paths), commits)
 
 

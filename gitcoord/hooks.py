@@ -306,7 +306,8 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             return HookOutcome(0, warnings)
         config = snap.config
         result = check.run_check(snap, paths, agent=_agent(repo, snap, config), branch=branch, mode="staged",
-                                 branch_level=check.WARNING, coordination_branch=store.branch, config=config)
+                                 branch_level=check.WARNING, coordination_branch=store.branch, config=config,
+                                 read=check.index_reader(repo))
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
     header = "commit blocked" if not result.ok else "warnings"
@@ -381,7 +382,8 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             if not snap.exists:
                 continue
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
-                                     commit_of=commit_of, commits=len(commits), coordination_branch=store.branch)
+                                     commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
+                                     read=check.blob_reader(repo, local_oid))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
                 code = 1
@@ -435,7 +437,8 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             commit_of = check.paths_of_commits(repo, commits)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
-                                     commits=len(commits), coordination_branch=store.branch)
+                                     commits=len(commits), coordination_branch=store.branch,
+                                     read=check.blob_reader(repo, new))
             if task is None:
                 # --task was not given; keep the branch rule's verdict (no task named) and drop
                 # the "no task" ownership fallback to the pusher's in_progress tasks.

@@ -126,50 +126,61 @@ class EntityCache:
     """Parsed, schema-valid entity files keyed by (kind, blob id), persisted under ``.git/gitcoord``.
 
     A blob id names its content, so a hit can never be stale; it saves parsing and, above all,
-    the jsonschema import and validation on the hook path. Values are plain JSON data, stored
-    with ``marshal`` (several times faster to load than pickle or JSON).
+    the jsonschema import and validation on the hook path. One file per kind (tasks, locks,
+    events...), loaded only when that kind is read, so a hook that needs tasks and locks
+    never loads the event history. Values are plain JSON data, stored with ``marshal``
+    (several times faster to load than pickle or JSON).
     """
 
     MAX_ENTRIES = 200_000
 
-    def __init__(self, path: Path | None):
-        self.path = path
-        self._data: dict[str, Any] | None = None
-        self._dirty = False
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self._data: dict[str, dict[str, Any]] = {}
+        self._dirty: set[str] = set()
 
-    def _load(self) -> dict[str, Any]:
-        if self._data is None:
-            self._data = {}
-            if self.path is not None:
+    def path_for(self, kind: str) -> Path | None:
+        return self.directory / f"entities-{kind}.marshal" if self.directory is not None else None
+
+    def _load(self, kind: str) -> dict[str, Any]:
+        data = self._data.get(kind)
+        if data is None:
+            data = {}
+            path = self.path_for(kind)
+            if path is not None:
                 try:
-                    with open(self.path, "rb") as fh:
+                    with open(path, "rb") as fh:
                         loaded = marshal.load(fh)
                     if isinstance(loaded, dict):
-                        self._data = loaded
+                        data = loaded
                 except (OSError, EOFError, TypeError, ValueError):
-                    self._data = {}
-        return self._data
+                    data = {}
+            self._data[kind] = data
+        return data
 
-    def get(self, key: str) -> Any:
-        return self._load().get(key, _MISSING)
+    def get(self, kind: str, oid: str) -> Any:
+        return self._load(kind).get(oid, _MISSING)
 
-    def put(self, key: str, value: Any) -> None:
-        data = self._load()
+    def put(self, kind: str, oid: str, value: Any) -> None:
+        data = self._load(kind)
         if len(data) >= self.MAX_ENTRIES:
             data.clear()
-        data[key] = value
-        self._dirty = True
+        data[oid] = value
+        self._dirty.add(kind)
 
     def save(self) -> None:
-        if not self._dirty or self.path is None or self._data is None:
+        if not self._dirty or self.directory is None:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            with open(tmp, "wb") as fh:
-                marshal.dump(self._data, fh)
-            os.replace(tmp, self.path)
-            self._dirty = False
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for kind in sorted(self._dirty):
+                path = self.path_for(kind)
+                assert path is not None
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+                with open(tmp, "wb") as fh:
+                    marshal.dump(self._data[kind], fh)
+                os.replace(tmp, path)
+            self._dirty.clear()
         except OSError:
             pass  # a cache is an optimisation; a read-only .git must not break reads
 
@@ -250,16 +261,15 @@ class Snapshot:
 
     def _load_blob(self, path: str, oid: str) -> Any:
         kind = schemas.kind_for_path(path)
-        key = f"{kind}:{oid}"
-        if self.cache is not None:
-            hit = self.cache.get(key)
+        if self.cache is not None and kind is not None:
+            hit = self.cache.get(kind, oid)
             if hit is not _MISSING:
                 return hit
         obj = parse_bytes(path, self.repo[oid].data)
         if kind is not None:
             schemas.validate(kind, obj, path=path)
-        if self.cache is not None:
-            self.cache.put(key, obj)
+        if self.cache is not None and kind is not None:
+            self.cache.put(kind, oid, obj)
         return obj
 
     def load_dir(self, directory: str, suffix: str | None = None) -> dict[str, Any]:
@@ -434,7 +444,7 @@ class Store:
         self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
         self.agent = agent
         self.retries = retries
-        self.cache = EntityCache(gitutil.cache_dir(repo) / "entities.marshal")
+        self.cache = EntityCache(gitutil.cache_dir(repo))
 
     # -- refs
     def _ref_oid(self, ref: str) -> str | None:

@@ -68,8 +68,9 @@ class Result:
         return json.loads(self.out)
 
 
-def run_cli(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None) -> Result:
-    """Run gitcoord in-process (fast); `cwd` is passed as -C."""
+def run_cli(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None,
+            input: str = "") -> Result:
+    """Run gitcoord in-process (fast); `cwd` is passed as -C; stdin is `input` (never the terminal)."""
     from gitcoord.cli.main import main
 
     argv = (["-C", str(cwd)] if cwd is not None else []) + list(args)
@@ -79,6 +80,8 @@ def run_cli(*args: str, cwd: Path | str | None = None, env: dict[str, str] | Non
         old_env[key] = os.environ.get(key)
         os.environ[key] = value
     code = 0
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(input)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -86,6 +89,7 @@ def run_cli(*args: str, cwd: Path | str | None = None, env: dict[str, str] | Non
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     finally:
+        sys.stdin = old_stdin
         for key, value in old_env.items():
             if value is None:
                 os.environ.pop(key, None)

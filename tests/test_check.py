@@ -208,7 +208,7 @@ def test_contract_hook_called_only_for_matching_spec_paths(project, monkeypatch)
 
     calls = []
 
-    def check_changed(view, paths, ctx):
+    def check_changed(view, paths, ctx, read=None):
         calls.append(list(paths))
         return [{"path": p, "rule": "contract-breaking", "level": "error", "message": "breaking"} for p in paths]
 

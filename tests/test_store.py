@@ -165,9 +165,10 @@ def test_entity_cache_survives_and_is_keyed_by_blob(repo):
         run_cli("task", "add", f"T{i}", "--title", f"task {i}", cwd=repo)
     cache = Path(git(repo, "rev-parse", "--git-common-dir"))
     cache = (repo / cache) if not cache.is_absolute() else cache
-    assert (cache / "gitcoord" / "entities.marshal").exists()
-    # Same content, different path kinds do not share entries; a corrupted cache is ignored.
-    (cache / "gitcoord" / "entities.marshal").write_bytes(b"garbage")
+    assert (cache / "gitcoord" / "entities-task.marshal").exists()
+    assert not (cache / "gitcoord" / "entities-event.marshal").exists()  # events were never read
+    # A corrupted cache is ignored.
+    (cache / "gitcoord" / "entities-task.marshal").write_bytes(b"garbage")
     assert len(run_cli("--json", "task", "list", cwd=repo).json) == 5
 
 

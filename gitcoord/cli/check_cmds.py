@@ -45,10 +45,13 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
         found = engine.range_commits(repo, range_spec)
         commit_of = engine.paths_of_commits(repo, found)
         paths, commits, kind = list(commit_of), len(found), "range"
+        read = engine.blob_reader(repo, range_spec.split("..")[-1] or "HEAD")
     elif base:
         paths, kind = engine.merge_base_paths(repo, base, head or "HEAD"), "base"
+        read = engine.blob_reader(repo, head or "HEAD")
     else:
         paths, kind = engine.staged_paths(repo), "staged"
+        read = engine.index_reader(repo)
     if branch is None:
         if head and not head.startswith(("refs/tags/",)) and f"refs/heads/{head}" in repo.references:
             branch = head
@@ -57,7 +60,7 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
     result = engine.run_check(snap, paths, agent=app.agent, branch=branch, mode=kind, task=task,
                               commit_of=commit_of, commits=commits,
                               branch_level=engine.WARNING if kind == "staged" else engine.ERROR,
-                              coordination_branch=app.store.branch)
+                              coordination_branch=app.store.branch, read=read)
     fmt = "json" if app.as_json and fmt is None else (fmt or "text")
     if fmt == "json":
         app.as_json = True

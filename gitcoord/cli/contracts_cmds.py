@@ -36,15 +36,32 @@ def _cwd(app: App) -> Path:
     return Path(app.directory) if app.directory else Path(os.getcwd())
 
 
-def _target(app: App, arg: str, *, rev: str | None = None) -> tuple[str | None, str, bytes, dict[str, Any] | None]:
-    """A registered contract name or a spec file → (name, path shown, bytes, record)."""
+def _target(app: App, arg: str, *, rev: str | None = None,
+            approved: str | None = None) -> tuple[str | None, str, bytes, dict[str, Any] | None]:
+    """A registered contract name or a spec file → (name, path shown, bytes, record).
+
+    A consumer's clone usually lacks the provider's spec file: a registered contract then
+    falls back to its latest approved snapshot (``approved="latest"`` or a version asks for
+    a snapshot explicitly)."""
     from gitcoord.contracts import registry
-    from gitcoord.errors import UsageError
+    from gitcoord.errors import NotFound, UsageError
 
     snap = app.snapshot(required=False)
     if snap.exists and registry.NAME_RE.match(arg) and snap.has(f"{registry.CONTRACT_DIR}/{arg}.yaml"):
         record = registry.get_contract(snap, arg)
-        return arg, record["spec"], registry.read_spec(app.repo, record["spec"], rev), record
+        if approved is not None:
+            entry, data = registry.approved_bytes(snap, record, None if approved == "latest" else approved)
+            return arg, entry["snapshot"], data, record
+        try:
+            return arg, record["spec"], registry.read_spec(app.repo, record["spec"], rev), record
+        except NotFound:
+            if rev is not None or not record.get("approved"):
+                raise
+            entry, data = registry.approved_bytes(snap, record)
+            app.info(f"{record['spec']} is not in this checkout: using the approved snapshot {entry['version']}")
+            return arg, entry["snapshot"], data, record
+    if approved is not None:
+        raise UsageError(f"--approved: {arg!r} is not a registered contract (see `gitcoord contract list`)")
     if rev is not None:
         from gitcoord.paths import normalize_repo_path
 
@@ -340,12 +357,12 @@ def deprecate(app: App, name: str, sunset: str | None) -> None:
 # --------------------------------------------------------------------------- mock / test
 
 
-def _spec_dict(app: App, arg: str, rev: str | None) -> tuple[str, dict[str, Any]]:
+def _spec_dict(app: App, arg: str, rev: str | None, approved: str | None = None) -> tuple[str, dict[str, Any]]:
     from gitcoord.contracts.loader import load_document
     from gitcoord.contracts.validate import detect_kind
     from gitcoord.errors import UsageError
 
-    name, path, data, _ = _target(app, arg, rev=rev)
+    name, path, data, _ = _target(app, arg, rev=rev, approved=approved)
     doc = load_document(path, text=data)
     if detect_kind(doc.data) == "jsonschema":
         raise UsageError(f"{name or path}: a JSON Schema contract has no operations to mock or test; "
@@ -358,9 +375,11 @@ def _spec_dict(app: App, arg: str, rev: str | None) -> tuple[str, dict[str, Any]
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=0, type=click.IntRange(0, 65535), show_default=True, help="0 picks a free port.")
 @click.option("--rev", metavar="REV", help="Serve the spec as committed at REV (default: the work tree).")
+@click.option("--approved", "approved", metavar="VERSION", default=None, is_flag=False, flag_value="latest",
+              help="Use an approved snapshot from the coordination branch (bare flag: the latest).")
 @json_option
 @pass_app
-def mock(app: App, name: str, host: str, port: int, rev: str | None) -> None:
+def mock(app: App, name: str, host: str, port: int, rev: str | None, approved: str | None) -> None:
     """Serve an HTTP mock of the contract until Ctrl-C. The first stdout line is its URL.
 
     Answers from examples (Prefer: code=404 / example=NAME pick one), else from the schema;
@@ -368,7 +387,7 @@ def mock(app: App, name: str, host: str, port: int, rev: str | None) -> None:
     """
     from gitcoord.contracts.mock import serve_forever
 
-    label, spec = _spec_dict(app, name, rev)
+    label, spec = _spec_dict(app, name, rev, approved)
 
     def ready(url: str) -> None:
         if app.as_json:
@@ -389,9 +408,12 @@ def mock(app: App, name: str, host: str, port: int, rev: str | None) -> None:
 @click.option("--header", "headers", multiple=True, metavar="NAME:VALUE", help="Sent with every request. Repeatable.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds per request.")
 @click.option("--rev", metavar="REV", help="The spec as committed at REV (default: the work tree).")
+@click.option("--approved", "approved", metavar="VERSION", default=None, is_flag=False, flag_value="latest",
+              help="Use an approved snapshot from the coordination branch (bare flag: the latest).")
 @json_option
 @pass_app
-def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: float, rev: str | None) -> None:
+def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: float, rev: str | None,
+         approved: str | None) -> None:
     """Call each operation that has example requests and check every answer against the
     contract; each mismatch is printed with its JSON path. Exit 1 on any mismatch."""
     from gitcoord.contracts.conformance import run_contract_tests
@@ -403,7 +425,7 @@ def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: 
         if not sep or not key.strip():
             raise UsageError(f"--header {h!r}: use NAME:VALUE")
         extra[key.strip()] = value.strip()
-    label, spec = _spec_dict(app, name, rev)
+    label, spec = _spec_dict(app, name, rev, approved)
     report = run_contract_tests(spec, base_url, timeout=timeout, headers=extra)
     data = {"contract": label, **report.to_dict()}
 

@@ -780,11 +780,13 @@ def _apply_consumers(result: DiffResult, consumers: Mapping[str, Iterable[str]])
     for change in result.changes:
         if change.level != "error":
             continue
-        if change.operation is None:
-            users = sorted(uses)
+        reached = {operation_key(o) for o in (getattr(change, "operations", None) or [])}
+        if change.operation is not None:
+            reached.add(operation_key(change.operation))
+        if not reached:
+            users = sorted(uses)  # servers, base path...: every consumer is affected
         else:
-            key = operation_key(change.operation)
-            users = sorted(name for name, ops in uses.items() if not ops or key in ops)
+            users = sorted(name for name, ops in uses.items() if not ops or ops & reached)
         if users:
             change.consumers = users
             change.message += f" (used by {', '.join(users)})"

@@ -476,6 +476,9 @@ def deprecate_contract(store: Store, name: str, *, sunset: str | None = None) ->
             return {"changed": False, "contract": name, "status": "deprecated", "sunset": sunset_iso}
         record["status"] = "deprecated"
         record["updated_at"] = txn.now
+        record["deprecated_at"] = txn.now
+        if sunset_iso:
+            record["sunset"] = sunset_iso
         txn.put(contract_path(name), record)
         consumers = [c["name"] for c in effective_consumers(record, _tasks(txn))]
         txn.add_event("contract.deprecated", task=record.get("provided_by"),

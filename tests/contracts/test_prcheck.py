@@ -242,3 +242,48 @@ def test_hook_path_stays_lean_when_no_spec_changed(project: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=project, timeout=60)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().replace("'", '"')) == []
+
+
+def test_check_staged_judges_the_staged_blob_not_the_work_tree(project: Path) -> None:
+    spec = project / "api" / "cart.yaml"
+    original = spec.read_text()
+    edit(spec, *BREAK_TOTAL)
+    git(project, "add", "api/cart.yaml")
+    spec.write_text(original)  # the work tree is fine again, the index still breaks the contract
+    res = cli(project, "--json", "check", "--staged")
+    assert res.code == 1 and "contract-breaking" in {v["rule"] for v in res.json["violations"]}
+    # and the other way round: a clean index with a broken work tree passes
+    git(project, "add", "api/cart.yaml")
+    edit(spec, *BREAK_TOTAL)
+    ok = cli(project, "--json", "check", "--staged")
+    assert "contract-breaking" not in {v["rule"] for v in ok.json["violations"]}
+
+
+def test_check_range_judges_the_committed_content(project: Path) -> None:
+    commit_breaking(project)
+    spec = project / "api" / "cart.yaml"
+    edit(spec, "required: [items]", "required: [items, total]")  # fixed only in the work tree
+    res = cli(project, "--json", "check", "--range", "main..feature")
+    assert "contract-breaking" in {v["rule"] for v in res.json["violations"]}, res.out
+
+
+def test_mock_and_test_fall_back_to_the_approved_snapshot(project: Path) -> None:
+    consumer = project.parent / "consumer"
+    git(project.parent, "clone", "-q", str(project), str(consumer))
+    git(consumer, "fetch", "-q", "origin", "gitcoord:gitcoord")
+    (consumer / "api" / "cart.yaml").unlink()
+    git(consumer, "commit", "-qam", "consumer checkout without the provider's spec")
+    proc = subprocess.Popen([sys.executable, "-m", "gitcoord", "--agent", "bob", "contract", "mock", "cart"],
+                            cwd=consumer, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if not url else url
+        res = run_cli("--agent", "bob", "--json", "contract", "test", "cart", "--approved", "--base-url", url,
+                      cwd=consumer)
+        assert res.code == 0, res.out + res.err
+        assert res.json["passed"] >= 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    missing = run_cli("contract", "test", "cart", "--approved", "9.9.9", "--base-url", "http://127.0.0.1:9", cwd=consumer)
+    assert missing.code == 2

@@ -35,6 +35,28 @@ def parse_branch(name: str, template: str) -> dict[str, str] | None:
     return match.groupdict() if match else None
 
 
+def find_task_for_branch(tasks, branch: str | None, template: str):
+    """The task a branch belongs to: the one that recorded it, else the {task} the template names.
+
+    ``tasks`` maps id → task manifest (already loaded: hooks use this without the planner)."""
+    if not branch:
+        return None
+    name = branch[len("refs/heads/"):] if branch.startswith("refs/heads/") else branch
+    for task in tasks.values():
+        if task.get("branch") == name:
+            return task
+    try:
+        fields = parse_branch(name, template)
+    except UsageError:
+        return None
+    if fields and fields.get("task"):
+        wanted = fields["task"].lower()
+        for task_id, task in tasks.items():
+            if task_id.lower() == wanted:
+                return task
+    return None
+
+
 def slug(value: str | None, default: str) -> str:
     text = (value or default).strip()
     text = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or default

@@ -234,26 +234,9 @@ def merge_base_paths(repo: pygit2.Repository, base: str, head: str = "HEAD") -> 
 def task_for_branch(view: Any, tasks: dict[str, dict[str, Any]], branch: str | None,
                     template: str) -> dict[str, Any] | None:
     """The task a branch belongs to: its recorded ``branch``, else the {task} in the template."""
-    if not branch:
-        return None
-    # Same rule as tasks.task_for_branch, on the tasks already loaded (the hook path does not
-    # import the tasks module and its planner).
-    branch = branch[len("refs/heads/"):] if branch.startswith("refs/heads/") else branch
-    for task in tasks.values():
-        if task.get("branch") == branch:
-            return task
-    from gitcoord.branches import parse_branch
+    from gitcoord.branches import find_task_for_branch
 
-    try:
-        fields = parse_branch(branch, template)
-    except UsageError:
-        return None
-    if fields and fields.get("task"):
-        wanted = fields["task"].lower()
-        for task_id, task in tasks.items():
-            if task_id.lower() == wanted:
-                return task
-    return None
+    return find_task_for_branch(tasks, branch, template)
 
 
 def acting_tasks(view: Any, tasks: dict[str, dict[str, Any]], *, agent: str, branch: str | None,

@@ -151,22 +151,9 @@ def active_tasks_of(view: View, agent: str) -> list[dict[str, Any]]:
 
 def task_for_branch(view: View, branch: str | None) -> dict[str, Any] | None:
     """The task a branch belongs to: recorded on the task, else parsed with the template."""
-    if not branch:
-        return None
-    from gitcoord.branches import parse_branch
+    from gitcoord.branches import find_task_for_branch
 
-    name = branch[len("refs/heads/"):] if branch.startswith("refs/heads/") else branch
-    tasks = load_tasks(view)
-    for task in tasks.values():
-        if task.get("branch") == name:
-            return task
-    fields = parse_branch(name, view.config["branch_template"])
-    if fields and fields.get("task"):
-        wanted = fields["task"].lower()
-        for task_id, task in tasks.items():
-            if task_id.lower() == wanted:
-                return task
-    return None
+    return find_task_for_branch(load_tasks(view), branch, view.config["branch_template"])
 
 
 def dependents_of(tasks: Mapping[str, Mapping[str, Any]], task_id: str) -> list[str]:

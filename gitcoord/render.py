@@ -269,7 +269,10 @@ def _nice_step(span: float, target_ticks: int = 10) -> float:
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.2e}"
+    """Short labels: 1.90286 -> 1.9, 12.345 -> 12.3, 0.0004 -> 0.0004."""
+    if value == 0 or abs(value) >= 1e-3:
+        return f"{round(value, 2):g}" if abs(value) < 10 else f"{round(value, 1):g}"
+    return f"{value:.2g}"
 
 
 def _fill_for(status: str | None, extra: dict[str, str]) -> str:

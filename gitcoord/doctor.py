@@ -10,6 +10,9 @@ from gitcoord import graph
 from gitcoord.tasks import View, load_tasks, to_nodes
 
 
+WITNESS_LIMIT = 100
+
+
 def finding(level: str, rule: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"level": level, "rule": rule, "message": message, **extra}
 
@@ -47,11 +50,15 @@ def diagnose(view: View, tasks: Mapping[str, Mapping[str, Any]] | None = None) -
                 reach_cache[task_id] = graph.ancestors(g, task_id)
             return reach_cache[task_id]
 
+        shown_examples = 0
         for (a, b), patterns in sorted(pairs.items()):
             if a in ancestors(b) or b in ancestors(a):
                 continue
             shown = "; ".join(f"{pa} ~ {pb}" for pa, pb in patterns[:3])
-            example = overlap_witness(patterns[0][0], patterns[0][1])
+            example = None
+            if shown_examples < WITNESS_LIMIT:  # an example path costs an automaton search: the first ones suffice
+                example = overlap_witness(patterns[0][0], patterns[0][1])
+                shown_examples += 1
             out.append(finding(
                 "error", "shared-file-hell",
                 f"{a} and {b} both own overlapping paths ({shown}{', e.g. ' + example if example else ''}) with no "

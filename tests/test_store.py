@@ -204,3 +204,15 @@ def test_sync_reports_a_true_conflict(remote):
     assert result.code == 1
     assert "tasks/T.yaml" in result.err
     assert git(remote.bare, "rev-parse", "gitcoord") == remote_tip
+
+
+def test_usage_errors_are_one_line_and_bare_groups_show_help(repo):
+    bad = run_cli("plan", "--agents", "0", cwd=repo)
+    assert bad.code == 2
+    assert bad.err.strip().splitlines() == [
+        "gitcoord: error: Invalid value for '--agents': 0 is not in the range x>=1. (see `gitcoord plan --help`)"]
+    unknown = run_cli("nosuch", cwd=repo)
+    assert unknown.code == 2 and len(unknown.err.strip().splitlines()) == 1
+    bare = run_cli("task", cwd=repo)
+    assert bare.code == 0 and bare.out.startswith("Usage: gitcoord task")
+    assert run_cli("--version").out.startswith("gitcoord, version ")

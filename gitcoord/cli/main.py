@@ -102,8 +102,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" or exc.format_message().startswith("Usage:"):
+            click.echo(exc.format_message())  # a bare `gitcoord` or `gitcoord task`: the help
+            sys.exit(0)
+        # One line, like every other user error: what is wrong, and where the help is.
+        where = exc.ctx.command_path if exc.ctx is not None else "gitcoord"
+        click.echo(f"gitcoord: error: {exc.format_message()} (see `{where} --help`)", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"gitcoord: error: {exc.format_message()}", err=True)
         sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
     except KeyboardInterrupt:
         click.echo("gitcoord: interrupted", err=True)

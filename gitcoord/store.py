@@ -285,11 +285,31 @@ class Snapshot:
         entry = self._entry(directory)
         if entry is None or entry.type != pygit2.GIT_OBJECT_TREE:
             return {}
-        result = {}
+        result: dict[str, Any] = {}
+        misses: list[tuple[str, str]] = []
+        same_kind = schemas.kind_for_path(f"{directory}/x{suffix}") if suffix else None
         for e in entry:
             if e.type == pygit2.GIT_OBJECT_BLOB and (suffix is None or e.name.endswith(suffix)):
                 path = f"{directory}/{e.name}"
-                result[path] = self._load_blob(path, str(e.id))
+                oid = str(e.id)
+                kind = same_kind or schemas.kind_for_path(path)
+                hit = self.cache.get(kind, oid) if self.cache is not None and kind is not None else _MISSING
+                if hit is _MISSING:
+                    misses.append((path, oid))
+                else:
+                    result[path] = hit
+        if len(misses) >= PARALLEL_PARSE_MIN and _can_fork_workers():
+            parsed = _parse_in_parallel([(path, self.repo[oid].data) for path, oid in misses])
+            for (path, oid), obj in zip(misses, parsed):
+                kind = same_kind or schemas.kind_for_path(path)
+                if isinstance(obj, _ParseFailed):
+                    obj = self._load_blob(path, oid)  # re-raise the error with its proper message
+                elif self.cache is not None and kind is not None:
+                    self.cache.put(kind, oid, obj)
+                result[path] = obj
+        else:
+            for path, oid in misses:
+                result[path] = self._load_blob(path, oid)
         if self.cache is not None:
             self.cache.save()
         return dict(sorted(result.items()))
@@ -299,6 +319,54 @@ class Snapshot:
         """``gitcoord.yaml`` merged over the defaults."""
         raw = self.load(CONFIG_PATH) or {}
         return merge_config(DEFAULT_CONFIG, raw)
+
+
+PARALLEL_PARSE_MIN = 1500  # below this, starting worker processes costs more than it saves
+
+
+class _ParseFailed:
+    """What a worker returns for a file it could not parse or check (the parent re-raises)."""
+
+
+def _can_fork_workers() -> bool:
+    """Fork-based workers only where fork is safe: Linux, one thread, more than one core."""
+    import sys
+
+    return sys.platform == "linux" and threading.active_count() == 1 and (os.cpu_count() or 1) > 1 \
+        and os.environ.get("GITCOORD_NO_PARALLEL") != "1"
+
+
+def _parse_chunk(items: list[tuple[str, bytes]]) -> list[Any]:
+    """Parse and schema-check files; a failure is marked, and re-raised by the parent in order."""
+    out: list[Any] = []
+    for path, data in items:
+        try:
+            obj = parse_bytes(path, data)
+            kind = schemas.kind_for_path(path)
+            if kind is not None:
+                schemas.validate(kind, obj, path=path)
+            out.append(obj)
+        except GitcoordError:
+            out.append(_ParseFailed())
+    return out
+
+
+def _parse_in_parallel(items: list[tuple[str, bytes]]) -> list[Any]:
+    """A cold read of thousands of entity files: YAML construction is pure Python, so split it
+    over the cores (the parent parses one share itself while the workers do theirs)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(os.cpu_count() or 2, 4)
+    size = -(-len(items) // workers)
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1,
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks[1:]]
+        out = _parse_chunk(chunks[0])
+        for future in futures:
+            out.extend(future.result())
+    return out
 
 
 def merge_config(defaults: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

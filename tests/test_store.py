@@ -216,3 +216,28 @@ def test_usage_errors_are_one_line_and_bare_groups_show_help(repo):
     bare = run_cli("task", cwd=repo)
     assert bare.code == 0 and bare.out.startswith("Usage: gitcoord task")
     assert run_cli("--version").out.startswith("gitcoord, version ")
+
+
+def test_cold_read_in_parallel_matches_serial_and_reports_bad_files(repo, monkeypatch):
+    import shutil
+
+    from gitcoord import store as store_mod
+
+    run_cli("init", cwd=repo)
+    st = Store(pygit2.Repository(str(repo)), agent="test")
+    docs = {f"T{i:03d}": {"id": f"T{i:03d}", "title": f"task {i}", "status": "planned", "estimate": i / 2}
+            for i in range(40)}
+    st.transact(lambda txn: [txn.put(f"tasks/{k}.yaml", v) for k, v in docs.items()] and None)
+    cache_dir = Path(st.repo.path) / "gitcoord"
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    monkeypatch.setattr(store_mod, "PARALLEL_PARSE_MIN", 10)
+    assert store_mod._can_fork_workers()
+    parallel = Store(pygit2.Repository(str(repo)), agent="test").snapshot().load_dir("tasks", ".yaml")
+    assert {p.split("/")[1][:-5]: {k: v for k, v in o.items() if k in ("id", "title", "status", "estimate")}
+            for p, o in parallel.items()} == docs
+    assert (cache_dir / "entities-task.marshal").exists()
+    _write_raw(repo, "tasks/T017.yaml", b"id: T017\ntitle: x\nstatus: lost\n")
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    with pytest.raises(InvalidFile) as err:
+        Store(pygit2.Repository(str(repo)), agent="test").snapshot().load_dir("tasks", ".yaml")
+    assert err.value.path == "tasks/T017.yaml" and err.value.pointer == "/status"

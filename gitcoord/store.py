@@ -47,7 +47,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "lock_ttl": "2h",
     },
     "contracts": {"globs": [], "allow_remote_refs": False},
-    "merge": {"mode": "skip", "threshold": 1.0, "test": None},
+    "merge": {"mode": "skip", "threshold": 0.0, "test": None},
 }
 
 # --------------------------------------------------------------------------- parsing

@@ -173,3 +173,15 @@ def test_push_race_on_target_exits_3_and_changes_nothing(remote):
     assert git(remote.bare, "rev-parse", "main") == git(other, "rev-parse", "HEAD")
     assert "status: ready_to_merge" in git(remote.bare, "show", "gitcoord:tasks/R1.yaml")
     assert git(remote.bare, "ls-tree", "gitcoord", "merges/") == ""
+
+
+def test_threshold_from_config_gates_merge_run(project):
+    repo = project
+    make_task(repo, "READY", "/ready/", {"ready/x": "1\n"})
+    run_cli("task", "add", "LATER", "--title", "not yet", "--feature", "cart", cwd=repo)
+    assert run_cli("--json", "merge", "plan", cwd=repo).json["threshold"] == 0  # no threshold by default
+    run_cli("config", "set", "merge.threshold", "0.9", cwd=repo)
+    before = git(repo, "rev-parse", "main")
+    gated = run_cli("merge", "run", cwd=repo)
+    assert gated.code == 1 and "threshold 90%" in gated.err and git(repo, "rev-parse", "main") == before
+    assert run_cli("merge", "run", "--threshold", "0.5", cwd=repo).code == 0  # the flag overrides the config

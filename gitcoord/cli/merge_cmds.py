@@ -82,6 +82,8 @@ def merge_run(app: App, feature: str | None, into: str | None, test_cmd: str | N
 
     snap = app.snapshot()
     mode = mode or snap.config.get("merge", {}).get("mode") or "skip"
+    if threshold is None and snap.config.get("merge", {}).get("threshold"):
+        threshold = float(snap.config["merge"]["threshold"])  # merge.threshold in gitcoord.yaml
     test_cmd = test_cmd if test_cmd is not None else snap.config.get("merge", {}).get("test")
     seconds = parse_duration(wait, what="--wait").total_seconds() if wait else None
     if wait and threshold is None:

@@ -149,7 +149,8 @@ def config_set(app: App, key: str, value: str) -> None:
 
     parsed = cfg.parse_value(value)
     cfg.set_value(app.store, key, parsed)
-    app.emit({"key": key, "value": parsed}, lambda: f"{key} = {_scalar(parsed)}")
+    shown = _scalar(parsed)
+    app.emit({"key": key, "value": parsed}, lambda: f"{key} =" + (f"\n{shown}" if "\n" in shown else f" {shown}"))
 
 
 def _scalar(value: Any) -> str:

@@ -427,7 +427,11 @@ def _lock_findings(view: Any, paths: list[str], ctx: CheckContext, commit_of: di
     acting_ids = set(ctx.task_ids)
     for path, lock in _lock_rows(locks_module.locks_blocking(view, ctx.agent, paths)):
         holders = _lock_holders(lock)
-        if agents.intersection(holders) or (lock.get("task") and lock.get("task") in acting_ids):
+        if lock.get("type") == "shared":
+            # holders read, nobody modifies: a holder is blocked too while someone else shares it
+            if all(name in agents for name in holders):
+                continue
+        elif agents.intersection(holders) or (lock.get("task") and lock.get("task") in acting_ids):
             continue
         holder = ", ".join(holders) or "someone"
         until = lock.get("expires_at") or "no expiry"

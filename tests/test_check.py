@@ -237,3 +237,19 @@ def test_check_is_read_only(project):
     tip = git(project, "rev-parse", "gitcoord")
     run_cli("check", cwd=project)
     assert snapshot_worktree(project) == before and git(project, "rev-parse", "gitcoord") == tip
+
+
+def test_shared_lock_held_with_others_blocks_its_holders_too(project):
+    """shared: holders read, nobody modifies — not even a holder while someone else shares it."""
+    repo = gitutil.open_repo(project)
+    locks.acquire(Store(repo, agent="alice"), "src/api/db/", type="shared", ttl="1h")
+    locks.acquire(Store(repo, agent="bob"), "src/api/db/", type="shared", ttl="1h")
+    write(project, {"src/api/db/schema.sql": "1\n"})
+    res = run_cli("--json", "check", cwd=project)
+    assert res.code == 1, res.out
+    locked = [v for v in res.json["violations"] if v["rule"] == "locked"]
+    assert locked and locked[0]["path"] == "src/api/db/schema.sql" and "bob" in locked[0]["message"]
+    # the sole shared holder is not blocked (it may upgrade and write)
+    locks.release(Store(repo, agent="bob"), "src/api/db/")
+    res = run_cli("--json", "check", cwd=project)
+    assert res.code == 0 and res.json["violations"] == [], res.out

@@ -419,13 +419,23 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         tasks = load_tasks(snap)
         existing = None
         for old, new, ref in _parse_ref_lines(stdin, 3):
+            if ref == f"refs/heads/{store.branch}" and new == ZERO:
+                # without it every later push would pass unchecked (no store: nothing to enforce)
+                code = 1
+                lines.append(f"gitcoord pre-receive: push rejected: {ref}: deleting the coordination "
+                             f"branch is not allowed on a repository with the server hook")
+                continue
             if new == ZERO or not ref.startswith("refs/heads/"):
                 continue
             branch = ref[len("refs/heads/"):]
             if branch in (store.branch, base):
                 continue  # coordination transactions, and merges that land on the base branch
             if existing is None:
-                existing = [str(r.target) for r in repo.references.iterator() if r.type == 1]
+                # Only branches hide commits: a tag or any other ref is never checked, so commits
+                # parked there first must still be checked when they arrive on a task branch.
+                existing = [str(r.target) for r in repo.references.iterator()
+                            if r.type == 1 and r.name.startswith("refs/heads/")
+                            and r.name != f"refs/heads/{store.branch}"]
             task = check.task_for_branch(snap, tasks, branch, template)
             agent = (task or {}).get("agent") or "unknown"
             if task is None:

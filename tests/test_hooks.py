@@ -312,6 +312,31 @@ def test_server_hook_allows_coordination_and_base_pushes_rejects_unknown_branch(
     assert bad.returncode != 0 and "branch-name" in bad.stderr
 
 
+def test_server_hook_not_bypassed_by_parking_commits_under_a_tag(remote, monkeypatch):
+    """Commits already reachable from an unchecked ref (a tag, a custom ref) must still be checked."""
+    work = _server_setup(remote, monkeypatch)
+    assert commit(work, {"src/web/sneaky.js": "1\n"}, extra=("--no-verify",)).returncode == 0
+    for parking in ("refs/tags/park", "refs/custom/park"):
+        ok = subprocess.run(["git", "push", "--no-verify", "origin", f"HEAD:{parking}"], cwd=work,
+                            capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stderr
+    res = subprocess.run(["git", "push", "--no-verify", "origin", BRANCH_A], cwd=work, capture_output=True, text=True)
+    assert res.returncode != 0 and "src/web/sneaky.js" in res.stderr, res.stderr
+    assert git(remote.bare, "branch", "--list", BRANCH_A) == ""
+
+
+def test_server_hook_refuses_deleting_the_coordination_branch(remote, monkeypatch):
+    """Deleting the coordination branch would switch the server hook off for every later push."""
+    work = _server_setup(remote, monkeypatch)
+    res = subprocess.run(["git", "push", "--no-verify", "origin", ":gitcoord"], cwd=work, capture_output=True,
+                         text=True)
+    assert res.returncode != 0 and "gitcoord" in res.stderr
+    assert git(remote.bare, "rev-parse", "--verify", "-q", "refs/heads/gitcoord") != ""
+    assert commit(work, {"src/web/sneaky.js": "1\n"}, extra=("--no-verify",)).returncode == 0
+    res = subprocess.run(["git", "push", "--no-verify", "origin", BRANCH_A], cwd=work, capture_output=True, text=True)
+    assert res.returncode != 0 and "src/web/sneaky.js" in res.stderr
+
+
 def test_server_corrupt_store_rejects(remote, monkeypatch):
     work = _server_setup(remote, monkeypatch)
     server = Store(gitutil.open_repo(remote.bare), agent="lead")

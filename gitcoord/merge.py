@@ -152,14 +152,26 @@ def new_run_id(now: str) -> str:
 def _record_op(run_id: str, record: dict[str, Any], merged: list[str], skipped: list[dict[str, Any]]):
     def op(txn: Txn) -> dict[str, Any]:
         record["finished_at"] = txn.now
-        txn.put(f"{MERGE_DIR}/{run_id}.json", record)
+        record.pop("released_locks", None)  # set by an earlier attempt: a re-run must write the same record
         released: list[str] = []
+        kept: list[str] = []
         for task_id in merged:
             current = txn.load(tasks.task_path(task_id))
             if current is None or current["status"] == "merged":
                 continue
+            if "merged" not in tasks.TRANSITIONS[current["status"]]:
+                # Reopened (or cancelled) while the batch was built: its commits have landed, but the
+                # record must not fail once the target has moved; the task keeps its status, and
+                # its later commits land with a later run.
+                kept.append(task_id)
+                txn.add_event("merge.status_kept", task=task_id,
+                              summary=f"landed by batch merge {run_id} while {current['status']}; status kept",
+                              data={"run": run_id, "status": current["status"]})
+                continue
             result = tasks.apply_transition(txn, task_id, "merged", reason=f"batch merge {run_id}", force=True)
             released += result.get("_released_locks", [])
+        record["status_kept"] = kept
+        txn.put(f"{MERGE_DIR}/{run_id}.json", record)
         for entry in skipped:
             txn.add_event("merge.skipped", task=entry["task"], summary=entry.get("detail") or entry["reason"],
                           data={"run": run_id, "reason": entry["reason"], "files": entry.get("files") or [],

@@ -185,3 +185,22 @@ def test_threshold_from_config_gates_merge_run(project):
     gated = run_cli("merge", "run", cwd=repo)
     assert gated.code == 1 and "threshold 90%" in gated.err and git(repo, "rev-parse", "main") == before
     assert run_cli("merge", "run", "--threshold", "0.5", cwd=repo).code == 0  # the flag overrides the config
+
+
+def test_task_reopened_during_the_run_still_gets_a_record(project):
+    """The batch lands before the record is written: a task reopened meanwhile (here by the test
+    command) must not make the record fail with the target already moved."""
+    import sys
+
+    repo = project
+    make_task(repo, "KEEP", "/keep/", {"keep/x": "1\n"})
+    make_task(repo, "REOPEN", "/re/", {"re/x": "2\n"})
+    reopen = f"{sys.executable} -m gitcoord -C {repo} --agent ann task start REOPEN"
+    result = run_cli("--json", "merge", "run", "--test", reopen, cwd=repo)
+    assert result.code == 0, result.err
+    assert result.json["merged"] == ["KEEP", "REOPEN"]
+    assert git(repo, "rev-parse", "main") == result.json["after"]
+    statuses = {t["id"]: t["status"] for t in run_cli("--json", "task", "list", cwd=repo).json}
+    assert statuses == {"KEEP": "merged", "REOPEN": "in_progress"}  # the reopened task keeps its status
+    shown = run_cli("--json", "merge", "show", result.json["run"], cwd=repo).json
+    assert shown["merged"] == ["KEEP", "REOPEN"] and shown["status_kept"] == ["REOPEN"]

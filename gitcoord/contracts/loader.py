@@ -23,7 +23,9 @@ MAX_EXPANDED_NODES = 2_000_000
 
 # An alias needs an anchor; anchors can only open a node: after "key: ", "- ", "? ", a flow
 # bracket or comma, or at the start of a line. Prose such as "R&D" or "**bold**" does not match.
-_ANCHOR_TOKEN = re.compile(rb"(?:^[ \t]*|[:\-?][ \t]+|[\[{,][ \t]*)&[^\s,\[\]{}]", re.MULTILINE)
+# A tag may come first (``key: !!seq &a [...]``), so any ``!tag`` run before the ``&`` is skipped.
+_ANCHOR_TOKEN = re.compile(rb"(?:^[ \t]*|[:\-?][ \t]+|[\[{,][ \t]*)(?:![^\s,\[\]{}]*[ \t]+)*&[^\s,\[\]{}]",
+                           re.MULTILINE)
 
 
 def _yaml_loader_classes() -> tuple[type, type]:

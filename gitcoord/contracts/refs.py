@@ -47,7 +47,8 @@ def resolve_pointer(data: Any, pointer: str) -> Any:
 class RefResolver:
     """Resolves refs relative to the document that contains them.
 
-    ``root`` bounds file refs (default: the directory of the main document). Documents
+    ``root`` bounds file refs (default: the git work tree holding the main document, else
+    its directory), so ``../common/schemas.yaml`` from ``api/`` resolves. Documents
     loaded for file refs are cached, so each file is parsed once per resolver.
     """
 
@@ -60,7 +61,7 @@ class RefResolver:
     ) -> None:
         self.document = document
         base_dir = Path(document.path).resolve().parent if document.path else Path.cwd()
-        self.root = Path(root).resolve() if root is not None else base_dir
+        self.root = Path(root).resolve() if root is not None else (_repository_root(base_dir) or base_dir)
         self.allow_remote = allow_remote
         self._documents: dict[str, Document] = {document.path: document}
 
@@ -130,6 +131,14 @@ class RefResolver:
                 cached = load_document(url, text=response.read())
             self._documents[url] = cached
         return cached
+
+
+def _repository_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds a ``.git`` (a work tree's top)."""
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
 
 
 def _is_within(target: Path, root: Path) -> bool:

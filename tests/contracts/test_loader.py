@@ -109,3 +109,30 @@ def test_ref_loop_detected() -> None:
     doc = load_document("api.yaml", text=b"a: {$ref: '#/b'}\nb: {$ref: '#/a'}\n")
     with pytest.raises(RefError, match="loop"):
         RefResolver(doc).deref(doc.data["a"])
+
+
+def test_alias_bomb_behind_tags_refused_fast() -> None:
+    """A tag before the anchor (``!!seq &a``) must not hide the bomb from the expansion check."""
+    lines = ['a: !!seq &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+             *[f"{c}: !!seq &{c} [{', '.join(['*' + p] * 9)}]" for p, c in zip("abcdefgh", "bcdefghi")]]
+    start = time.perf_counter()
+    with pytest.raises(UsageError, match="alias"):
+        load_document("bomb.yaml", text="\n".join(lines).encode())
+    assert time.perf_counter() - start < 1.0
+
+
+def test_file_ref_to_sibling_directory_of_the_repository_resolves(tmp_path: Path) -> None:
+    import pygit2
+
+    pygit2.init_repository(str(tmp_path))
+    (tmp_path / "api").mkdir()
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "common.yaml").write_text("Cart: {type: object}\n")
+    spec = tmp_path / "api" / "cart.yaml"
+    spec.write_text("openapi: 3.0.3\n")
+    resolver = RefResolver(load_document(spec))
+    node, _ = resolver.resolve("../schemas/common.yaml#/Cart")
+    assert node == {"type": "object"}
+    (tmp_path.parent / f"{tmp_path.name}-outside.yaml").write_text("x: 1\n")
+    with pytest.raises(RefError, match="outside"):
+        resolver.resolve(f"../../{tmp_path.name}-outside.yaml#/x")

@@ -214,7 +214,7 @@ def build_task(spec: Mapping[str, Any], *, feature: str | None = None, where: st
     if spec.get("priority") is not None:
         try:
             task["priority"] = int(spec["priority"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise UsageError(f"{where} {task_id}: priority {spec['priority']!r} must be an integer") from None
     deps = spec.get("depends_on") or []
     if not isinstance(deps, list):
@@ -349,6 +349,8 @@ def import_plan(store: Store, doc: Mapping[str, Any], *, source: str = "plan", u
                              "blocked_reason"):
                     if keep in old:
                         task[keep] = old[keep]
+                if "agent" not in task and old.get("agent") and old["status"] not in ("planned", "ready"):
+                    task["agent"] = old["agent"]  # a started task stays claimed by whoever started it
                 updated.append(task["id"])
             else:
                 new_ids.append(task["id"])

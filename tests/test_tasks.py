@@ -120,6 +120,7 @@ def test_branch_create_uses_template_and_from(planned):
     ("tasks:\n  - {id: A, title: a, depends_on: ['B:sometimes']}\n  - {id: B, title: b}\n", "kind 'sometimes' unknown"),
     ("tasks:\n  - {id: A, title: a, estimate: forever}\n", "not a duration"),
     ("tasks:\n  - {id: A, title: a, colour: red}\n", "unknown key(s) colour"),
+    ("tasks:\n  - {id: A, title: a, priority: .inf}\n", "priority inf must be an integer"),
     ("tasks: [\n", "malformed YAML"),
     ("feature: f\n", "`tasks:` must be a non-empty list"),
 ])
@@ -147,6 +148,9 @@ def test_import_existing_needs_update(planned):
     assert result.code == 0 and sorted(result.json["updated"]) == ["API", "DESIGN", "INT", "TESTS", "UI"]
     design = run_cli("--json", "task", "show", "DESIGN", cwd=repo).json
     assert design["title"] == "Design the cart API" and design["status"] == "in_progress"
+    assert design["agent"] == "ann"  # the plan names no agent: the claim must survive the redefinition
+    stolen = run_cli("--agent", "bob", "task", "done", "DESIGN", cwd=repo)
+    assert stolen.code == 1 and "held by ann" in stolen.err
 
 
 def test_edit_rejects_cycles(planned):

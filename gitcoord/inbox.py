@@ -3,7 +3,8 @@
 An agent needs to hear about
   * requests addressed to it (``msg.request`` with ``to`` = agent),
   * blockers that name it as the blocking agent,
-  * completions, merges and contract changes of the tasks its own tasks depend on,
+  * completions, merges and contract changes of the tasks its own tasks depend on, and contract
+    changes that name it (or one of its tasks) as a consumer,
   * other agents queued behind (or denied by) the locks it holds,
   * merge results of its own tasks.
 Each entry carries a ``reason`` saying which rule picked it, so agents can filter further.
@@ -80,7 +81,10 @@ def route(event: dict[str, Any], ctx: _Context) -> str | None:
         return "blocker" if agent in (event.get("to"), data.get("blocking_agent")) else None
     if etype in CONTRACT_TYPES:
         name = _contract_name(event)
-        if (task in ctx.upstream or (name is not None and (name in ctx.consumes or name in ctx.upstream_contracts))) \
+        named = data.get("consumers") if isinstance(data.get("consumers"), list) else []
+        addressed = event.get("to") == agent or agent in named or bool(ctx.own & set(map(str, named)))
+        if (addressed or task in ctx.upstream
+                or (name is not None and (name in ctx.consumes or name in ctx.upstream_contracts))) \
                 and sender != agent:
             return "contract-change"
         return None

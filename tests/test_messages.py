@@ -300,3 +300,18 @@ def test_message_before_init_exits_2_and_creates_nothing(repo: Path) -> None:
                      "--request", "y", cwd=repo)
     assert result.code == 2 and "gitcoord init" in result.err
     assert git(repo, "rev-parse", "--verify", "-q", "refs/heads/gitcoord", check=False) == ""
+
+
+def test_inbox_breaking_change_reaches_consumers_registered_on_the_contract(coord: Path) -> None:
+    """`contract approve` notifies the record's consumers (agents or task ids) by name: they must
+    see it in their inbox even when none of their tasks lists the contract in ``consumes``."""
+    ok("task", "add", "WEB-1", "--title", "Web checkout", "--agent", "erin", cwd=coord)
+
+    def publish(txn):
+        txn.add_event("contract.breaking", task="API-1", to="dave", summary="removed /carts",
+                      data={"contract": "cart-api", "consumers": ["dave", "WEB-1"]})
+
+    _store(coord, "bob").transact(publish)
+    assert [m["reason"] for m in inbox_of(coord, "dave")] == ["contract-change"]
+    assert [m["reason"] for m in inbox_of(coord, "erin")] == ["contract-change"]
+    assert inbox_of(coord, "carol") == []

@@ -15,6 +15,11 @@ PLACEHOLDERS = ("feature", "role", "task", "agent")
 def template_regex(template: str) -> re.Pattern[str]:
     """A regex with one named group per placeholder; each matches one path segment."""
     out, pos = [], 0
+    literal = re.sub(r"\{\w+\}", "", template)
+    if "{" in literal or "}" in literal:
+        # str.format would read these as fields ({task, {task!r}, {task.attr}, {0}): refuse them here
+        raise UsageError(f"branch_template {template!r}: stray '{{' or '}}'; placeholders are "
+                         f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
     for match in re.finditer(r"\{(\w+)\}", template):
         name = match.group(1)
         if name not in PLACEHOLDERS:

@@ -110,6 +110,10 @@ def test_branch_create_uses_template_and_from(planned):
     bad = run_cli("config", "set", "branch_template", "x/{nonsense}", cwd=repo)
     assert bad.code == 0  # the schema accepts the string; using it is what fails
     assert "unknown placeholder" in run_cli("branch", "create", "UI", cwd=repo).err
+    for template in ("x/{task", "x/{task.__class__}", "x/{task!r}", "x/{0}/{task}"):  # str.format fields
+        run_cli("config", "set", "branch_template", template, cwd=repo)
+        used = run_cli("branch", "create", "UI", cwd=repo)
+        assert used.code == 2 and "branch_template" in used.err and "internal error" not in used.err, used.err
 
 
 @pytest.mark.parametrize("plan, message", [

@@ -810,8 +810,13 @@ def _handler_for(app: MockApp) -> type[BaseHTTPRequestHandler]:
         server_version = "gitcoord-mock"
 
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            raw_length = (self.headers.get("Content-Length") or "0").strip()
+            length = int(raw_length) if raw_length.isdigit() else -1
+            if length < 0:
+                status, headers, payload = 400, [("Content-Type", "application/json")], _error_body(
+                    "BAD_REQUEST", f"Content-Length {raw_length[:40]!r} is not a byte count")
+                self.close_connection = True  # the body's end is unknown: do not read another request
+            elif length > MAX_BODY_BYTES:
                 status, headers, payload = 413, [("Content-Type", "application/json")], _error_body(
                     "PAYLOAD_TOO_LARGE", f"request body over {MAX_BODY_BYTES} bytes")
             else:

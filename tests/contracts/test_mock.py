@@ -202,6 +202,22 @@ def test_undocumented_media_type_is_a_415(mock: MockServer) -> None:
     assert status == 415 and body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
 
 
+@pytest.mark.parametrize("length", ["abc", "-5"])
+def test_bad_content_length_is_answered_with_a_400(mock: MockServer, length: str) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", mock.port), timeout=5) as sock:
+        sock.sendall(f"POST {mock.app.model.base_path}/carts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                     f"\r\nContent-Length: {length}\r\n\r\n{{}}".encode())
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"400", answer[:200]
+    assert json.loads(body)["error"]["code"] == "BAD_REQUEST"
+
+
 # --------------------------------------------------------------------------- routing errors
 
 

@@ -227,7 +227,29 @@ def _on_error_allows(snap: Any) -> bool:
         return False
 
 
+class _PathRejected(Exception):
+    """A changed path gitcoord refuses to reason about (backslash, line break…): not a store problem."""
+
+
+def _reject_odd_paths(paths: Any) -> None:
+    """Raise _PathRejected for the first path the check engine would refuse.
+
+    Such a path must block the hook even under ``policies.on_error: allow``: otherwise adding
+    one oddly named file would let every other path of the change through unchecked.
+    """
+    from gitcoord.paths import normalize_repo_path
+
+    for path in paths:
+        try:
+            normalize_repo_path(path)
+        except UsageError as exc:
+            raise _PathRejected(_one_line(exc)) from None
+
+
 def _blocked(name: str, exc: BaseException, snap: Any) -> HookOutcome:
+    if isinstance(exc, _PathRejected):
+        return HookOutcome(1, [f"gitcoord {name}: blocked: {exc} (rename the file)"])
+
     reason = _one_line(exc)
     if snap is not None and _on_error_allows(snap):
         return HookOutcome(0, [f"gitcoord {name}: warning: cannot read the coordination store ({reason}); "
@@ -304,6 +326,7 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             return HookOutcome(0, warnings + _record_skip(repo, "pre-commit", paths, branch, snap))
         if not snap.exists or not paths:
             return HookOutcome(0, warnings)
+        _reject_odd_paths(paths)
         config = snap.config
         result = check.run_check(snap, paths, agent=_agent(repo, snap, config), branch=branch, mode="staged",
                                  branch_level=check.WARNING, coordination_branch=store.branch, config=config,
@@ -381,6 +404,7 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 continue
             if not snap.exists:
                 continue
+            _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
                                      read=check.blob_reader(repo, local_oid))
@@ -445,6 +469,7 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 agent = fields.get("agent") or fields.get("role") or "unknown"
             commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else []))
             commit_of = check.paths_of_commits(repo, commits)
+            _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
                                      commits=len(commits), coordination_branch=store.branch,

@@ -209,6 +209,35 @@ def test_corrupt_store_blocks_with_one_line_unless_policy_allows(repo, monkeypat
     assert res.returncode == 0 and "on_error" in res.stderr
 
 
+def _allow_on_error(store: Store) -> None:
+    def allow(txn):
+        cfg = txn.load("gitcoord.yaml")
+        cfg.setdefault("policies", {})["on_error"] = "allow"
+        txn.put("gitcoord.yaml", cfg)
+
+    store.transact(allow)
+
+
+def test_odd_file_name_is_not_a_store_error_that_on_error_allow_lets_through(repo, monkeypatch):
+    """A backslash in a file name must not turn the whole check into 'cannot read the store' (allowed)."""
+    setup_project(repo, monkeypatch)
+    _allow_on_error(Store(gitutil.open_repo(repo), agent="lead"))
+    res = commit(repo, {"src/web/foreign.js": "1\n", "src/api/odd\\name.py": "1\n"})
+    assert res.returncode != 0, res.stderr
+    assert "odd" in res.stderr and "cannot read the coordination store" not in res.stderr
+    assert "foreign.js" not in head_paths(repo)
+
+
+def test_server_odd_file_name_does_not_open_the_gate(remote, monkeypatch):
+    work = _server_setup(remote, monkeypatch)
+    _allow_on_error(Store(gitutil.open_repo(remote.bare), agent="lead"))
+    assert commit(work, {"src/web/foreign.js": "1\n", "odd\\name.txt": "1\n"},
+                  extra=("--no-verify",)).returncode == 0
+    res = subprocess.run(["git", "push", "--no-verify", "origin", BRANCH_A], cwd=work, capture_output=True, text=True)
+    assert res.returncode != 0 and "odd" in res.stderr, res.stderr
+    assert git(remote.bare, "branch", "--list", BRANCH_A) == ""
+
+
 def test_no_coordination_branch_means_nothing_to_enforce(repo, monkeypatch):
     monkeypatch.setenv("GITCOORD_BIN", f"{sys.executable} -m gitcoord")
     assert run_cli("hooks", "install", cwd=repo).code == 0

@@ -102,8 +102,19 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     if proc.returncode == 0:
         return PushOutcome(True, False, out.strip())
     status_lines = [ln for ln in out.splitlines() if ln[:1] in ("!", "*", "+", "-", "=", " ") and "\t" in ln]
+    failed = [ln for ln in status_lines if ln.startswith("!")]
+    # A server-side refusal (a hook declined, a protected branch...) is final: retrying it as a lost
+    # race would only report "kept moving" after every retry. The remote's own ref-update race
+    # shows up as a failed ref lock or a stale old value, and stays a lost race.
+    refused = [ln for ln in failed if "[remote rejected]" in ln and not any(
+        m in ln for m in ("lock", "failed to update ref", "incorrect old value", "atomic push failed"))]
+    if refused:
+        reason = refused[0].split("\t")[-1]
+        remote_says = [ln[len("remote: "):].strip() for ln in err.splitlines() if ln.startswith("remote: ")]
+        detail = f" ({'; '.join(m for m in remote_says if m)[:200]})" if any(remote_says) else ""
+        raise RemoteError(f"push to remote '{remote}' refused: {reason}{detail}")
     rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push failed")
-    if any(ln.startswith("!") for ln in status_lines) and any(m in out for m in rejected_markers):
+    if failed and any(m in out for m in rejected_markers):
         return PushOutcome(False, True, out.strip())
     last = (err.strip().splitlines() or [out.strip() or f"exit {proc.returncode}"])[-1]
     raise RemoteError(f"push to remote '{remote}' failed: {last}")

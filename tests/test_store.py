@@ -241,3 +241,19 @@ def test_cold_read_in_parallel_matches_serial_and_reports_bad_files(repo, monkey
     with pytest.raises(InvalidFile) as err:
         Store(pygit2.Repository(str(repo)), agent="test").snapshot().load_dir("tasks", ".yaml")
     assert err.value.path == "tasks/T017.yaml" and err.value.pointer == "/status"
+
+
+def test_a_push_refused_by_the_remote_is_reported_not_retried_as_a_race(remote):
+    """A pre-receive hook (or a protected branch) refusing the push is final: say so at once,
+    instead of re-fetching and retrying until "kept moving"."""
+    a = remote.clone("a")
+    assert run_cli("--remote", "origin", "init", cwd=a).code == 0
+    hook = remote.bare / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'coordination branch is frozen' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    tip = git(remote.bare, "rev-parse", "gitcoord")
+    result = run_cli("--remote", "origin", "task", "add", "T", "--title", "t", cwd=a)
+    assert result.code == 3
+    assert "pre-receive hook declined" in result.err and "coordination branch is frozen" in result.err
+    assert "kept moving" not in result.err
+    assert git(remote.bare, "rev-parse", "gitcoord") == tip

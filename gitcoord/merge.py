@@ -292,6 +292,10 @@ def _push_together(store: Store, repo: pygit2.Repository, ref: str, before: str,
             merge_engine.land_result(repo, ref, before, after, land=True, push_remote=store.remote,
                                      extra_push_refs=[(store.ref, coord_commit, coord_tip)])
         except RaceError:
+            local = repo.references.get(ref)
+            if local is None or str(local.target) != before:
+                raise RaceError(f"{ref} moved locally during the merge; nothing was pushed or changed, "
+                                "run the merge again") from None
             remote_target = _remote_value(repo, store.remote, ref)
             if remote_target != before:
                 raise RaceError(f"{ref} moved on '{store.remote}' during the merge "

@@ -628,6 +628,11 @@ class Store:
                         continue
                 raise
             if not txn.changes:
+                if not fresh:  # "nothing to do" decided on a possibly stale view: confirm it
+                    newer, fresh = self.fetch(), True
+                    if newer != tip:
+                        tip = newer
+                        continue
                 if tip is not None:
                     self._advance_local(tip)
                 return TxnResult(value, tip, False, attempt + 1)
@@ -720,7 +725,7 @@ class Store:
         """The coordination history, newest first, with the structured trailers parsed."""
         tip = self.snapshot().commit
         out: list[dict[str, Any]] = []
-        if tip is None:
+        if tip is None or (limit is not None and limit <= 0):
             return out
         for commit in self.repo.walk(tip, pygit2.enums.SortMode.TIME):
             trailers = {}

@@ -391,3 +391,14 @@ def test_pre_commit_path_stays_lean(repo, monkeypatch):
              "'click') or m in ('gitcoord.tasks', 'gitcoord.graph'))\nprint(out.code, heavy)\n")
     proc = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True, text=True)
     assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
+
+
+def test_a_gitcoord_folder_in_the_project_does_not_shadow_the_hook(repo, monkeypatch):
+    setup_project(repo, monkeypatch)
+    evil = repo / "gitcoord"
+    evil.mkdir()
+    (evil / "__init__.py").write_text("raise SystemExit('shadowed: the project folder was imported')\n")
+    (evil / "hooks.py").write_text("raise SystemExit('shadowed: the project folder was imported')\n")
+    bad = commit(repo, {"src/web/app.js": "let x\n"})
+    assert "shadowed" not in bad.stderr
+    assert bad.returncode != 0 and "outside-ownership" in bad.stderr

@@ -99,3 +99,21 @@ def test_eight_processes_on_one_local_repository(repo, tmp_path):
     results = race([(repo, ["task", "add", f"L{i}", "--title", f"local {i}"]) for i in range(8)], tmp_path / "gate")
     assert all(code == 0 for code, _, _ in results), [r[2] for r in results]
     assert len(run_cli("--json", "task", "list", cwd=repo).json) == 8
+
+
+def test_nothing_to_do_is_confirmed_against_the_remote(remote):
+    a, b = remote.clone("a"), remote.clone("b")
+    assert run_cli("init", "--remote", "origin", cwd=a).code == 0
+    run_cli("task", "add", "T", "--title", "t", cwd=a)
+    git(b, "config", "gitcoord.remote", "origin")
+    assert run_cli("--agent", "bob", "task", "start", "T", cwd=b).code == 0
+    # b's tracking ref still shows bob's claim; meanwhile the task is handed to carol
+    assert run_cli("task", "edit", "T", "--agent", "carol", cwd=a).code == 0
+    # b's view is stale: bob's "already yours" must not be answered from it
+    result = run_cli("--agent", "bob", "task", "start", "T", cwd=b, env={"GITCOORD_OFFLINE": "1"})
+    assert result.code == 1 and "held by carol" in result.err, result.err
+
+
+def test_history_limit_zero(repo):
+    run_cli("init", cwd=repo)
+    assert run_cli("--json", "history", "-n", "0", cwd=repo).json["history"] == []

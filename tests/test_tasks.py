@@ -227,3 +227,12 @@ def test_doctor_findings(repo):
     run_cli("task", "edit", "B", "--agent", "b1", cwd=repo)
     over = run_cli("--json", "doctor", cwd=repo).json["findings"]
     assert any(f["rule"] == "over-parallelization" for f in over)
+
+
+def test_a_bad_from_records_nothing(planned):
+    repo = planned
+    tip = git(repo, "rev-parse", "gitcoord")
+    assert run_cli("--agent", "ann", "task", "start", "DESIGN", "--from", "no-such-rev", cwd=repo).code == 2
+    assert run_cli("branch", "create", "API", "--from", "no-such-rev", cwd=repo).code == 2
+    assert git(repo, "rev-parse", "gitcoord") == tip
+    assert run_cli("--json", "task", "show", "DESIGN", cwd=repo).json["status"] == "ready"

@@ -43,8 +43,9 @@ def branch_create(app: App, task_id: str, from_rev: str | None) -> None:
         txn.describe("branch.create", f"{task_id}: branch {name}", task=task_id)
         return name
 
+    # The start point is checked first, so a bad --from records nothing.
+    start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev)
     name = app.store.transact(op).value
-    start = branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote, from_rev)
     created = branches.ensure_branch(app.repo, name, start)
     data = {"task": task_id, "branch": name, "created": created, "commit": start}
     app.emit(data, lambda: f"{'created' if created else 'exists'}: {name} (at {start[:10]})\n"

@@ -188,12 +188,15 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
     @pass_app
     def command(app: App, task_id: str, reason_text: str | None = None, force_flag: bool = False,
                 from_rev: str | None = None) -> None:
-        from gitcoord import tasks
+        from gitcoord import branches, tasks
 
+        start = None
+        if from_rev:  # checked before the claim, so a bad --from changes nothing
+            start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev)
         result = tasks.transition(app.store, task_id, target, reason=reason_text, force=force_flag)
         extra = ""
         if target == "in_progress" and result.get("branch"):
-            extra = _ensure_task_branch(app, result["branch"], from_rev)
+            extra = _ensure_task_branch(app, result["branch"], start)
         released = result.pop("_released_locks", [])
         unchanged = result.pop("_unchanged", False)
         app.emit(result, lambda: (f"{task_id} is already yours (in_progress)" if unchanged
@@ -213,10 +216,10 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
     return task.command(name)(command)
 
 
-def _ensure_task_branch(app: App, name: str, from_rev: str | None) -> str:
+def _ensure_task_branch(app: App, name: str, start: str | None) -> str:
     from gitcoord import branches
 
-    start = branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote, from_rev)
+    start = start or branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote)
     created = branches.ensure_branch(app.repo, name, start)
     return f"\nbranch {name} {'created' if created else 'exists'}: `git switch {name}`"
 

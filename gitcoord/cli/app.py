@@ -74,6 +74,21 @@ class App:
         click.echo(message, err=True)
 
 
+def emit_report(app: "App", result: Any, fmt: str | None, *, text: Callable[[Any], str],
+                github: Callable[[Any], str], junit: Callable[[Any], str]) -> None:
+    """The report formats shared by `check` and `contract check`: text, json, github, junit."""
+    fmt = "json" if app.as_json and fmt is None else (fmt or "text")
+    if fmt == "json":
+        app.as_json = True
+        app.emit(result.to_dict())
+    elif fmt == "github":
+        click.echo(github(result))
+    elif fmt == "junit":
+        click.echo(junit(result), nl=False)
+    else:
+        click.echo(text(result))
+
+
 def pass_app(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     @click.pass_context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gitcoord.cli.app import App, json_option, pass_app
+from gitcoord.cli.app import App, emit_report, json_option, pass_app
 
 
 @click.command()
@@ -61,15 +61,6 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
                               commit_of=commit_of, commits=commits,
                               branch_level=engine.WARNING if kind == "staged" else engine.ERROR,
                               coordination_branch=app.store.branch, read=read)
-    fmt = "json" if app.as_json and fmt is None else (fmt or "text")
-    if fmt == "json":
-        app.as_json = True
-        app.emit(result.to_dict())
-    elif fmt == "github":
-        click.echo(engine.render_github(result))
-    elif fmt == "junit":
-        click.echo(engine.render_junit(result), nl=False)
-    else:
-        click.echo(engine.render_text(result))
+    emit_report(app, result, fmt, text=engine.render_text, github=engine.render_github, junit=engine.render_junit)
     if not result.ok:
         raise click.exceptions.Exit(1)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from gitcoord.cli.app import App, json_option, pass_app
+from gitcoord.cli.app import App, emit_report, json_option, pass_app
 
 LEVEL_ORDER = ("error", "warning", "info")
 
@@ -470,14 +470,5 @@ def check(app: App, base: str | None, head: str | None, fmt: str | None) -> None
     from gitcoord.contracts import prcheck
 
     result = prcheck.run_pr_check(app.repo, app.snapshot(), base=base, head=head)
-    fmt = "json" if app.as_json and fmt is None else (fmt or "text")
-    if fmt == "json":
-        app.as_json = True
-        app.emit(result.to_dict())
-    elif fmt == "github":
-        click.echo(prcheck.render_github(result))
-    elif fmt == "junit":
-        click.echo(prcheck.render_junit(result), nl=False)
-    else:
-        click.echo(prcheck.render_text(result))
+    emit_report(app, result, fmt, text=prcheck.render_text, github=prcheck.render_github, junit=prcheck.render_junit)
     _exit(0 if result.ok else 1)

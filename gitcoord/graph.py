@@ -294,16 +294,7 @@ def remaining_path(nodes: Sequence[Node] | Graph) -> dict[str, float]:
     """For each task still to do: hours from its start to the end of the longest chain
     of tasks waiting on it, its own estimate included (the list-scheduling priority)."""
     g = _graph(nodes)
-    pending = _pending(g)
-    tail: dict[str, float] = {}
-    for nid in reversed(pending):
-        own = g.by_id[nid].hours
-        best = own
-        for dependent, kind in g.dependents[nid]:
-            if dependent in tail:
-                best = max(best, tail[dependent] if kind == "info" else own + tail[dependent])
-        tail[nid] = best
-    return tail
+    return _tail_for(g, _pending(g))
 
 
 # --------------------------------------------------------------------------- schedule

@@ -180,6 +180,21 @@ def daemon_remote(tmp_path):
         yield rem
 
 
+CART_SPEC = Path(__file__).parent / "contracts" / "fixtures" / "cart-api.yaml"
+
+
+def commit_cart_spec(repo: Path, agent: str = "alice") -> Path:
+    """The cart-api fixture committed as api/cart.yaml, and the coordination branch initialised."""
+    import shutil
+
+    (repo / "api").mkdir()
+    shutil.copy(CART_SPEC, repo / "api" / "cart.yaml")
+    git(repo, "add", "api/cart.yaml")
+    git(repo, "commit", "-q", "-m", "cart api")
+    assert run_cli("--agent", agent, "init", cwd=repo).code == 0
+    return repo
+
+
 def snapshot_worktree(path: Path) -> tuple[str, bytes, str]:
     """What gitcoord must never touch: status, index bytes and HEAD."""
     gitdir = Path(git(path, "rev-parse", "--absolute-git-dir"))

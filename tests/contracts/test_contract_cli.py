@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
+from conftest import commit_cart_spec, git, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIXTURE = FIXTURES / "cart-api.yaml"
@@ -26,11 +26,7 @@ def cli(repo: Path, *args: str):
 
 @pytest.fixture
 def project(repo: Path) -> Path:
-    (repo / "api").mkdir()
-    shutil.copy(FIXTURE, repo / "api" / "cart.yaml")
-    git(repo, "add", "api/cart.yaml")
-    git(repo, "commit", "-q", "-m", "cart api")
-    assert cli(repo, "init").code == 0
+    commit_cart_spec(repo)
     assert cli(repo, "contract", "add", "cart", "--spec", "api/cart.yaml").code == 0
     return repo
 

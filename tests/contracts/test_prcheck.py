@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from conftest import git, run_cli
+from conftest import commit_cart_spec, git, run_cli
 
 from gitcoord import gitutil
 from gitcoord.contracts import check_changed
@@ -35,11 +35,7 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.fixture
 def project(repo: Path) -> Path:
     """main: the cart spec, registered and approved (1.2.0) with consumer web=GET /carts; HEAD on branch feature."""
-    (repo / "api").mkdir()
-    shutil.copy(FIXTURE, repo / "api" / "cart.yaml")
-    git(repo, "add", "api/cart.yaml")
-    git(repo, "commit", "-q", "-m", "cart api")
-    assert cli(repo, "init").code == 0
+    commit_cart_spec(repo)
     assert cli(repo, "contract", "add", "cart", "--spec", "api/cart.yaml", "--consumer", "web=GET /carts").code == 0
     assert cli(repo, "contract", "approve", "cart").code == 0
     git(repo, "checkout", "-q", "-b", "feature")

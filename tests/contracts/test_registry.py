@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
+from conftest import commit_cart_spec, git, run_cli
 
 from gitcoord import gitutil
 from gitcoord.contracts import registry, semver
@@ -26,11 +26,7 @@ def cli(repo: Path, *args: str):
 @pytest.fixture
 def project(repo: Path) -> Path:
     """A work tree with api/cart.yaml committed, gitcoord initialised, a provider and a consumer task."""
-    (repo / "api").mkdir()
-    shutil.copy(FIXTURE, repo / "api" / "cart.yaml")
-    git(repo, "add", "api/cart.yaml")
-    git(repo, "commit", "-q", "-m", "cart api")
-    assert cli(repo, "init").code == 0
+    commit_cart_spec(repo)
     assert cli(repo, "task", "add", "P", "--title", "carts backend", "--agent", "bob", "--provides", "cart").code == 0
     assert cli(repo, "task", "add", "C", "--title", "cart page", "--agent", "carol",
                "--depends-on", "P:contract", "--consumes", "cart").code == 0

@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 @pytest.fixture(autouse=True)
 def _isolated_git(tmp_path_factory, monkeypatch):
     """Every test gets its own HOME and a fixed git identity; no user config leaks in."""
@@ -29,6 +32,8 @@ def _isolated_git(tmp_path_factory, monkeypatch):
     for var in ("GITCOORD_AGENT", "GITCOORD_REMOTE", "GITCOORD_BRANCH", "GITCOORD_NOW", "GITCOORD_SKIP",
                 "GITCOORD_OFFLINE", "GITCOORD_TEST_PAUSE", "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         monkeypatch.delenv(var, raising=False)
+    # Processes started by a test run this checkout's gitcoord, whatever else is installed.
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""))
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Test\n\temail = test@example.com\n")
 
 

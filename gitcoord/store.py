@@ -574,14 +574,25 @@ class Store:
     def _commit(self, txn: Txn, parents: list[str]) -> str:
         base_tree = txn.base.tree
         tree_oid = _build_tree(self.repo, base_tree, txn.changes)
-        email = gitutil.git_config_get(self.repo, "user.email") or f"{_slug(self.agent)}@gitcoord.invalid"
-        sig = pygit2.Signature(self.agent[:200] or "unknown", email)
+        sig = self._signature()
         lines = [f"[{txn.op}] {txn.summary or txn.op}".strip(), "", f"Gitcoord-Op: {txn.op}",
                  f"Gitcoord-Agent: {self.agent}"]
         if txn.task:
             lines.append(f"Gitcoord-Task: {txn.task}")
         message = "\n".join(line.replace("\0", "") for line in lines) + "\n"
         return str(self.repo.create_commit(None, sig, sig, message, tree_oid, parents))
+
+    def _signature(self) -> pygit2.Signature:
+        """Author/committer of coordination commits. Only values git can parse back are written:
+        a name or e-mail with a line break or angle bracket once split a commit header and made
+        the shared branch unreadable for every agent."""
+        from gitcoord.identity import check_agent_name
+
+        name = check_agent_name(self.agent, "agent")
+        email = gitutil.git_config_get(self.repo, "user.email") or ""
+        if not email or any(c in email for c in "<>\n\r\0") or any(ord(c) < 32 for c in email) or len(email) > 200:
+            email = f"{_slug(name)}@gitcoord.invalid"
+        return pygit2.Signature(name, email)
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(random.uniform(0, min(0.5, 0.01 * (2 ** attempt))))
@@ -598,6 +609,7 @@ class Store:
             value = fn(txn)
             if not txn.changes:
                 return TxnResult(value, tip, False, attempt + 1)
+            check_declared(txn.base.config, self.agent, txn.op)
             commit = self._commit(txn, [tip] if tip else [])
             _test_pause("before-cas")
             if self._cas(tip, commit, f"gitcoord: {txn.op}"):
@@ -636,6 +648,7 @@ class Store:
                 if tip is not None:
                     self._advance_local(tip)
                 return TxnResult(value, tip, False, attempt + 1)
+            check_declared(txn.base.config, self.agent, txn.op)
             commit = self._commit(txn, [tip] if tip else [])
             _test_pause("before-cas")
             outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
@@ -714,8 +727,7 @@ class Store:
         if conflicts:
             return "", conflicts
         tree = _build_tree(self.repo, self.repo[remote].peel(pygit2.Tree), changes)
-        sig = pygit2.Signature(self.agent[:200] or "unknown",
-                               gitutil.git_config_get(self.repo, "user.email") or "gitcoord@gitcoord.invalid")
+        sig = self._signature()
         msg = (f"[sync] merge local coordination changes into {self.remote}\n\nGitcoord-Op: sync\n"
                f"Gitcoord-Agent: {self.agent}\n")
         return str(self.repo.create_commit(None, sig, sig, msg, tree, [remote, local])), []
@@ -738,6 +750,27 @@ class Store:
             if limit is not None and len(out) >= limit:
                 break
         return out
+
+
+# Operations an agent not (yet) declared in gitcoord.yaml may perform: setting the store up and
+# declaring agents — otherwise a team that lists its agents could never let a newcomer in.
+UNDECLARED_OPS = frozenset({"init", "config.add-agent"})
+
+
+def declared_agents(config: dict[str, Any]) -> list[str]:
+    return [a.get("name") for a in config.get("agents") or [] if isinstance(a, dict) and a.get("name")]
+
+
+def check_declared(config: dict[str, Any], agent: str, op: str | None = None) -> None:
+    """When gitcoord.yaml declares agents, only they write: an accidental identity (a git e-mail, a
+    typo) must not claim tasks or post as somebody nobody knows."""
+    names = declared_agents(config)
+    if not names or agent in names or (op is not None and op in UNDECLARED_OPS):
+        return
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    raise UsageError(f"agent {agent!r} is not declared in gitcoord.yaml (agents: {shown})",
+                     hint=f"declare it: gitcoord --agent {agent} config add-agent {agent}",
+                     data={"agent": agent, "declared": names})
 
 
 def _commit_time(commit: pygit2.Commit):

@@ -40,6 +40,17 @@ def init(app: App, base: str | None, branch: str | None, init_remote: str | None
         repo.config["gitcoord.remote"] = init_remote
         app._remote = init_remote
         app.__dict__.pop("remote", None)
+    elif app.shared_remote is None and app._remote is None and not app.offline \
+            and gitutil.git_config_get(repo, "gitcoord.remote") is None:
+        # Never create an orphan beside a shared branch a remote already holds: ask the remotes.
+        from gitcoord.joining import adopt_remote
+
+        adopted = adopt_remote(repo, probe=True)
+        if adopted:
+            app.info(f"gitcoord: remote '{adopted}' holds the coordination branch: joining it "
+                     f"(saved as `git config gitcoord.remote {adopted}`)")
+            for name in ("shared_remote", "remote", "store"):
+                app.__dict__.pop(name, None)
     result = init_store(app.store, base=base)
     app.emit(result, lambda: (
         f"{'created' if result['created'] else 'already initialised'}: coordination branch "
@@ -151,6 +162,25 @@ def config_set(app: App, key: str, value: str) -> None:
     cfg.set_value(app.store, key, parsed)
     shown = _scalar(parsed)
     app.emit({"key": key, "value": parsed}, lambda: f"{key} =" + (f"\n{shown}" if "\n" in shown else f" {shown}"))
+
+
+@config.command("add-agent")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, metavar="ROLE", help="A role of the agent (repeatable).")
+@json_option
+@pass_app
+def config_add_agent(app: App, name: str, roles: tuple[str, ...]) -> None:
+    """Declare agent NAME in gitcoord.yaml (adding roles to it if it is declared already).
+
+    \b
+    Examples:
+      gitcoord config add-agent ann --role backend
+    """
+    from gitcoord import config as cfg
+
+    entry = cfg.add_agent(app.store, name, list(roles))
+    app.emit(entry, lambda: f"agent {entry['name']} declared" + (f" (roles: {', '.join(entry['roles'])})"
+                                                                  if entry.get("roles") else ""))
 
 
 def _scalar(value: Any) -> str:

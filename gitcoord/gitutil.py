@@ -212,3 +212,45 @@ def remote_has_ref(repo: pygit2.Repository, remote: str, ref: str) -> bool:
     """Whether ``remote`` has ``ref`` (asks the remote: `git ls-remote`); an unreachable remote says no."""
     proc = run_git(repo, "ls-remote", "--refs", remote, ref, check=False)
     return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
+def is_ancestor(repo: pygit2.Repository, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is ``descendant`` or one of its ancestors. libgit2 refuses to walk through
+    a commit it cannot parse (a malformed author line, say); git can, so it decides then."""
+    if ancestor == descendant:
+        return True
+    try:
+        return bool(repo.descendant_of(descendant, ancestor))
+    except (pygit2.GitError, ValueError):
+        proc = run_git(repo, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return proc.returncode == 0
+
+
+def merge_base(repo: pygit2.Repository, a: str, b: str) -> str | None:
+    """The best common ancestor of two commits (git decides when libgit2 cannot parse the history)."""
+    try:
+        found = repo.merge_base(a, b)
+        return str(found) if found is not None else None
+    except (pygit2.GitError, ValueError):
+        proc = run_git(repo, "merge-base", a, b, check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def raw_commit(repo: pygit2.Repository, oid: str) -> dict[str, object] | None:
+    """A commit's headers read from the object itself (tree, parents, author line), for commits that
+    libgit2 refuses to parse. None when the object is missing or not a commit."""
+    try:
+        kind, data = repo.odb.read(oid)
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    if kind != pygit2.GIT_OBJECT_COMMIT:
+        return None
+    header, _, message = data.partition(b"\n\n")
+    out: dict[str, object] = {"tree": None, "parents": [], "message": message.decode(errors="replace")}
+    for line in header.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"tree":
+            out["tree"] = value.decode(errors="replace")
+        elif key == b"parent":
+            out["parents"].append(value.decode(errors="replace"))  # type: ignore[union-attr]
+    return out

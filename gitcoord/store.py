@@ -206,7 +206,7 @@ class Snapshot:
         self.repo = repo
         self.commit = commit
         self.cache = cache
-        self.tree: pygit2.Tree | None = repo[commit].peel(pygit2.Tree) if commit else None
+        self.tree: pygit2.Tree | None = _tree_of(repo, commit) if commit else None
 
     @property
     def exists(self) -> bool:
@@ -273,9 +273,13 @@ class Snapshot:
             hit = self.cache.get(kind, oid)
             if hit is not _MISSING:
                 return hit
-        obj = parse_bytes(path, self.repo[oid].data)
-        if kind is not None:
-            schemas.validate(kind, obj, path=path)
+        try:
+            obj = parse_bytes(path, self.repo[oid].data)
+            if kind is not None:
+                schemas.validate(kind, obj, path=path)
+        except InvalidFile as exc:
+            exc.hint = exc.hint or f"a bad file on the coordination branch: {REPAIR_HINT}"
+            raise
         if self.cache is not None and kind is not None:
             self.cache.put(kind, oid, obj)
         return obj
@@ -319,6 +323,22 @@ class Snapshot:
         """``gitcoord.yaml`` merged over the defaults."""
         raw = self.load(CONFIG_PATH) or {}
         return merge_config(DEFAULT_CONFIG, raw)
+
+
+class UnreadableState(UsageError):
+    """The coordination branch's tip cannot be read (a malformed commit or a bad file on it)."""
+
+
+REPAIR_HINT = "run `gitcoord repair` to roll the branch forward to its last good state"
+
+
+def _tree_of(repo: pygit2.Repository, commit: str) -> pygit2.Tree:
+    try:
+        return repo[commit].peel(pygit2.Tree)
+    except (pygit2.GitError, ValueError, KeyError) as exc:
+        reason = str(exc).split(": ", 1)[-1] if str(exc) else type(exc).__name__
+        raise UnreadableState(f"coordination branch tip {commit[:10]} is unreadable ({reason})",
+                              hint=REPAIR_HINT, data={"commit": commit}) from None
 
 
 PARALLEL_PARSE_MIN = 1500  # below this, starting worker processes costs more than it saves
@@ -667,7 +687,7 @@ class Store:
             cur = self.local_tip()
             if cur == new:
                 return
-            if cur is not None and not self.repo.descendant_of(new, cur):
+            if cur is not None and not gitutil.is_ancestor(self.repo, cur, new):
                 return
             if self._cas(cur, new, "gitcoord: fast-forward to remote"):
                 return
@@ -684,10 +704,10 @@ class Store:
                 return SyncResult("nothing", None, None)
             if local == remote_tip:
                 return SyncResult("up-to-date", local, remote_tip)
-            if local is None or (remote_tip is not None and self.repo.descendant_of(remote_tip, local)):
+            if local is None or (remote_tip is not None and gitutil.is_ancestor(self.repo, local, remote_tip)):
                 self._advance_local(remote_tip)  # type: ignore[arg-type]
                 return SyncResult("fast-forward-local", self.local_tip(), remote_tip)
-            if remote_tip is None or self.repo.descendant_of(local, remote_tip):
+            if remote_tip is None or gitutil.is_ancestor(self.repo, remote_tip, local):
                 outcome = gitutil.push(self.repo, self.remote, [f"{local}:{self.ref}"])
                 if outcome.ok:
                     self.repo.references.create(self.tracking_ref, local, force=True)  # type: ignore[arg-type]
@@ -710,7 +730,7 @@ class Store:
 
     def _merge_entities(self, local: str, remote: str) -> tuple[str, list[str]]:
         """Three-way merge of two tips, file by file: a file changed on both sides differently conflicts."""
-        base_oid = self.repo.merge_base(local, remote)
+        base_oid = gitutil.merge_base(self.repo, local, remote)
         base = _flatten(self.repo, self.repo[base_oid].peel(pygit2.Tree)) if base_oid else {}
         ours = _flatten(self.repo, self.repo[local].peel(pygit2.Tree))
         theirs = _flatten(self.repo, self.repo[remote].peel(pygit2.Tree))
@@ -739,17 +759,35 @@ class Store:
         out: list[dict[str, Any]] = []
         if tip is None or (limit is not None and limit <= 0):
             return out
-        for commit in self.repo.walk(tip, pygit2.enums.SortMode.TIME):
-            trailers = {}
-            for line in commit.message.splitlines():
-                if line.startswith("Gitcoord-") and ": " in line:
-                    key, _, value = line.partition(": ")
-                    trailers[key[len("Gitcoord-"):].lower()] = value
-            out.append({"commit": str(commit.id), "subject": commit.message.splitlines()[0] if commit.message else "",
-                        "time": timeutil.iso(_commit_time(commit)), **trailers})
-            if limit is not None and len(out) >= limit:
-                break
+        try:
+            entries = ((str(c.id), c.commit_time, c.message) for c in self.repo.walk(tip, pygit2.enums.SortMode.TIME))
+            for oid, when, message in entries:
+                out.append(_history_entry(oid, when, message))
+                if limit is not None and len(out) >= limit:
+                    break
+        except (pygit2.GitError, ValueError):
+            # libgit2 stops at a commit it cannot parse (a malformed author line); git reads past it.
+            out = []
+            args = ["log", "--format=%H%x00%ct%x00%B%x1e"] + ([f"-n{limit}"] if limit is not None else []) + [tip]
+            raw = gitutil.run_git(self.repo, *args).stdout.decode(errors="replace")
+            for record in raw.split("\x1e"):
+                oid, _, rest = record.strip("\n").partition("\0")
+                when, _, message = rest.partition("\0")
+                if oid:
+                    out.append(_history_entry(oid, int(when or 0), message))
         return out
+
+
+def _history_entry(oid: str, when: int, message: str) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
+    trailers = {}
+    for line in message.splitlines():
+        if line.startswith("Gitcoord-") and ": " in line:
+            key, _, value = line.partition(": ")
+            trailers[key[len("Gitcoord-"):].lower()] = value
+    return {"commit": oid, "subject": message.splitlines()[0] if message else "",
+            "time": timeutil.iso(datetime.fromtimestamp(when, tz=timezone.utc)), **trailers}
 
 
 # Operations an agent not (yet) declared in gitcoord.yaml may perform: setting the store up and

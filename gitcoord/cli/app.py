@@ -79,6 +79,12 @@ class App:
     def agent(self) -> str:
         return self.identity.name
 
+    @property
+    def gitcoord_cmd(self) -> str:
+        """How a printed hint starts: with ``--agent`` when only the flag says who is acting, so the
+        hint, typed as printed, acts as the same agent."""
+        return f"gitcoord --agent {self.agent}" if self.identity.source == "--agent" else "gitcoord"
+
     @functools.cached_property
     def store(self):
         from gitcoord.store import Store

@@ -74,6 +74,38 @@ def sync(app: App) -> None:
 
 
 @click.command()
+@click.option("--dry-run", is_flag=True, help="Say what is unreadable and what would be restored; write nothing.")
+@json_option
+@pass_app
+def repair(app: App, dry_run: bool) -> None:
+    """Roll an unreadable coordination branch forward to its last good state.
+
+    A new audit commit goes on top of the damaged tip (a fast-forward, so any remote accepts
+    it): every file that fails to parse or breaks its schema is restored to its last readable
+    version, or removed when it never was readable. Nothing readable is lost.
+    """
+    from gitcoord.repair import repair as run_repair
+
+    result = run_repair(app.store, dry_run=dry_run)
+
+    def human() -> str:
+        if not result["needed"]:
+            return f"nothing to repair: coordination branch {app.store.branch} is readable"
+        lines = [f"unreadable commit {str(result['tip'])[:10]}: {result['commit_problem']}"] \
+            if result["commit_problem"] else []
+        lines += [f"{f['action']} {f['path']}" + (f" (from {f['from'][:10]})" if f.get("from") else "")
+                  + f": {f['problem']}" for f in result["files"]]
+        if result.get("commit"):
+            lines.append(f"repaired: {app.store.branch} at {result['commit'][:10]}"
+                         + (f" (pushed to {app.store.remote})" if app.store.remote else ""))
+        else:
+            lines.append("dry run: nothing written; run `gitcoord repair` to apply")
+        return "\n".join(lines)
+
+    app.emit(result, human)
+
+
+@click.command()
 @json_option
 @pass_app
 def state(app: App) -> None:

@@ -352,6 +352,25 @@ def _decide(locks: dict[str, dict[str, Any]], agent: str, resource: str, lock_ty
     return _Decision(True, own_entry=own_entry)
 
 
+def conflicting_lock(view: View, lock: dict[str, Any], *, exclude_path: str | None = None,
+                     now: datetime | str | None = None) -> dict[str, Any] | None:
+    """A live lock on ``view`` that another agent holds and that conflicts with ``lock`` (sync uses it
+    to tell whether a lock taken offline still stands), or None."""
+    from gitcoord.ownership import patterns_overlap
+
+    moment = _now(now)
+    mine = {h.get("agent") for h in _live_holders(lock, moment)}
+    if not mine:
+        return None
+    for path, other in _lock_files(view).items():
+        if path == exclude_path or not types_conflict(lock["type"], other["type"]):
+            continue
+        others = [h for h in _live_holders(other, moment) if h["agent"] not in mine]
+        if others and patterns_overlap(lock["resource"], other["resource"]):
+            return other
+    return None
+
+
 def _lock_files(view: View) -> dict[str, dict[str, Any]]:
     return view.load_dir(LOCK_DIR, ".json")
 

@@ -507,9 +507,24 @@ class SyncResult:
     local: str | None
     remote: str | None
     conflicts: list[str] = field(default_factory=list)
+    replayed: list[dict[str, Any]] = field(default_factory=list)  # offline operations now on the remote
+    lost: list[dict[str, Any]] = field(default_factory=list)  # offline operations that lost a race
+    backup: str | None = None  # a ref keeping the offline commits when some were lost
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "local": self.local, "remote": self.remote, "conflicts": self.conflicts}
+        return {"action": self.action, "local": self.local, "remote": self.remote, "conflicts": self.conflicts,
+                "replayed": self.replayed, "lost": self.lost, "backup": self.backup}
+
+
+def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
+    """The operation a coordination commit recorded (its subject and trailers)."""
+    trailers = {}
+    for line in commit.message.splitlines():
+        if line.startswith("Gitcoord-") and ": " in line:
+            key, _, value = line.partition(": ")
+            trailers[key[len("Gitcoord-"):].lower()] = value
+    return {"commit": str(commit.id), "subject": commit.message.splitlines()[0] if commit.message else "",
+            "op": trailers.get("op"), "agent": trailers.get("agent"), "task": trailers.get("task")}
 
 
 def _test_pause(point: str) -> None:
@@ -714,43 +729,93 @@ class Store:
                     return SyncResult("pushed", local, local)
                 self._sleep(attempt)
                 continue
-            merged, conflicts = self._merge_entities(local, remote_tip)
-            if conflicts:
-                raise Conflict(
-                    f"sync: {len(conflicts)} file(s) changed differently locally and on '{self.remote}': "
-                    f"{', '.join(conflicts[:5])}; resolve by re-applying your change on the remote state",
-                    data={"conflicts": conflicts})
-            outcome = gitutil.push(self.repo, self.remote, [f"{merged}:{self.ref}"])
-            if outcome.ok:
-                self.repo.references.create(self.tracking_ref, merged, force=True)  # type: ignore[arg-type]
-                self._cas(local, merged, "gitcoord: sync merge")
-                return SyncResult("merged", merged, merged)
-            self._sleep(attempt)
+            replayed, lost, new_tip = self._replay(local, remote_tip)
+            if new_tip != remote_tip:
+                outcome = gitutil.push(self.repo, self.remote, [f"{new_tip}:{self.ref}"])
+                if not outcome.ok:
+                    self._sleep(attempt)
+                    continue
+                self.repo.references.create(self.tracking_ref, new_tip, force=True)  # type: ignore[arg-type]
+            backup = f"refs/gitcoord/offline-backup/{local[:12]}"
+            self.repo.references.create(backup, local, force=True)  # the offline commits stay reachable
+            self._cas(local, new_tip, "gitcoord: sync replay")
+            return SyncResult("replayed", new_tip, new_tip, [op["paths"][0] for op in lost if op["paths"]],
+                              replayed=replayed, lost=lost, backup=backup if lost else None)
         raise RaceError(f"sync: remote '{self.remote}' kept moving; gave up after {self.retries} attempts")
 
-    def _merge_entities(self, local: str, remote: str) -> tuple[str, list[str]]:
-        """Three-way merge of two tips, file by file: a file changed on both sides differently conflicts."""
-        base_oid = gitutil.merge_base(self.repo, local, remote)
-        base = _flatten(self.repo, self.repo[base_oid].peel(pygit2.Tree)) if base_oid else {}
-        ours = _flatten(self.repo, self.repo[local].peel(pygit2.Tree))
-        theirs = _flatten(self.repo, self.repo[remote].peel(pygit2.Tree))
-        changes: dict[str, bytes | None] = {}
-        conflicts = []
-        for path in sorted(set(base) | set(ours)):
-            b, o, t = base.get(path), ours.get(path), theirs.get(path)
-            if o == b:
-                continue  # unchanged locally: the remote's version stands
-            if t == b or t == o:
-                changes[path] = self.repo[o].data if o else None
+    def _replay(self, local: str, remote_tip: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+        """Re-apply each local-only operation, oldest first, on top of the remote's state.
+
+        An operation applies when no file it changed was changed on the remote meanwhile (a claim,
+        a status or a lock file of the same entity) and a lock it took does not collide with one
+        taken remotely; otherwise it is *lost* and reported on its own — never merged silently.
+        """
+        base = gitutil.merge_base(self.repo, local, remote_tip)
+        chain: list[pygit2.Commit] = []
+        current = self.repo[local]
+        while str(current.id) != base and current.parents:
+            chain.append(current)
+            current = current.parents[0]
+        if str(current.id) != base:
+            chain.append(current)  # a local root: an offline `init` beside the remote's
+        tip = remote_tip
+        replayed: list[dict[str, Any]] = []
+        lost: list[dict[str, Any]] = []
+        for commit in reversed(chain):
+            before = _flatten(self.repo, commit.parents[0].peel(pygit2.Tree)) if commit.parents else {}
+            after = _flatten(self.repo, commit.peel(pygit2.Tree))
+            changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+            tip_tree = self.repo[tip].peel(pygit2.Tree)
+            current_files = _flatten(self.repo, tip_tree)
+            op = _op_of(commit)
+            clashes = [p for p in changed if current_files.get(p) != before.get(p)
+                       and current_files.get(p) != after.get(p) and not p.startswith("events/")]
+            reason = None
+            if clashes:
+                reason = self._clash_reason(tip_tree, clashes[0])
             else:
-                conflicts.append(path)
-        if conflicts:
-            return "", conflicts
-        tree = _build_tree(self.repo, self.repo[remote].peel(pygit2.Tree), changes)
-        sig = self._signature()
-        msg = (f"[sync] merge local coordination changes into {self.remote}\n\nGitcoord-Op: sync\n"
-               f"Gitcoord-Agent: {self.agent}\n")
-        return str(self.repo.create_commit(None, sig, sig, msg, tree, [remote, local])), []
+                reason = self._lock_clash(tip, after, changed, commit)
+            if reason:
+                lost.append({**op, "paths": clashes, "reason": reason})
+                continue
+            changes = {p: (self.repo[after[p]].data if p in after else None) for p in changed}
+            tree = _build_tree(self.repo, tip_tree, changes)
+            message = commit.message.rstrip("\n") + f"\nGitcoord-Replayed: {commit.id}\n"
+            tip = str(self.repo.create_commit(None, commit.author, self._signature(), message, tree, [tip]))
+            replayed.append(op)
+        return replayed, lost, tip
+
+    def _clash_reason(self, tree: pygit2.Tree, path: str) -> str:
+        """Why an entity changed on the remote blocks an offline operation, in the entity's words."""
+        try:
+            entry = tree[path]
+        except KeyError:
+            return f"{path} was removed on the remote meanwhile"
+        if path.startswith("tasks/"):
+            try:
+                task = parse_bytes(path, self.repo[entry.id].data) or {}
+                who = f" by {task['agent']}" if task.get("agent") else ""
+                return f"task {task.get('id')} changed on the remote meanwhile (now {task.get('status')}{who})"
+            except (GitcoordError, TypeError, AttributeError):
+                pass
+        return f"{path} changed on the remote meanwhile"
+
+    def _lock_clash(self, tip: str, after: dict[str, str], changed: list[str], commit: pygit2.Commit) -> str | None:
+        """A lock taken offline that collides with one taken on the remote meanwhile."""
+        new_locks = [p for p in changed if p.startswith("locks/") and p in after]
+        if not new_locks:
+            return None
+        from gitcoord import locks as locks_module
+
+        view = Snapshot(self.repo, tip, self.cache)
+        for path in new_locks:
+            lock = parse_bytes(path, self.repo[after[path]].data)
+            other = locks_module.conflicting_lock(view, lock, exclude_path=path)
+            if other is not None:
+                holders = ", ".join(h.get("agent", "?") for h in other.get("holders") or [])
+                return (f"{lock.get('type')} lock on {lock.get('resource')} collides with lock {other.get('id')} "
+                        f"held by {holders} since the remote moved on")
+        return None
 
     # -- history
     def log(self, limit: int | None = None) -> list[dict[str, Any]]:

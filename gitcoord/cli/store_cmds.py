@@ -65,12 +65,28 @@ def init(app: App, base: str | None, branch: str | None, init_remote: str | None
 def sync(app: App) -> None:
     """Fetch and push the coordination branch against the remote.
 
-    Fast-forwards either way; local-only changes are merged file by file on top of the
-    remote's state; a file changed differently on both sides is reported (exit 1).
+    Fast-forwards either way. Work done offline (GITCOORD_OFFLINE=1 or --offline) is replayed
+    operation by operation on top of the remote's state; an operation that lost a race meanwhile
+    (the task was claimed, the lock taken) is reported on its own and not applied (exit 1).
     """
+    from gitcoord.errors import UsageError
+
+    if app.offline:
+        raise UsageError("sync needs the network: run it without --offline / GITCOORD_OFFLINE=1")
+    if not app.shared_remote:
+        raise UsageError("sync needs a remote: pass --remote NAME or `git config gitcoord.remote NAME`")
     result = app.store.sync()
-    app.emit(result.to_dict(), lambda: f"sync: {result.action} (local {str(result.local)[:10]}, "
-                                        f"remote {str(result.remote)[:10]})")
+
+    def human() -> str:
+        lines = [f"sync: {result.action} (local {str(result.local)[:10]}, remote {str(result.remote)[:10]})"]
+        lines += [f"replayed: {op['subject']}" for op in result.replayed]
+        lines += [f"LOST: {op['subject']} — {op['reason']}" for op in result.lost]
+        if result.lost:
+            lines.append(f"the offline commits are kept at {result.backup}; redo what still makes sense")
+        return "\n".join(lines)
+
+    app.emit(result.to_dict(), human)
+    return 1 if result.lost else 0
 
 
 @click.command()

@@ -199,6 +199,28 @@ _MISSING = object()
 # --------------------------------------------------------------------------- snapshots
 
 
+def _fetch_mark(repo: pygit2.Repository) -> Path:
+    return gitutil.cache_dir(repo) / "last-fetch"
+
+
+def mark_fetched(repo: pygit2.Repository) -> None:
+    """Remember when the coordination branch was last fetched (hooks say how old their view is)."""
+    try:
+        path = _fetch_mark(repo)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass
+
+
+def seconds_since_fetch(repo: pygit2.Repository) -> float | None:
+    """How old the local copy of the shared state is; None when gitcoord never fetched here."""
+    try:
+        return max(0.0, time.time() - _fetch_mark(repo).stat().st_mtime)
+    except OSError:
+        return None
+
+
 class Snapshot:
     """A read-only view of one commit of the coordination branch (or of nothing yet)."""
 
@@ -570,7 +592,9 @@ class Store:
     def fetch(self) -> str | None:
         """Fetch the remote's coordination ref into the tracking ref; return its oid."""
         assert self.remote and self.tracking_ref
-        return gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+        tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+        mark_fetched(self.repo)
+        return tip
 
     def snapshot(self, *, fetch: bool = False) -> Snapshot:
         """The current state: the remote's (tracking ref) in remote mode, else the local branch."""

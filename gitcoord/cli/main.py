@@ -142,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0)
         # One line, like every other user error: what is wrong, and where the help is.
         where = exc.ctx.command_path if exc.ctx is not None else "gitcoord"
+        if "--json" in (argv if argv is not None else sys.argv[1:]):
+            import json
+
+            click.echo(json.dumps({"error": {"message": exc.format_message(), "exit_code": 2,
+                                             "hint": f"see `{where} --help`"}}))
         click.echo(f"gitcoord: error: {exc.format_message()} (see `{where} --help`)", err=True)
         sys.exit(2)
     except click.ClickException as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -43,13 +44,16 @@ def branch_create(app: App, task_id: str, from_rev: str | None) -> None:
         txn.describe("branch.create", f"{task_id}: branch {name}", task=task_id)
         return name
 
-    # The start point is checked first, so a bad --from records nothing.
-    start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev)
+    # The start point is checked first, so a bad --from or a missing base records nothing.
+    start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev,
+                                         fetch=os.environ.get("GITCOORD_OFFLINE") != "1")
     name = app.store.transact(op).value
-    created = branches.ensure_branch(app.repo, name, start)
-    data = {"task": task_id, "branch": name, "created": created, "commit": start}
-    app.emit(data, lambda: f"{'created' if created else 'exists'}: {name} (at {start[:10]})\n"
-                           f"next: `git switch {name}`")
+    created = branches.ensure_branch(app.repo, name, start.commit)
+    data = {"task": task_id, "branch": name, "created": created, "commit": start.commit, "from": start.source,
+            "note": start.note}
+    app.emit(data, lambda: f"{'created' if created else 'exists'}: {name} (from {start.source} at "
+                           f"{start.commit[:10]})" + (f"; {start.note}" if start.note else "") +
+                           f"\nnext: `git switch {name}`")
 
 
 def check_branch_name(snap, name: str) -> dict[str, Any]:

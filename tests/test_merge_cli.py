@@ -39,7 +39,9 @@ def make_task(repo: Path, task_id: str, owns: str, files: dict[str, str], deps: 
     start = run_cli("--json", "--agent", agent, "task", "start", task_id, "--force", cwd=repo)
     assert start.code == 0, start.err
     commit_on(repo, start.json["branch"], files, f"work on {task_id}")
-    assert run_cli("--agent", agent, "task", "done", task_id, cwd=repo).code == 0
+    shared = git(repo, "config", "--get", "gitcoord.remote", check=False)  # remote mode: push the work too
+    done = run_cli("--agent", agent, "task", "done", task_id, *(["--push"] if shared else []), cwd=repo)
+    assert done.code == 0, done.err
 
 
 @pytest.fixture

@@ -145,9 +145,12 @@ def resolve_start_point(repo, base: str, remote: str | None = None, from_rev: st
 
 def require_base(repo, base: str, remote: str | None, *, fetch: bool = True) -> None:
     """Refuse a base branch that exists neither locally nor on the coordination remote."""
+    import pygit2
+
     if not isinstance(base, str) or not base:
         raise UsageError(f"config key 'base': {base!r} is not a branch name")
-    gitutil.check_ref_name(f"refs/heads/{base}", what="config key 'base':")
+    if not pygit2.reference_is_valid_name(f"refs/heads/{base}"):
+        raise UsageError(f"config key 'base': {base!r} is not a valid branch name (see `git help check-ref-format`)")
     if _peel(repo, f"refs/heads/{base}"):
         return
     if remote:

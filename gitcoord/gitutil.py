@@ -231,13 +231,24 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
     local = repo.references.get(ref)
     if local is None:
         raise UsageError(f"branch {branch} does not exist here")
-    proc = run_git(repo, "push", "--porcelain", "-u", remote, f"{ref}:{ref}", check=False,
+    # Run from the work tree, as the user would: the pre-push hook finds its repository from there.
+    where = ["-C", repo.workdir] if repo.workdir else []
+    proc = run_git(repo, *where, "push", "--porcelain", "-u", remote, f"{ref}:{ref}", check=False,
                    env={"GITCOORD_INTERNAL": ""})
     if proc.returncode != 0:
         out = proc.stdout.decode(errors="replace")
+        err = proc.stderr.decode(errors="replace")
         if any(m in out for m in ("non-fast-forward", "fetch first")):
             raise RaceError(f"push of {branch} to '{remote}' rejected: the remote branch has commits this one "
                             f"lacks; integrate them first (`git pull {remote} {branch}` on that branch)")
+        if "\t" not in out and "fatal:" not in err:
+            # Nothing reached the remote and git itself did not fail: the pre-push hook refused.
+            from gitcoord.errors import Violation
+
+            said = [ln.strip() for ln in err.splitlines()
+                    if ln.strip() and not ln.startswith("error: failed to push some refs")]
+            raise Violation(f"push of {branch} refused by the pre-push hook: "
+                            f"{'; '.join(said)[:500] or 'exit ' + str(proc.returncode)}")
         raise RemoteError(f"push of {branch} to '{remote}' failed: {_first_error_line(proc.stderr, proc.returncode)}")
     repo.references.create(f"refs/remotes/{remote}/{branch}", str(local.target), force=True)
     return str(local.target)

@@ -290,3 +290,23 @@ def test_branch_failing_the_tests_is_blamed_with_its_output(remote):
     assert git(ivy, "rev-parse", "main") == git(remote.bare, "rev-parse", "main")
     ok(run_hint(printed[1], ann), printed[1])  # in BAD's agent's clone: still ready to merge
     assert ok(run_cli("--json", "task", "show", "BAD", cwd=ann)).json["status"] == "ready_to_merge"
+
+
+def test_done_push_goes_through_the_pre_push_hook(remote):
+    lead = _clone(remote, "lead")
+    ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
+    ok(run_cli("task", "add", "A", "--title", "a", "--owns", "a/", "--agent", "ann", cwd=lead))
+    ok(run_cli("task", "add", "B", "--title", "b", "--owns", "b/", cwd=lead))
+    ann, bob = _clone(remote, "ann"), _clone(remote, "bob")
+    ok(run_cli("task", "start", "A", cwd=ann), "start A")
+    branch = ok(run_cli("--json", "task", "start", "B", cwd=bob)).json["branch"]
+    ok(run_cli("hooks", "install", cwd=bob), "hooks")
+    git(bob, "switch", "-q", branch)
+    (bob / "a").mkdir()
+    (bob / "a" / "taken.py").write_text("x = 1\n")
+    git(bob, "add", "a/taken.py")
+    git(bob, "commit", "-q", "--no-verify", "-m", "touch a file A owns")
+    refused = run_cli("task", "done", "B", "--push", cwd=bob)
+    assert refused.code == 1 and "pre-push hook" in refused.err and "a/taken.py" in refused.err
+    assert git(remote.bare, "branch", "--list", branch) == ""
+    assert ok(run_cli("--json", "task", "show", "B", cwd=bob)).json["status"] == "in_progress"

@@ -129,6 +129,11 @@ def test_integrator_clone_lands_two_agents_work_with_push(team):
     assert "create" not in left_out["U"]["detail"]
     assert hints(left_out["U"]["detail"]) == [f"git push -u origin {branch_u}"]
 
+    plan_text = ok(run_cli("merge", "plan", cwd=ivy), "plan text").out
+    assert "merge into refs/heads/main on origin" in plan_text
+    assert sorted(hints(plan_text)) == sorted([f"git push -u origin {branch_u}", "gitcoord merge run --push",
+                                               "gitcoord merge run --allow-empty --push"])  # run below
+
     refused_local = run_cli("merge", "run", cwd=ivy)
     assert refused_local.code == 2 and "--push" in refused_local.err
 

@@ -85,9 +85,10 @@ def branch_check(app: App, name: str | None) -> None:
     if not name:
         raise click.UsageError("no current branch (detached HEAD): pass NAME")
     result = check_branch_name(app.snapshot(), name)
+    fix = (f"`gitcoord branch create {result['task']}` makes the branch with the right name" if result["task"]
+           else "`gitcoord branch list` shows the task branches")
     app.emit(result, lambda: f"ok: {name} is task {result['task']}" if result["ok"]
-             else f"{name}: " + "; ".join(result["problems"]) +
-             "\nnext: `gitcoord branch create TASK` makes a branch with the right name")
+             else f"{name}: " + "; ".join(result["problems"]) + f"\nnext: {fix}")
     if not result["ok"]:
         raise SystemExit(1)
 
@@ -110,4 +111,4 @@ def branch_list(app: App) -> None:
     app.emit({"branches": rows}, lambda: "\n".join(
         [f"{'BRANCH':<48} {'TASK':<12} {'STATUS':<15} HERE"] +
         [f"{r['branch']:<48} {r['task']:<12} {r['status']:<15} {'yes' if r['exists'] else 'no'}" for r in rows])
-        if rows else "no task branches yet: `gitcoord task start ID` or `gitcoord branch create ID`")
+        if rows else "no task branches yet: `gitcoord next` names a task to start")

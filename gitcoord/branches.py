@@ -97,12 +97,13 @@ def _peel(repo, rev: str) -> str | None:
 
 
 def resolve_start_point(repo, base: str, remote: str | None = None, from_rev: str | None = None, *,
-                        fetch: bool = True) -> StartPoint:
+                        fetch: bool = True, task_branch: str | None = None) -> StartPoint:
     """The commit a new task branch starts from: --from, else the base branch.
 
     In remote mode the base is fetched and the remote's tip wins (a local base may be behind
     what the team has merged); when it cannot be fetched (offline, unreachable) the local base
-    is used and ``note`` says why. Never HEAD: a missing base is an error.
+    is used and ``note`` says why. Never HEAD: a missing base is an error. A ``task_branch``
+    already on the remote (the task continues in another clone) is continued instead.
     """
     if from_rev:
         commit = _peel(repo, from_rev)
@@ -115,10 +116,13 @@ def resolve_start_point(repo, base: str, remote: str | None = None, from_rev: st
         why = None
         if fetch:
             try:
-                found = gitutil.remote_branches(repo, remote, [base])
+                found = gitutil.remote_branches(repo, remote, [base] + ([task_branch] if task_branch else []))
             except GitcoordError as exc:
                 why = f"could not fetch {base} from {remote} ({exc.message})"
             else:
+                if task_branch and task_branch in found:
+                    return StartPoint(found[task_branch], f"{remote}/{task_branch}",
+                                      f"continues the work already pushed to {remote}/{task_branch}")
                 if base in found:
                     note = None
                     if local and local != found[base] and not repo.descendant_of(found[base], local):
@@ -134,13 +138,14 @@ def resolve_start_point(repo, base: str, remote: str | None = None, from_rev: st
         if cached:
             return StartPoint(cached, f"{remote}/{base}", f"{why}: started from the last fetched {remote}/{base}")
         raise UsageError(f"base branch {base!r} exists neither here nor on {remote} ({why}); "
-                         "set it with `gitcoord config set base NAME` or pass --from REV")
+                         "`git branch -a` lists the branches `gitcoord config set base` accepts (or pass --from REV)")
     if local:
         return StartPoint(local, base)
     fallback = _peel(repo, f"refs/remotes/origin/{base}")
     if fallback:
         return StartPoint(fallback, f"origin/{base}", f"no local {base}: started from origin/{base}")
-    raise UsageError(f"base branch {base!r} not found (set it with `gitcoord config set base NAME` or pass --from)")
+    raise UsageError(f"base branch {base!r} not found; `git branch -a` lists the branches "
+                     "`gitcoord config set base` accepts (or pass --from REV)")
 
 
 def require_base(repo, base: str, remote: str | None, *, fetch: bool = True) -> None:

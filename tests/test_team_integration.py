@@ -315,3 +315,20 @@ def test_done_push_goes_through_the_pre_push_hook(remote):
     assert refused.code == 1 and "pre-push hook" in refused.err and "a/taken.py" in refused.err
     assert git(remote.bare, "branch", "--list", branch) == ""
     assert ok(run_cli("--json", "task", "show", "B", cwd=bob)).json["status"] == "in_progress"
+
+
+def test_start_in_a_second_clone_continues_the_pushed_branch(remote):
+    lead = _clone(remote, "lead")
+    ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
+    ok(run_cli("task", "add", "A", "--title", "a", "--owns", "a/", cwd=lead))
+    first = _clone(remote, "ann")
+    branch = ok(run_cli("--json", "task", "start", "A", cwd=first)).json["branch"]
+    commit_file(first, branch, "a/one.py", "one = 1\n")
+    git(first, "push", "-q", "-u", "origin", branch)
+    second = remote.clone("ann-laptop")
+    git(second, "config", "gitcoord.agent", "ann")
+    git(second, "config", "gitcoord.remote", "origin")
+    advance_remote_main(remote, "unrelated.txt")
+    again = ok(run_cli("--json", "task", "start", "A", cwd=second), "start again").json
+    assert again["branch_start"]["from"] == f"origin/{branch}"
+    assert git(second, "rev-parse", branch) == git(first, "rev-parse", branch)  # the work is there, not lost

@@ -157,7 +157,8 @@ def render_tests(data: dict[str, Any]) -> list[str]:
     for n, run in enumerate(data.get("tests") or [], 1):
         what = f"{len(run['tasks'])} task(s): {', '.join(run['tasks'])}" if run["tasks"] else "the target alone"
         verdict = "passed" if run["passed"] else "FAILED"
-        lines.append(f"  test run {n} at {run['commit'][:10]} ({what}): {verdict}, exit {run.get('exit_code')}, "
+        code = run.get("exit_code")
+        lines.append(f"  test run {n} at {run['commit'][:10]} ({what}): {verdict}, exit {'?' if code is None else code}, "
                      f"{run['seconds']:.1f} s")
         if not run["passed"] and run.get("output_tail"):
             lines += [f"    | {line}" for line in run["output_tail"].splitlines()]

@@ -192,13 +192,16 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
 
         start = None
         if name == "start":  # resolved before the claim: a bad --from or a missing base changes nothing
-            start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev,
-                                                 fetch=not _offline())
+            snap = app.snapshot()
+            recorded = (snap.load(tasks.task_path(task_id)) or {}).get("branch")
+            if not recorded or app.repo.references.get(f"refs/heads/{recorded}") is None:
+                start = branches.resolve_start_point(app.repo, snap.config["base"], app.remote, from_rev,
+                                                     fetch=not _offline(), task_branch=recorded)
         work = _check_done(app, task_id, push, allow_empty, force_flag) if target == "ready_to_merge" else None
         result = tasks.transition(app.store, task_id, target, reason=reason_text, force=force_flag)
         extra = ""
         if target == "in_progress" and result.get("branch"):
-            extra = _ensure_task_branch(app, result["branch"], start)
+            extra, result["branch_start"] = _ensure_task_branch(app, result["branch"], start)
         if work is not None:
             result["work"] = work.to_dict()
             if work.pushed_now:
@@ -249,17 +252,19 @@ def _check_done(app: App, task_id: str, push: bool, allow_empty: bool, force: bo
                                fetch=not _offline(), push=push, allow_empty=allow_empty)
 
 
-def _ensure_task_branch(app: App, name: str, start=None) -> str:
+def _ensure_task_branch(app: App, name: str, start=None) -> tuple[str, dict[str, Any]]:
+    """Create the task branch (never touching the work tree): the line to print and what happened."""
     from gitcoord import branches
 
     if app.repo.references.get(f"refs/heads/{name}") is not None:
-        return f"\nbranch {name} exists: `git switch {name}`"
+        return f"\nbranch {name} exists: `git switch {name}`", {"created": False}
     start = start or branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote,
-                                                  fetch=not _offline())
+                                                  fetch=not _offline(), task_branch=name)
     created = branches.ensure_branch(app.repo, name, start.commit)
     note = f" ({start.note})" if start.note else ""
+    info = {"created": created, "commit": start.commit, "from": start.source, "note": start.note}
     return (f"\nbranch {name} {'created' if created else 'exists'} from {start.source} at {start.commit[:10]}{note}: "
-            f"`git switch {name}`")
+            f"`git switch {name}`", info)
 
 
 def _next_hint(target: str, task_id: str) -> str:

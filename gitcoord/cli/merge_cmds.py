@@ -153,15 +153,21 @@ def render_run(data: dict[str, Any]) -> str:
 
 def render_tests(data: dict[str, Any]) -> list[str]:
     """One line per test run (exit code, what was tested); the output tail of failing runs."""
-    lines = []
+    lines: list[str] = []
+    shown: set[str] = set()  # bisection re-runs often fail the same way: print each output once
     for n, run in enumerate(data.get("tests") or [], 1):
         what = f"{len(run['tasks'])} task(s): {', '.join(run['tasks'])}" if run["tasks"] else "the target alone"
         verdict = "passed" if run["passed"] else "FAILED"
         code = run.get("exit_code")
         lines.append(f"  test run {n} at {run['commit'][:10]} ({what}): {verdict}, exit {'?' if code is None else code}, "
                      f"{run['seconds']:.1f} s")
-        if not run["passed"] and run.get("output_tail"):
-            lines += [f"    | {line}" for line in run["output_tail"].splitlines()]
+        tail = run.get("output_tail")
+        if not run["passed"] and tail:
+            if tail in shown:
+                lines.append("    (same output as above)")
+            else:
+                shown.add(tail)
+                lines += [f"    | {line}" for line in tail.splitlines()]
     return lines
 
 

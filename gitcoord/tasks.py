@@ -469,6 +469,28 @@ def apply_transition(txn: Txn, task_id: str, target: str, *, reason: str | None 
     return result
 
 
+def assign(txn: Txn, task_id: str, agent: str) -> dict[str, Any] | None:
+    """Give an unstarted task to ``agent`` (a manager's task_assignment); the change made, or None.
+
+    A task someone else already works on is not taken away (Conflict); a finished one cannot be assigned.
+    """
+    task = get_task(txn, task_id)
+    status, holder = task["status"], task.get("agent")
+    if holder == agent:
+        return None
+    if status in ("merged", "cancelled"):
+        raise UsageError(f"task {task_id} is {status}: it cannot be assigned")
+    if status not in ("planned", "ready"):
+        raise Conflict(f"task {task_id} is {status}, held by {holder}: it cannot be reassigned to {agent}",
+                       data={"task": task_id, "holder": holder})
+    task["agent"] = agent
+    task["updated_at"] = txn.now
+    task.setdefault("history", []).append({"status": status, "at": txn.now, "agent": txn.agent,
+                                           "reason": f"assigned to {agent}"})
+    txn.put(task_path(task_id), task)
+    return {"task": task_id, "agent": {"from": holder, "to": agent}}
+
+
 def branch_name_for(view: View, task: Mapping[str, Any]) -> str:
     from gitcoord.branches import render_branch
 

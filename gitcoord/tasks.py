@@ -149,6 +149,26 @@ def active_tasks_of(view: View, agent: str) -> list[dict[str, Any]]:
             if t.get("agent") == agent and t["status"] in ("in_progress", "blocked")]
 
 
+def next_for(view: View, agent: str, role: str | None = None) -> dict[str, Any]:
+    """The best ready task for ``agent`` (work stealing): ``{agent, task, in_progress, details, command}``,
+    or with ``task`` None a ``reason``."""
+    all_tasks = load_tasks(view)
+    declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in view.config.get("agents") or []}
+    me = declared.get(agent, graph.Agent(agent))
+    best = graph.next_task(to_nodes(all_tasks.values()), me, role, hard_requires=view.config["policies"]["hard_requires"],
+                           contract_ready=contract_ready_fn(view, all_tasks))
+    current = [t["id"] for t in all_tasks.values() if t.get("agent") == agent and t["status"] == "in_progress"]
+    data: dict[str, Any] = {"agent": agent, "task": best, "in_progress": current}
+    if best:
+        data["details"] = all_tasks[best]
+        data["command"] = f"gitcoord task start {best}"
+    else:
+        waiting = [t for t in all_tasks.values() if t["status"] in ("planned", "ready")]
+        data["reason"] = ("no open tasks left" if not waiting else
+                          f"{len(waiting)} task(s) still wait for dependencies; see `gitcoord plan`")
+    return data
+
+
 def task_for_branch(view: View, branch: str | None) -> dict[str, Any] | None:
     """The task a branch belongs to: recorded on the task, else parsed with the template."""
     from gitcoord.branches import find_task_for_branch

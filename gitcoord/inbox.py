@@ -105,6 +105,10 @@ def route(event: dict[str, Any], ctx: _Context) -> str | None:
         lock_id = data.get("lock") or data.get("lock_id") or data.get("id")
         held = (event.get("to") == agent or agent in _holders(data.get("holders")) or agent in _holders(data.get("holder"))
                 or lock_id in ctx.my_locks or data.get("resource") in ctx.my_resources)
+        if etype == "lock.requested" and event.get("to") == agent:
+            return "lock-request"  # someone asks for a lock on paths this agent's task owns
+        if etype == "lock.granted" and event.get("to") == agent:
+            return "lock-granted"
         if etype in ("lock.denied", "lock.queued", "lock.waiting", "lock.broken") and held:
             return "lock-queue" if etype != "lock.broken" else "lock-broken"
         return None
@@ -126,7 +130,13 @@ def is_moot(entry: dict[str, Any], ctx: _Context) -> bool:
     task = ctx.tasks.get(entry.get("task") or "")
     if etype in LOCK_WAIT_TYPES:
         lock_id = data.get("lock") or data.get("lock_id")
-        return bool(lock_id) and not any(lock.get("id") == lock_id for lock in ctx.locks.values())
+        lock = next((lk for lk in ctx.locks.values() if lk.get("id") == lock_id), None) if lock_id else None
+        if etype == "lock.requested":  # moot once answered, withdrawn or expired with the lock
+            return lock is None or not any(e.get("needs") and e.get("agent") == data.get("requester")
+                                           for e in lock.get("queue") or [])
+        if data.get("by") and data.get("requester") == ctx.agent:
+            return False  # the owner's answer to this agent's own request stays news
+        return bool(lock_id) and lock is None
     if task is None:
         return False
     if etype == "msg.blocker":

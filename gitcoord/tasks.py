@@ -149,11 +149,12 @@ def active_tasks_of(view: View, agent: str) -> list[dict[str, Any]]:
             if t.get("agent") == agent and t["status"] in ("in_progress", "blocked")]
 
 
-def next_for(view: View, agent: str, role: str | None = None) -> dict[str, Any]:
+def next_for(view: View, agent: str, role: str | None = None, *, command: str = "gitcoord") -> dict[str, Any]:
     """The best ready task for ``agent`` (work stealing): ``{agent, task, in_progress, details, command}``,
-    or with ``task`` None a ``reason``."""
+    or with ``task`` None a ``reason``; ``command`` is how the printed hint starts."""
     all_tasks = load_tasks(view)
-    declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in view.config.get("agents") or []}
+    declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ()))
+                for a in view.config.get("agents") or []}
     me = declared.get(agent, graph.Agent(agent))
     best = graph.next_task(to_nodes(all_tasks.values()), me, role, hard_requires=view.config["policies"]["hard_requires"],
                            contract_ready=contract_ready_fn(view, all_tasks))
@@ -161,7 +162,7 @@ def next_for(view: View, agent: str, role: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"agent": agent, "task": best, "in_progress": current}
     if best:
         data["details"] = all_tasks[best]
-        data["command"] = f"gitcoord task start {best}"
+        data["command"] = f"{command} task start {best}"
     else:
         waiting = [t for t in all_tasks.values() if t["status"] in ("planned", "ready")]
         data["reason"] = ("no open tasks left" if not waiting else
@@ -393,9 +394,18 @@ def edit_task(store: Store, task_id: str, changes: Mapping[str, Any]) -> dict[st
         spec = {k: old.get(k) for k in ("id", "title", "description", "feature", "role", "agent", "estimate",
                                         "priority", "depends_on", "owns", "provides", "consumes") if old.get(k) is not None}
         for key, value in changes.items():
-            if value is None:
+            if value is None or key in ("add_owns", "remove_owns"):
                 continue
             spec[key] = None if value == "" else value
+        owns = list(spec.get("owns") or [])
+        missing = [p for p in changes.get("remove_owns") or [] if p not in owns]
+        if missing:
+            raise UsageError(f"task edit {task_id} --remove-owns {missing[0]}: not in its owns "
+                             f"({', '.join(owns) or 'none'})")
+        owns = [p for p in owns if p not in (changes.get("remove_owns") or [])]
+        owns += [p for p in changes.get("add_owns") or [] if p not in owns]
+        if "add_owns" in changes or "remove_owns" in changes:
+            spec["owns"] = owns
         spec = {k: v for k, v in spec.items() if v is not None}
         task = build_task(spec, where="task edit", now=txn.now)
         for keep in ("status", "branch", "created_at", "started_at", "done_at", "merged_at", "history",

@@ -386,7 +386,7 @@ def _put_tasks(repo: Path) -> None:
 
     def op(txn):
         config = txn.load("gitcoord.yaml")
-        config["agents"] = [{"name": "bob", "roles": ["backend"]}]
+        config["agents"] = [{"name": "bob", "roles": ["backend"]}, {"name": "alice"}, {"name": "carol"}]
         txn.put("gitcoord.yaml", config)
         specs = [
             ("T1", "alice", "backend", "in_progress", ["src/api/"]),

@@ -166,13 +166,20 @@ def task_show(app: App, task_id: str) -> None:
 @task.command("edit")
 @click.argument("task_id", metavar="ID")
 @_definition_options
+@click.option("--add-owns", "add_owns", multiple=True, metavar="GLOB", help="Add an owned pattern, keeping the others.")
+@click.option("--remove-owns", "remove_owns", multiple=True, metavar="GLOB", help="Remove one owned pattern.")
 @json_option
 @pass_app
-def task_edit(app: App, task_id: str, **flags: Any) -> None:
-    """Change a task's definition. List options replace the whole list; pass '' to clear a field."""
+def task_edit(app: App, task_id: str, add_owns: tuple[str, ...], remove_owns: tuple[str, ...], **flags: Any) -> None:
+    """Change a task's definition. List options replace the whole list (--add-owns/--remove-owns change
+    one entry); pass '' to clear a field."""
     from gitcoord import tasks
 
     changes = _spec_from_flags(**flags)
+    if add_owns:
+        changes["add_owns"] = list(add_owns)
+    if remove_owns:
+        changes["remove_owns"] = list(remove_owns)
     for key in ("depends_on", "owns", "provides", "consumes"):
         if key in changes and changes[key] == [""]:
             changes[key] = []
@@ -197,6 +204,8 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         extra = ""
         if target == "in_progress" and result.get("branch"):
             extra = _ensure_task_branch(app, result["branch"], start)
+        if name == "start":
+            extra += _remember_identity(app)
         released = result.pop("_released_locks", [])
         unchanged = result.pop("_unchanged", False)
         app.emit(result, lambda: (f"{task_id} is already yours (in_progress)" if unchanged
@@ -214,6 +223,14 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         command = click.option("--from", "from_rev", metavar="REV",
                                help="Start the task branch from REV (default: the base branch).")(command)
     return task.command(name)(command)
+
+
+def _remember_identity(app: App) -> str:
+    """`task start` records who claimed, so the next commands in this checkout act as the same agent."""
+    from gitcoord.identity import remember
+
+    where = remember(app.repo, app.agent)
+    return "" if where == "unchanged" else f"\nthis checkout now acts as {app.agent} ({where})"
 
 
 def _ensure_task_branch(app: App, name: str, start: str | None) -> str:
@@ -302,14 +319,17 @@ def plan(app: App, feature: str | None, agents: int | None, fmt: str, output: st
 def next_cmd(app: App, role: str | None) -> None:
     """The best ready task for this agent (work stealing): priority, critical path, id."""
     from gitcoord import tasks
+    from gitcoord.store import check_declared
 
-    data = tasks.next_for(app.snapshot(), app.agent, role)
+    snap = app.snapshot()
+    check_declared(snap.config, app.agent)
+    data = tasks.next_for(snap, app.agent, role, command=app.gitcoord_cmd)
     best = data["task"]
 
     def human() -> str:
         if best:
             t = data["details"]
-            return f"next for {app.agent}: {best} — {t['title']}\nclaim it: gitcoord task start {best}"
+            return f"next for {app.agent}: {best} — {t['title']}\nclaim it: {data['command']}"
         return f"nothing ready for {app.agent}: {data['reason']}"
     app.emit(data, human)
 

@@ -26,11 +26,12 @@ class Session:
 
     def __init__(self, directory: str | None = None, agent: str | None = None, remote: str | None = None):
         from gitcoord import gitutil
-        from gitcoord.identity import resolve_agent
+        from gitcoord.identity import resolve
         from gitcoord.store import Store
 
         self.repo = gitutil.open_repo(directory)
-        self.agent, self.agent_source = resolve_agent(self.repo, agent)
+        self.identity = resolve(self.repo, agent)
+        self.agent = self.identity.name
         self.remote = remote or os.environ.get("GITCOORD_REMOTE") or gitutil.git_config_get(self.repo,
                                                                                               "gitcoord.remote")
         self.store = Store(self.repo, remote=self.remote, agent=self.agent)
@@ -41,7 +42,11 @@ class Session:
 
     # ------------------------------------------------------------------ the loop
     def whoami(self) -> dict[str, Any]:
-        return {"agent": self.agent, "source": self.agent_source, "repository": self.repo.workdir or self.repo.path}
+        from gitcoord.store import declared_agents
+
+        names = declared_agents(self.snapshot().config)
+        return {**self.identity.to_dict(), "declared": (self.agent in names) if names else None,
+                "repository": self.repo.workdir or self.repo.path}
 
     def next(self, role: str | None = None) -> dict[str, Any]:
         from gitcoord import tasks
@@ -56,12 +61,14 @@ class Session:
     def task_start(self, task_id: str) -> dict[str, Any]:
         from gitcoord import branches, tasks
 
-        task = tasks.transition(self.store, task_id, "in_progress")
-        task.pop("_unchanged", None)
+        from gitcoord.identity import remember
+
+        task = _public(tasks.transition(self.store, task_id, "in_progress"))
         if task.get("branch"):
             start = branches.resolve_start_point(self.repo, self.snapshot().config["base"], self.remote)
             created = branches.ensure_branch(self.repo, task["branch"], start)
             task["next"] = f"git switch {task['branch']}" + (" (branch created)" if created else "")
+        remember(self.repo, self.agent)  # like `task start`: git commits here act as the same agent
         return task
 
     def task_done(self, task_id: str, reason: str | None = None) -> dict[str, Any]:

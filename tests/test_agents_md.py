@@ -32,7 +32,7 @@ def team(repo: Path) -> Path:
     ok("task", "add", "API-1", "--title", "Cart API", "--agent", "alice", "--owns", "src/api/", "--priority", "9",
        cwd=repo)
     ok("task", "add", "API-2", "--title", "Totals", "--agent", "alice", "--owns", "src/api2/", cwd=repo)
-    ok("task", "add", "DOC-1", "--title", "Docs", "--agent", "bob", "--owns", "docs/", cwd=repo)
+    ok("task", "add", "DOC-1", "--title", "Docs", "--agent", "bob", "--owns", "/docs/", cwd=repo)
     ok("hooks", "install", cwd=repo)
     return repo
 

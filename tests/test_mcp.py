@@ -31,7 +31,7 @@ def project(repo: Path) -> Path:
     ok("contract", "add", "cart-api", "--spec", "api/cart.yaml", "--owner", "alice", cwd=repo)
     ok("task", "add", "API-1", "--title", "Cart API", "--owns", "src/api/", "--priority", "5", cwd=repo)
     ok("task", "add", "API-2", "--title", "Cart totals", "--owns", "src/api2/", cwd=repo)
-    ok("task", "add", "DOC-1", "--title", "Docs", "--agent", "bob", "--owns", "docs/", cwd=repo)
+    ok("task", "add", "DOC-1", "--title", "Docs", "--agent", "bob", "--owns", "/docs/", cwd=repo)
     ok("--agent", "bob", "lock", "acquire", "src/shared/config.py", "--reason", "fixtures", cwd=repo)
     ok("hooks", "install", cwd=repo)
     return repo

@@ -326,3 +326,19 @@ def test_heartbeat_policy_is_configurable(auth: Path) -> None:
     assert silent_findings(auth, 0.2) == []
     assert [f["tasks"] for f in silent_findings(auth, 0.3)] == [["TASK-002"]]
     assert run_cli("config", "set", "policies.heartbeat", "[1, 2]", cwd=auth).code == 2
+
+
+def test_a_lock_request_drops_out_of_the_owners_inbox_once_answered(auth: Path) -> None:
+    ok("task", "edit", "TASK-001", "--agent", "bob", cwd=auth)
+    ok("--agent", "bob", "task", "start", "TASK-001", "--force", cwd=auth)
+    asked = run_cli("--agent", "alice", "lock", "acquire", "docs/design/api.md", "--reason", "typo", cwd=auth)
+    assert asked.code == 1, asked.err
+    [request] = [m for m in run_cli("--json", "--agent", "bob", "inbox", cwd=auth).json["messages"]
+                 if m["type"] == "lock.requested"]
+    assert request["reason"] == "lock-request"
+    ok("--agent", "bob", "lock", "deny", request["data"]["lock"], "--reason", "not now", cwd=auth)
+    assert [m for m in run_cli("--json", "--agent", "bob", "inbox", "--all", cwd=auth).json["messages"]
+            if m["type"] == "lock.requested"] == []
+    # the answer stays news for the one who asked
+    answers = run_cli("--json", "--agent", "alice", "inbox", cwd=auth).json["messages"]
+    assert [(m["type"], m["data"]["by"]) for m in answers] == [("lock.denied", "bob")]

@@ -91,6 +91,14 @@ def diagnose(view: View, tasks: Mapping[str, Mapping[str, Any]] | None = None) -
                                f"feature {feature} has {len(agents)} agents (limit {limit}): coordination cost "
                                "grows faster than throughput; merge tasks or stage the work",
                                feature=feature, agents=sorted(agents)))
+    from gitcoord.heartbeat import silent_tasks, status_command
+
+    for silent in silent_tasks(view):
+        out.append(finding("warning", "silent-agent",
+                           f"{silent['task']} is in progress but {silent['agent']} has said nothing about it for "
+                           f"{silent['silent_hours']:g} h (policies.heartbeat {silent['heartbeat_hours']:g} h); "
+                           f"{silent['agent']} reports with `{status_command(silent)}`",
+                           tasks=[silent["task"]], agent=silent["agent"], last_heard=silent["last_heard"]))
     order = {"error": 0, "warning": 1, "info": 2}
     out.sort(key=lambda f: order.get(f["level"], 3))
     return out

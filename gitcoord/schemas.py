@@ -26,6 +26,7 @@ _KIND_BY_PATH = [
     (re.compile(r"^locks/[^/]+\.json$"), "lock"),
     (re.compile(r"^events/.+\.json$"), "event"),
     (re.compile(r"^merges/[^/]+\.json$"), "merge"),
+    (re.compile(r"^inbox/[^/]+\.json$"), "inbox"),
 ]
 
 

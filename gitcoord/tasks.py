@@ -149,6 +149,27 @@ def active_tasks_of(view: View, agent: str) -> list[dict[str, Any]]:
             if t.get("agent") == agent and t["status"] in ("in_progress", "blocked")]
 
 
+def next_for(view: View, agent: str, role: str | None = None, *, command: str = "gitcoord") -> dict[str, Any]:
+    """The best ready task for ``agent`` (work stealing): ``{agent, task, in_progress, details, command}``,
+    or with ``task`` None a ``reason``; ``command`` is how the printed hint starts."""
+    all_tasks = load_tasks(view)
+    declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ()))
+                for a in view.config.get("agents") or []}
+    me = declared.get(agent, graph.Agent(agent))
+    best = graph.next_task(to_nodes(all_tasks.values()), me, role, hard_requires=view.config["policies"]["hard_requires"],
+                           contract_ready=contract_ready_fn(view, all_tasks))
+    current = [t["id"] for t in all_tasks.values() if t.get("agent") == agent and t["status"] == "in_progress"]
+    data: dict[str, Any] = {"agent": agent, "task": best, "in_progress": current}
+    if best:
+        data["details"] = all_tasks[best]
+        data["command"] = f"{command} task start {best}"
+    else:
+        waiting = [t for t in all_tasks.values() if t["status"] in ("planned", "ready")]
+        data["reason"] = ("no open tasks left" if not waiting else
+                          f"{len(waiting)} task(s) still wait for dependencies; see `gitcoord plan`")
+    return data
+
+
 def task_for_branch(view: View, branch: str | None) -> dict[str, Any] | None:
     """The task a branch belongs to: recorded on the task, else parsed with the template."""
     from gitcoord.branches import find_task_for_branch
@@ -478,6 +499,28 @@ def apply_transition(txn: Txn, task_id: str, target: str, *, reason: str | None 
     if released:
         result["_released_locks"] = released
     return result
+
+
+def assign(txn: Txn, task_id: str, agent: str) -> dict[str, Any] | None:
+    """Give an unstarted task to ``agent`` (a manager's task_assignment); the change made, or None.
+
+    A task someone else already works on is not taken away (Conflict); a finished one cannot be assigned.
+    """
+    task = get_task(txn, task_id)
+    status, holder = task["status"], task.get("agent")
+    if holder == agent:
+        return None
+    if status in ("merged", "cancelled"):
+        raise UsageError(f"task {task_id} is {status}: it cannot be assigned")
+    if status not in ("planned", "ready"):
+        raise Conflict(f"task {task_id} is {status}, held by {holder}: it cannot be reassigned to {agent}",
+                       data={"task": task_id, "holder": holder})
+    task["agent"] = agent
+    task["updated_at"] = txn.now
+    task.setdefault("history", []).append({"status": status, "at": txn.now, "agent": txn.agent,
+                                           "reason": f"assigned to {agent}"})
+    txn.put(task_path(task_id), task)
+    return {"task": task_id, "agent": {"from": holder, "to": agent}}
 
 
 def branch_name_for(view: View, task: Mapping[str, Any]) -> str:

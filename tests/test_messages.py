@@ -55,8 +55,10 @@ def test_status_round_trip(coord: Path) -> None:
     assert len(events) == 1
     event = events[0]
     assert (event["type"], event["agent"], event["task"], event["at"]) == ("msg.status", "bob", "API-1", NOW)
-    assert event["data"] == {"progress": 40, "done": ["schema", "models"], "current": "handlers", "next": ["tests"],
-                             "eta": "2026-03-02T13:00:00Z"}
+    assert event["data"] == {"type": "status_update", "agent_id": "bob", "task_id": "API-1", "status": "in_progress",
+                             "progress": 40, "completed_items": ["schema", "models"], "current_item": "handlers",
+                             "next_items": ["tests"], "estimated_completion": "2026-03-02T13:00:00Z",
+                             "blockers": [], "timestamp": NOW}
     # a status is not addressed to anyone: nobody's inbox
     assert inbox_of(coord, "alice") == [] and inbox_of(coord, "carol") == []
 
@@ -65,8 +67,11 @@ def test_blocker_round_trip_reaches_blocking_agent_only(coord: Path) -> None:
     ok("--agent", "alice", "msg", "blocker", "UI-1", "--description", "spec not approved", "--severity", "high",
        "--blocking-agent", "bob", "--workaround", "mock it", cwd=coord)
     [event] = msg_log(coord, "--type", "msg.blocker")
-    assert event["data"] == {"description": "spec not approved", "severity": "high", "blocking_agent": "bob",
-                             "workaround": "mock it"}
+    data = dict(event["data"])
+    assert data.pop("timestamp") == event["at"]
+    assert data == {"type": "blocker", "agent_id": "alice", "task_id": "UI-1",
+                    "blocker_description": "spec not approved", "severity": "high", "blocking_agent": "bob",
+                    "can_proceed_with_workaround": True, "workaround": "mock it"}
     assert event["to"] == "bob"
     [received] = inbox_of(coord, "bob")
     assert (received["id"], received["reason"]) == (event["id"], "blocker")
@@ -77,7 +82,10 @@ def test_request_round_trip_reaches_addressee_only(coord: Path) -> None:
     ok("--agent", "alice", "msg", "request", "--to", "bob", "--regarding", "API-1", "--request", "add a 409 example",
        "--urgency", "critical", cwd=coord)
     [event] = msg_log(coord, "--type", "msg.request")
-    assert event["data"] == {"to": "bob", "regarding": "API-1", "request": "add a 409 example", "urgency": "critical"}
+    data = dict(event["data"])
+    assert data.pop("timestamp") == event["at"]
+    assert data == {"type": "coordination_request", "from_agent": "alice", "to_agent": "bob", "regarding": "API-1",
+                    "request": "add a 409 example", "urgency": "critical"}
     assert event["task"] == "API-1"  # --regarding names a task, so the event is filed under it
     assert [m["reason"] for m in inbox_of(coord, "bob")] == ["request"]
     assert inbox_of(coord, "alice") == [] and inbox_of(coord, "carol") == []
@@ -87,14 +95,20 @@ def test_request_round_trip_reaches_addressee_only(coord: Path) -> None:
     [second] = inbox_of(coord, "carol")
     assert second["task"] is None if "task" in second else True
     assert second["data"]["urgency"] == "normal"
+    # the guide's own urgency word
+    ok("--agent", "alice", "msg", "request", "--to", "carol", "--regarding", "DB-1", "--request", "index it",
+       "--urgency", "medium", cwd=coord)
+    assert [m["data"]["urgency"] for m in inbox_of(coord, "carol")] == ["normal", "medium"]
 
 
 def test_complete_round_trip_reaches_dependents(coord: Path) -> None:
     ok("--agent", "bob", "msg", "complete", "API-1", "--summary", "cart API done", "--deliverable", "src/api.py",
        "--deliverable", "api/cart.yaml", "--tests", "passed=42, failed=1", cwd=coord)
     [event] = msg_log(coord, "--type", "msg.complete", "--task", "API-1")
-    assert event["data"] == {"summary": "cart API done", "deliverables": ["src/api.py", "api/cart.yaml"],
-                             "tests": {"passed": 42, "failed": 1}}
+    data = dict(event["data"])
+    assert data.pop("timestamp") == event["at"]
+    assert data == {"type": "task_complete", "agent_id": "bob", "task_id": "API-1", "summary": "cart API done",
+                    "deliverables": ["src/api.py", "api/cart.yaml"], "test_results": {"passed": 42, "failed": 1}}
     [received] = inbox_of(coord, "alice")  # UI-1 depends on API-1
     assert (received["id"], received["reason"]) == (event["id"], "dependency")
     assert inbox_of(coord, "carol") == [] and inbox_of(coord, "bob") == []
@@ -119,6 +133,10 @@ def test_human_output_and_default_agent(coord: Path) -> None:
     (["status", "NOPE-9", "--progress", "10"], "NOPE-9"),
     (["status", "../etc", "--progress", "10"], "../etc"),
     (["blocker", "API-1", "--description", "x", "--severity", "extreme"], "--severity"),
+    (["blocker", "API-1", "--description", "x\x1b[2J", "--severity", "low"], "--description"),
+    (["blocker", "API-1", "--description", "x" * 6000, "--severity", "low"], "--description"),
+    (["request", "--to", "bob", "--regarding", "x", "--request", "y\u202egnp.exe"], "--request"),
+    (["request", "--to", "bob\nmallory", "--regarding", "x", "--request", "y"], "--to"),
     (["blocker", "API-1", "--description", "", "--severity", "low"], "--description"),
     (["request", "--to", "bob", "--regarding", "x", "--request", "y", "--urgency", "asap"], "--urgency"),
     (["request", "--to", "bob", "--regarding", "x", "--request", "y", "--task", "NOPE"], "NOPE"),
@@ -126,6 +144,7 @@ def test_human_output_and_default_agent(coord: Path) -> None:
     (["complete", "API-1", "--summary", "done", "--tests", "passed=3,failed=x"], "--tests"),
     (["complete", "API-1", "--summary", "done", "--tests", "passed=-3,failed=0"], "--tests"),
     (["complete", "GONE", "--summary", "done"], "GONE"),
+    (["assign", "GONE", "--to", "bob"], "GONE"),
 ])
 def test_invalid_message_exits_2_and_writes_nothing(coord: Path, args: list[str], needle: str) -> None:
     before = tip(coord)
@@ -149,7 +168,8 @@ def test_schema_files_govern_validation() -> None:
     for kind in messages.KINDS:
         schema = schemas.load_schema(f"msg-{kind}")
         assert schema["additionalProperties"] is False
-    bad = messages.Message("status", {"progress": 5, "colour": "red"}, task="T1")
+    bad = messages.Message("status", {"type": "status_update", "agent_id": "bob", "task_id": "T1", "progress": 5,
+                                      "timestamp": NOW, "colour": "red"})
     with pytest.raises(Exception) as info:
         messages.validate(bad)
     assert "colour" in str(info.value)

@@ -37,6 +37,8 @@ COMMANDS: dict[str, str] = {
     "msg": "gitcoord.cli.messages_cmds:msg",
     "inbox": "gitcoord.cli.messages_cmds:inbox",
     "log": "gitcoord.cli.messages_cmds:log",
+    "mcp": "gitcoord.cli.mcp_cmds:mcp",
+    "agents-md": "gitcoord.cli.agents_md_cmds:agents_md",
     "metrics": "gitcoord.cli.report_cmds:metrics",
     "timeline": "gitcoord.cli.report_cmds:timeline",
     "report": "gitcoord.cli.report_cmds:report",

@@ -355,31 +355,17 @@ def plan(app: App, feature: str | None, agents: int | None, fmt: str, output: st
 @pass_app
 def next_cmd(app: App, role: str | None) -> None:
     """The best ready task for this agent (work stealing): priority, critical path, id."""
-    from gitcoord import graph, tasks
-
+    from gitcoord import tasks
     from gitcoord.store import check_declared
 
     snap = app.snapshot()
     check_declared(snap.config, app.agent)
-    all_tasks = tasks.load_tasks(snap)
-    declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in snap.config.get("agents") or []}
-    me = declared.get(app.agent, graph.Agent(app.agent))
-    nodes = tasks.to_nodes(all_tasks.values())
-    best = graph.next_task(nodes, me, role, hard_requires=snap.config["policies"]["hard_requires"],
-                           contract_ready=tasks.contract_ready_fn(snap, all_tasks))
-    current = [t["id"] for t in all_tasks.values() if t.get("agent") == app.agent and t["status"] == "in_progress"]
-    data: dict[str, Any] = {"agent": app.agent, "task": best, "in_progress": current}
-    if best:
-        data["details"] = all_tasks[best]
-        data["command"] = f"{app.gitcoord_cmd} task start {best}"
-    else:
-        waiting = [t for t in all_tasks.values() if t["status"] in ("planned", "ready")]
-        data["reason"] = ("no open tasks left" if not waiting else
-                          f"{len(waiting)} task(s) still wait for dependencies; see `gitcoord plan`")
+    data = tasks.next_for(snap, app.agent, role, command=app.gitcoord_cmd)
+    best = data["task"]
 
     def human() -> str:
         if best:
-            t = all_tasks[best]
+            t = data["details"]
             return f"next for {app.agent}: {best} — {t['title']}\nclaim it: {data['command']}"
         return f"nothing ready for {app.agent}: {data['reason']}"
     app.emit(data, human)

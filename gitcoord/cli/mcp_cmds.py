@@ -1,0 +1,25 @@
+"""`gitcoord mcp`: serve the agent loop to an MCP client over stdio."""
+
+from __future__ import annotations
+
+import click
+
+from gitcoord.cli.app import App, pass_app
+
+
+@click.command()
+@click.option("--agent", "agent", default=None, metavar="NAME",
+              help="Act as this agent for the whole session (else the usual identity rules).")
+@pass_app
+def mcp(app: App, agent: str | None) -> None:
+    """Serve gitcoord as an MCP server on stdin/stdout (needs `pip install 'gitcoord[mcp]'`).
+
+    The agent is fixed when the server starts; no tool can act in another name.
+
+    \b
+    Example client configuration (Claude Code, Codex CLI, …):
+      {"mcpServers": {"gitcoord": {"command": "gitcoord", "args": ["mcp", "--agent", "alice"]}}}
+    """
+    from gitcoord.mcp_server import serve
+
+    serve(app.directory, agent or app._agent, app._remote)

@@ -101,7 +101,9 @@ def _exit(code: int) -> None:
 @contract.command("add")
 @click.argument("name")
 @click.option("--spec", required=True, metavar="PATH", help="Spec path in the project tree (work tree or HEAD).")
-@click.option("--kind", type=click.Choice(["openapi", "jsonschema"]), default=None, help="Default: detected.")
+@click.option("--kind", type=click.Choice(["openapi", "jsonschema"]), default=None,
+              help="Default: openapi when the spec has an 'openapi'/'swagger' key; a JSON Schema needs "
+                   "--kind jsonschema.")
 @click.option("--owner", metavar="AGENT", help="Who answers for the contract (default: the providing task's agent, "
                                                "else you).")
 @click.option("--consumer", "consumers", multiple=True, metavar="X[=METHOD /path,…]",
@@ -184,36 +186,51 @@ def show(app: App, name: str) -> None:
 
 @contract.command("validate")
 @click.argument("targets", nargs=-1, metavar="[NAME_OR_FILE]...")
+@click.option("--kind", type=click.Choice(["openapi", "jsonschema"]), default=None,
+              help="For files: what they must be (default: OpenAPI, version detected; a JSON Schema "
+                   "needs --kind jsonschema). A registered contract uses its declared kind.")
 @json_option
 @pass_app
-def validate(app: App, targets: tuple[str, ...]) -> None:
+def validate(app: App, targets: tuple[str, ...], kind: str | None) -> None:
     """Validate specs (default: every registered contract); exit 1 if any is invalid.
 
-    Every error names its JSON pointer and, for YAML, its line. Results are cached by blob
-    id under .git/gitcoord/contracts, so unchanged specs cost nothing.
+    Every error names its JSON pointer and, for YAML, its line. Files can be validated outside
+    a git repository; inside one, results are cached by blob id under .git/gitcoord/contracts,
+    so unchanged specs cost nothing.
     """
     from gitcoord import gitutil
     from gitcoord.contracts import registry
-    from gitcoord.contracts.validate import validate_cached
+    from gitcoord.contracts.loader import load_document
+    from gitcoord.contracts.validate import validate_cached, validate_spec
     from gitcoord.errors import UsageError
 
-    if not targets:
+    repo = _repo_or_none(app)
+    if repo is None:
+        if not targets:
+            raise UsageError(f"{_cwd(app)}: not inside a git repository, so no registered contracts: "
+                             "name the spec files to validate (gitcoord contract validate FILE...)")
+        items = [(None, *_file(app, t), None) for t in targets]
+    elif not targets:
         snap = app.snapshot(required=False)
         items = [(name, r["spec"], registry.read_spec(app.repo, r["spec"]), r)
                  for name, r in (registry.load_contracts(snap).items() if snap.exists else [])]
     else:
         items = [_target(app, t) for t in targets]
-    cache = gitutil.cache_dir(app.repo) / "contracts"
+    cache = gitutil.cache_dir(repo) / "contracts" if repo is not None else None
     results = []
     for name, path, data, record in items:
-        location = registry.spec_location(app.repo, path) if record else path
+        location = registry.spec_location(repo, path) if record else path
+        wanted = registry.validation_kind(record) if record else kind
         try:
-            res = validate_cached(location, cache, kind=registry.validation_kind(record or {}), text=data)
+            res = validate_cached(location, cache, kind=wanted, text=data) if cache is not None \
+                else validate_spec(load_document(location, text=data), kind=wanted)
             entry = {"name": name, "spec": path, "valid": res.valid, "kind": res.kind,
                      "errors": [e.to_dict() for e in res.errors]}
-        except UsageError as exc:
-            entry = {"name": name, "spec": path, "valid": False, "kind": None,
-                     "errors": [{"message": exc.message, "pointer": "", "line": None}]}
+        except UsageError as exc:  # unparsable: the parser's line (and column) when it gives one
+            error = {"message": exc.message, "pointer": "", "line": exc.data.get("line")}
+            if exc.data.get("column"):
+                error["column"] = exc.data["column"]
+            entry = {"name": name, "spec": path, "valid": False, "kind": None, "errors": [error]}
         results.append(entry)
     valid = all(r["valid"] for r in results)
 
@@ -233,6 +250,16 @@ def validate(app: App, targets: tuple[str, ...]) -> None:
 
     app.emit({"valid": valid, "results": results}, text)
     _exit(0 if valid else 1)
+
+
+def _repo_or_none(app: App) -> Any:
+    """The repository, or None when the command runs outside one (file-only commands still work)."""
+    from gitcoord.errors import NotInRepository
+
+    try:
+        return app.repo
+    except NotInRepository:
+        return None
 
 
 @contract.command("diff")

@@ -118,7 +118,8 @@ def check_spec(repo: pygit2.Repository, path: str, record: Mapping[str, Any] | N
         return report
 
     try:
-        result = registry.validate_bytes(repo, path, new, registry.validation_kind(record or {}))
+        # A file matched by contracts.globs (no record) may be a JSON Schema: the glob declares it a spec.
+        result = registry.validate_bytes(repo, path, new, registry.validation_kind(record) if record else "detect")
     except UsageError as exc:  # unparsable, alias bomb, not a mapping...
         report.valid = False
         report.errors = [{"message": exc.message, "pointer": "", "line": None}]

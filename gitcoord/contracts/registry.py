@@ -64,8 +64,10 @@ def registry_kind(detected: str) -> str:
 
 
 def validation_kind(record: Mapping[str, Any]) -> str | None:
-    """What to pass to ``validate_spec(kind=...)``: force JSON Schema, let OpenAPI versions be detected."""
-    return "jsonschema" if record.get("kind") == "jsonschema" else None
+    """What to pass to ``validate_spec(kind=...)``: the declared kind (OpenAPI versions are detected,
+    and a contract declared openapi whose spec has no version key fails); None for a bare file."""
+    kind = record.get("kind")
+    return kind if kind in KINDS else None
 
 
 # --------------------------------------------------------------------------- reading the registry
@@ -313,6 +315,11 @@ def add_contract(store: Store, name: str, spec: str, *, kind: str | None = None,
         raise UsageError(f"--kind {kind!r}: use openapi or jsonschema")
     if kind == "openapi" and detected != "openapi":
         raise UsageError(f"--kind openapi: {spec} has no 'openapi' or 'swagger' key; is it a JSON Schema?")
+    if kind is None and detected != "openapi":
+        # Silently registering a spec whose version key is missing or misspelt as a JSON Schema
+        # would make every later validation pass; a JSON Schema contract is declared as one.
+        raise UsageError(f"{spec} has no 'openapi' or 'swagger' key: if it is a JSON Schema, register it with "
+                         f"--kind jsonschema (gitcoord contract add {name} --spec {spec} --kind jsonschema)")
     kind = kind or detected
     if version is None:
         doc_version = (parse_spec(spec, data).get("info") or {}).get("version") if kind == "openapi" else None

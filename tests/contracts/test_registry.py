@@ -77,8 +77,10 @@ def test_add_list_show_merges_task_consumers_and_providers(project: Path) -> Non
 def test_add_with_provider_task_takes_its_agent_as_owner_and_explicit_kind(project: Path) -> None:
     (project / "schema").mkdir()
     (project / "schema" / "order.json").write_text('{"type": "object", "required": ["id"]}')
+    implicit = cli(project, "contract", "add", "order", "--spec", "schema/order.json")
+    assert implicit.code == 2 and "--kind jsonschema" in implicit.err  # JSON Schema is never a silent default
     res = cli(project, "--json", "contract", "add", "order", "--spec", "schema/order.json", "--provided-by", "P",
-              "--version", "v0.3.0")
+              "--version", "v0.3.0", "--kind", "jsonschema")
     assert res.code == 0, res.err
     assert res.json["kind"] == "jsonschema"
     assert res.json["owner"] == "bob"

@@ -324,20 +324,24 @@ def _file(app: App, arg: str) -> tuple[str, bytes]:
 
 @contract.command("approve")
 @click.argument("name")
-@click.option("--version", "version", metavar="V", help="The version to approve (default: bumped automatically — "
-                                                         "major if breaking, minor if additions, patch otherwise).")
+@click.option("--version", "version", metavar="V", help="The version to approve (default: minor if additions, patch "
+                                                         "otherwise; a breaking change needs this or --allow-breaking).")
+@click.option("--allow-breaking", is_flag=True, help="Approve a breaking change as the next major version.")
 @click.option("--rev", metavar="REV", help="Approve the spec as committed at REV (default: the work tree).")
 @json_option
 @pass_app
-def approve(app: App, name: str, version: str | None, rev: str | None) -> None:
+def approve(app: App, name: str, version: str | None, allow_breaking: bool, rev: str | None) -> None:
     """Approve the spec as a new version: it must be valid, and a breaking change against the
-    last approved version needs a major bump (exit 1 listing the changes). Dependent tasks
-    waiting on the contract become ready; consumers are notified of breaking changes."""
+    last approved version is approved only on purpose, with a major --version or
+    --allow-breaking (else exit 1 naming the changes and their consumers). Dependent tasks
+    waiting on the contract become ready; consumers are notified of breaking changes, and
+    consumer tasks started against the old version stay out of merges until they
+    acknowledge it (`contract ack`) or their contract test passes."""
     from gitcoord.contracts.registry import approve_contract
     from gitcoord.errors import Violation
 
     try:
-        result = approve_contract(app.store, name, version=version, rev=rev)
+        result = approve_contract(app.store, name, version=version, rev=rev, allow_breaking=allow_breaking)
     except Violation as exc:
         if not app.as_json:
             if exc.data.get("changes"):
@@ -352,7 +356,7 @@ def approve(app: App, name: str, version: str | None, rev: str | None) -> None:
         how = ""
         if result.get("auto_version") and result.get("bump"):
             how = f" (version chosen automatically: {result['bump']} bump from {result['previous']}" + \
-                  (", because of breaking changes)" if result["breaking"] else ")")
+                  (", breaking changes allowed by --allow-breaking)" if result["breaking"] else ")")
         elif result.get("auto_version") and result["previous"] is None:
             how = " (first approval; version from the record, the spec's info.version, or 1.0.0)"
         lines = [f"approved contract {name} {result['version']}{how}"]
@@ -379,6 +383,23 @@ def deprecate(app: App, name: str, sunset: str | None) -> None:
     result = deprecate_contract(app.store, name, sunset=sunset)
     app.emit(result, lambda: f"contract {name} deprecated" + (f", sunset {result['sunset']}" if result["sunset"] else "")
              + ("" if result["changed"] else " (already)"))
+
+
+@contract.command("ack")
+@click.argument("name")
+@click.option("--task", "task", metavar="ID", help="The consumer task (default: your tasks that wait on a change "
+                                                    "of NAME).")
+@json_option
+@pass_app
+def ack(app: App, name: str, task: str | None) -> None:
+    """Acknowledge the latest approved version of contract NAME for a consumer task that started
+    against an older one: after a breaking approval `merge plan/run` leave such a task out
+    (reason contract-changed) until its holder runs this, or `contract test` passes against
+    the new version."""
+    from gitcoord.contracts.registry import acknowledge
+
+    result = acknowledge(app.store, name, task=task)
+    app.emit(result, lambda: f"acknowledged contract {name} {result['version']} for {', '.join(result['tasks'])}")
 
 
 # --------------------------------------------------------------------------- mock / test

@@ -407,15 +407,19 @@ def ack(app: App, name: str, task: str | None) -> None:
 
 def _spec_dict(app: App, arg: str, rev: str | None, approved: str | None = None) -> tuple[str, dict[str, Any]]:
     from gitcoord.contracts.loader import load_document
+
+    name, path, data, _ = _target(app, arg, rev=rev, approved=approved)
+    return _openapi_only(name or path, load_document(path, text=data).data)
+
+
+def _openapi_only(label: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     from gitcoord.contracts.validate import detect_kind
     from gitcoord.errors import UsageError
 
-    name, path, data, _ = _target(app, arg, rev=rev, approved=approved)
-    doc = load_document(path, text=data)
-    if detect_kind(doc.data) == "jsonschema":
-        raise UsageError(f"{name or path}: a JSON Schema contract has no operations to mock or test; "
+    if detect_kind(spec) == "jsonschema":
+        raise UsageError(f"{label}: a JSON Schema contract has no operations to mock or test; "
                          "only OpenAPI contracts can")
-    return name or path, doc.data
+    return label, spec
 
 
 @contract.command("mock")
@@ -458,13 +462,23 @@ def mock(app: App, name: str, host: str, port: int, rev: str | None, approved: s
 @click.option("--rev", metavar="REV", help="The spec as committed at REV (default: the work tree).")
 @click.option("--approved", "approved", metavar="VERSION", default=None, is_flag=False, flag_value="latest",
               help="Use an approved snapshot from the coordination branch (bare flag: the latest).")
+@click.option("--task", "task", metavar="ID", help="A consumer task this run vouches for: when it passes against "
+                                                    "the latest approved version, the task acknowledges it.")
 @json_option
 @pass_app
 def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: float, rev: str | None,
-         approved: str | None) -> None:
-    """Call each operation that has example requests and check every answer against the
-    contract; each mismatch is printed with its JSON path. Exit 1 on any mismatch."""
+         approved: str | None, task: str | None) -> None:
+    """Call every operation — inputs from the examples, else generated from the schemas — and
+    check each answer (status, content type, body) against the contract; every operation with
+    a JSON body also gets an invalid body, which must be refused with a 4xx. Exit 1 on any
+    mismatch, and when nothing could be tested.
+
+    A passing run against the latest approved version of a registered contract acknowledges
+    it for --task (default: your tasks that wait on a breaking change of it), which lets
+    them back into merges.
+    """
     from gitcoord.contracts.conformance import run_contract_tests
+    from gitcoord.contracts.loader import load_document
     from gitcoord.errors import UsageError
 
     extra = {}
@@ -473,25 +487,65 @@ def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: 
         if not sep or not key.strip():
             raise UsageError(f"--header {h!r}: use NAME:VALUE")
         extra[key.strip()] = value.strip()
-    label, spec = _spec_dict(app, name, rev, approved)
+    if _repo_or_none(app) is None:
+        if approved is not None or rev is not None or task is not None:
+            raise UsageError("--approved, --rev and --task need a git repository with gitcoord")
+        contract_name, path, raw, record = None, *_file(app, name), None
+    else:
+        contract_name, path, raw, record = _target(app, name, rev=rev, approved=approved)
+    label, spec = _openapi_only(contract_name or path, load_document(path, text=raw).data)
     report = run_contract_tests(spec, base_url, timeout=timeout, headers=extra)
-    data = {"contract": label, **report.to_dict()}
+    data = {"contract": label, **report.to_dict(), "acknowledged": []}
+    if report.ok and record is not None:
+        data["acknowledged"] = _ack_by_test(app, record, raw, task)
 
     def text() -> str:
         lines = []
         for r in report.results:
+            how = {"generated": " (generated inputs)", "negative": f" ({r.example}; must be refused)"}.get(r.source, "")
             lines.append(f"{'PASS' if r.ok else 'FAIL'}  {r.method} {r.url} → {r.status}"
-                         + (f" (example {r.example})" if r.example else ""))
+                         + (f" (example {r.example})" if r.example and r.source != "negative" else how))
             for m in r.mismatches:
                 lines.append(f"      {m.path}: {m.message}")
         for s in report.skipped:
             lines.append(f"skip  {s.method} {s.path}: {s.reason}")
-        lines.append(f"{'OK' if report.ok else 'FAIL'}: {data['passed']} passed, {data['failed']} failed, "
-                     f"{len(report.skipped)} skipped against {base_url}")
+        ops = data["operations"]
+        verdict = "OK" if report.ok else ("FAIL (nothing was tested)" if not report.results else "FAIL")
+        lines.append(f"{verdict}: {data['passed']} passed, {data['failed']} failed, {len(report.skipped)} skipped; "
+                     f"operations covered {ops['covered']}/{ops['total']} against {base_url}")
+        for ack in data["acknowledged"]:
+            lines.append(f"acknowledged {ack['contract']} {ack['version']} for {', '.join(ack['tasks'])}")
         return "\n".join(lines)
 
     app.emit(data, text)
     _exit(0 if report.ok else 1)
+
+
+def _ack_by_test(app: App, record: dict[str, Any], raw: bytes, task: str | None) -> list[dict[str, Any]]:
+    """After a passing run: acknowledge the tested version for the consumer task(s), if it is the latest."""
+    from gitcoord.contracts import registry
+    from gitcoord.contracts.validate import blob_id
+    from gitcoord.errors import GitcoordError
+
+    last = registry.latest_approval(record)
+    if last is None or last.get("blob") != blob_id(raw):
+        if task is not None:
+            app.info(f"--task {task}: not acknowledged, the spec tested is not the latest approved version of "
+                     f"{record['name']} (test it with --approved)")
+        return []
+    if task is None:
+        snap = app.snapshot()
+        tasks = registry._tasks(snap)
+        mine = [t for t, stale in registry.unacknowledged_consumers(snap, tasks).items()
+                if any(s["contract"] == record["name"] for s in stale)
+                and (tasks.get(t) or {}).get("agent") == app.store.agent]
+        if not mine:
+            return []
+    try:
+        return [registry.acknowledge(app.store, record["name"], task=task, via="test", version=last["version"])]
+    except GitcoordError as exc:  # e.g. another agent's task: the run still passed
+        app.info(f"not acknowledged: {exc.message}")
+        return []
 
 
 # --------------------------------------------------------------------------- PR check

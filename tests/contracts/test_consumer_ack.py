@@ -108,3 +108,22 @@ def test_a_task_started_after_the_breaking_version_is_not_held(project: Path) ->
                "cart").code == 0
     finish(project, "carol", "WEB2", {"web2/page.js": "x\n"})
     assert set(stale(project)) == {"WEB"}
+
+
+def test_a_passing_contract_test_against_the_new_version_acknowledges(project: Path) -> None:
+    import yaml
+
+    from gitcoord.contracts.mock import MockServer
+
+    break_contract(project)
+    spec = yaml.safe_load((project / "api" / "cart.yaml").read_text())  # the approved 2.0.0
+    with MockServer(spec) as mock:
+        # Another agent's passing run vouches for nobody; the holder's does.
+        other = as_("dave", project, "--json", "contract", "test", "cart", "--approved", "--base-url", mock.url)
+        assert other.code == 0 and other.json["acknowledged"] == [] and set(stale(project)) == {"WEB"}
+        res = as_("carol", project, "--json", "contract", "test", "cart", "--approved", "--base-url", mock.url)
+    assert res.code == 0, res.out
+    assert res.json["acknowledged"] == [{"contract": "cart", "version": "2.0.0", "tasks": ["WEB"], "via": "test"}]
+    assert stale(project) == {}
+    plan = as_("alice", project, "--json", "merge", "plan").json
+    assert sorted(i["task"] for i in plan["order"]) == ["OTHER", "WEB"]

@@ -50,7 +50,7 @@ KNOWN_DIALECTS = frozenset({
 })
 _DEFAULT_DIALECT = {"openapi-3.1": "https://spec.openapis.org/oas/3.1/dialect/base",
                     "openapi-3.2": "https://spec.openapis.org/oas/3.2/dialect/2025-09-17"}
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: markerless documents are no longer valid JSON Schema by default; all errors reported
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -156,7 +156,7 @@ def validate_spec(
         # A typo'd or missing version key must not turn an API spec into "valid JSON Schema".
         return _result(doc, "openapi", backend, [SpecError(
             "not an OpenAPI document: no 'openapi' or 'swagger' key (a JSON Schema must be declared as one: "
-            "kind jsonschema, e.g. `gitcoord contract validate FILE --kind jsonschema`)", "")])
+            "--kind jsonschema)", "")])
     if kind == "openapi":
         kind = detected if detected != "jsonschema" else "openapi-3.0"
     elif kind in (None, "detect"):

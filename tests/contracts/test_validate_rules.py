@@ -142,3 +142,17 @@ def test_validate_files_outside_a_git_repository(tmp_path: Path) -> None:
     assert run("contract", "validate", "schema.json", "--kind", "jsonschema").returncode == 0
     none = run("contract", "validate")
     assert none.returncode == 2 and "name the spec files" in none.stderr and "Traceback" not in none.stderr
+
+
+def test_a_contract_declared_openapi_fails_when_its_spec_loses_the_version_key(repo: Path) -> None:
+    from conftest import commit_cart_spec
+
+    commit_cart_spec(repo)
+    assert run_cli("contract", "add", "cart", "--spec", "api/cart.yaml", cwd=repo).code == 0
+    spec = repo / "api" / "cart.yaml"
+    spec.write_text(spec.read_text().replace("openapi: 3.0.3\n", "opneapi: 3.0.3\n", 1))
+    res = run_cli("--json", "contract", "validate", "cart", cwd=repo)
+    assert res.code == 1
+    assert "no 'openapi' or 'swagger' key" in res.json["results"][0]["errors"][0]["message"]
+    approve = run_cli("contract", "approve", "cart", cwd=repo)
+    assert approve.code == 1 and "invalid" in approve.err

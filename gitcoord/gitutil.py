@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pygit2
 
-from gitcoord.errors import RemoteError, UsageError
+from gitcoord.errors import NotInRepository, RemoteError, UsageError
 
 ZERO_OID = "0" * 40
 
@@ -25,7 +25,7 @@ def open_repo(path: str | os.PathLike[str] | None = None) -> pygit2.Repository:
         raise UsageError(f"-C {start}: no such directory")
     found = pygit2.discover_repository(start)
     if found is None:
-        raise UsageError(f"{start}: not inside a git repository (run `git init` first, or pass -C PATH)")
+        raise NotInRepository(f"{start}: not inside a git repository (run `git init` first, or pass -C PATH)")
     return pygit2.Repository(found)
 
 

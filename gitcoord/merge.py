@@ -136,6 +136,18 @@ def select(view: Snapshot, repo: pygit2.Repository, *, feature: str | None = Non
     tail = graph.remaining_path(nodes)
     candidates = {t["id"]: t for t in scope if t["status"] == "ready_to_merge"}
     excluded: list[dict[str, Any]] = []
+    # A consumer started against a contract version that a breaking approval replaced waits
+    # until its holder acknowledges the new one (`contract ack`) or its contract test passes.
+    from gitcoord.contracts.registry import unacknowledged_consumers
+
+    for task_id, stale in unacknowledged_consumers(view, all_tasks).items():
+        if candidates.pop(task_id, None) is not None:
+            names = ", ".join(f"{s['contract']} {s['version']}" for s in stale)
+            excluded.append({"task": task_id, "reason": "contract-changed", "files": [], "caused_by": None,
+                             "contracts": stale,
+                             "detail": f"started against an older version of {names} (breaking); its holder runs "
+                                       + " / ".join(f"`gitcoord contract ack {s['contract']} --task {task_id}`"
+                                                    for s in stale)})
     # A task never lands before its dependencies: one whose dependency is neither merged nor in
     # this batch stays out, and so does everything that depends on it.
     changed = True

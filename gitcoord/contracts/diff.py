@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Iterable, Mapping
 
 from gitcoord.contracts.diff_rules import LEVELS, REASONS, REQUEST_SUFFIXES, RESPONSE_SUFFIXES, RULES, SCHEMA_PREFIXES
 from gitcoord.contracts.diff_schema import SchemaComparer, esc
 from gitcoord.contracts.diff_security import compare_requirements, compare_schemes
+from gitcoord.contracts.sunset import STABILITY, UNSTABLE, retired, stability, sunset, sunset_moved
 
 __all__ = ["Change", "DiffResult", "LEVELS", "REASONS", "RULES", "diff_specs", "operation_key"]
 
@@ -82,48 +81,6 @@ def operation_key(operation: str) -> str:
     return f"{method.upper()} {_path_key(path.strip())}"
 
 
-def _sunset(node: dict[str, Any], responses: Any = None) -> date | None | str:
-    """The sunset date of a deprecated element: ``x-sunset`` (or a documented ``Sunset`` header).
-
-    None when there is none; ``"unreadable"`` when one is given but cannot be read (treated as
-    not passed yet, so removal stays breaking).
-    """
-    raw = next((node[k] for k in ("x-sunset", "x-sunset-date", "sunset") if node.get(k)), None)
-    if raw is None and isinstance(responses, dict):
-        for response in responses.values():
-            for name, header in ((response or {}).get("headers") or {}).items() if isinstance(response, dict) else ():
-                if str(name).lower() == "sunset" and isinstance(header, dict):
-                    schema = header.get("schema") if isinstance(header.get("schema"), dict) else {}
-                    raw = header.get("example") or schema.get("example") or schema.get("default")
-    if raw is None:
-        return None
-    if isinstance(raw, datetime):
-        return raw.date()
-    if isinstance(raw, date):
-        return raw
-    text = str(raw).strip()
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(text).date()
-    except (TypeError, ValueError, IndexError):
-        return "unreadable"
-
-
-def _retired(node: dict[str, Any], responses: Any = None) -> str:
-    """``"live"`` (not deprecated), ``"sunset-pending"`` (deprecated, sunset ahead) or ``"retired"``."""
-    if node.get("deprecated") is not True:
-        return "live"
-    when = _sunset(node, responses)
-    if when is None:
-        return "retired"
-    if isinstance(when, str) or when > datetime.now(timezone.utc).date():
-        return "sunset-pending"
-    return "retired"
-
-
 def _media_base(mime: str) -> str:
     return str(mime).split(";", 1)[0].strip().lower()
 
@@ -152,6 +109,16 @@ def _media_pairs(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[t
             gone.remove(m)
             fresh.remove(match)
     return pairs, gone, fresh
+
+
+def _more_general(after: str, before: str) -> bool:
+    """``application/json`` after ``application/problem+json`` (or a wildcard after a concrete type)."""
+    a, b = _media_base(after), _media_base(before)
+    if a == b:
+        return False
+    at, _, asub = a.partition("/")
+    _, _, bsub = b.partition("/")
+    return "*" in (at, asub) or bsub.endswith("+" + asub)
 
 
 def _jsonish(mime: str) -> bool:
@@ -310,6 +277,9 @@ class _Differ(SchemaComparer):
         self._pairs: dict[tuple[int, int, str], dict[int, Change]] = {}
         self._sink: dict[int, Change] | None = None
         self._alive: list[Any] = []  # objects whose id() keys a cached pair must not be reused
+        self._param_roots: set[tuple[int, int]] = set()  # top-level schemas of non-content parameters
+        self._lenient_param = False
+        self._unstable: set[str] = set()  # operations marked draft/alpha in the old version
 
     def emit(self, rule: str, path: str, operation: str | None, message: str) -> None:
         change = Change(rule, RULES[rule], path, operation, message)
@@ -327,17 +297,28 @@ class _Differ(SchemaComparer):
         where, old_schemes = self.old.security_schemes()
         _, new_schemes = self.new.security_schemes()
         compare_schemes(old_schemes, new_schemes, where, self.emit)
+        for change in self.changes:
+            touched = set(change.operations) | ({change.operation} if change.operation else set())
+            if change.level == "error" and touched and touched <= self._unstable:
+                change.level = "info"
+                change.message += " (x-stability-level draft/alpha: no compatibility promised)"
 
     def container(self, container: str) -> None:
         """Paths (or webhooks) removed and added, then every operation on both sides."""
         old_items, new_items = self.old.items(container), self.new.items(container)
         old_ops, new_ops = self.old.operations(container), self.new.operations(container)
         kind = "path" if container == "paths" else "webhook"
+        self._unstable |= {name for name, _, _, op, _ in old_ops.values() if stability(op) in UNSTABLE}
         for key in sorted(old_items.keys() - new_items.keys()):
             raw, item = old_items[key]
-            states = [_retired(item[m], item[m].get("responses")) for m in HTTP_METHODS if isinstance(item.get(m), dict)]
+            states = [retired(item[m], item[m].get("responses")) for m in HTTP_METHODS if isinstance(item.get(m), dict)]
             where = f"/{container}/{esc(raw)}"
-            if states and all(s == "retired" for s in states):
+            unstable = [stability(item[m]) in UNSTABLE for m in HTTP_METHODS if isinstance(item.get(m), dict)]
+            if unstable and all(unstable):
+                self.emit(f"{kind}-removed", where, None, f"{kind} {raw} was removed")
+                self.changes[-1].level = "info"
+                self.changes[-1].message += " (x-stability-level draft/alpha: no compatibility promised)"
+            elif states and all(s == "retired" for s in states):
                 self.emit(f"{kind}-deprecated-removed", where, None, f"deprecated {kind} {raw} was removed after its sunset")
             elif kind == "path" and "sunset-pending" in states and "live" not in states:
                 self.emit("path-removed-before-sunset", where, None, f"deprecated path {raw} was removed before its sunset date")
@@ -349,11 +330,11 @@ class _Differ(SchemaComparer):
         for key, (name, raw, _, op, where) in old_ops.items():
             if key in new_ops or (_path_key(raw) if container == "paths" else raw) not in new_items:
                 continue
-            state = _retired(op, op.get("responses"))
+            state = retired(op, op.get("responses"))
             if state == "retired":
                 self.emit("operation-deprecated-removed", where, name, f"deprecated operation {name} was removed after its sunset")
             elif state == "sunset-pending":
-                self.emit("operation-removed-before-sunset", where, name, f"operation {name} was removed before its sunset date {_sunset(op, op.get('responses'))}")
+                self.emit("operation-removed-before-sunset", where, name, f"operation {name} was removed before its sunset date {sunset(op, op.get('responses'))}")
             else:
                 self.emit("operation-removed", where, name, f"operation {name} was removed")
         for key, (name, raw, _, _, where) in new_ops.items():
@@ -384,13 +365,21 @@ class _Differ(SchemaComparer):
         if old_op.get("operationId") and new_op.get("operationId") and old_op["operationId"] != new_op["operationId"]:
             self.emit("operation-id-changed", base + "/operationId", name, f"operationId changed from {old_op['operationId']!r} to {new_op['operationId']!r}")
         if new_op.get("deprecated") and not old_op.get("deprecated"):
-            sunset = _sunset(new_op, new_op.get("responses"))
-            if sunset:
-                self.emit("operation-deprecated-with-sunset", base + "/deprecated", name, f"{name} deprecated, sunset {sunset}")
+            when = sunset(new_op, new_op.get("responses"))
+            if when:
+                self.emit("operation-deprecated-with-sunset", base + "/deprecated", name, f"{name} deprecated, sunset {when}")
             else:
                 self.emit("operation-deprecated-without-sunset", base + "/deprecated", name, f"{name} deprecated without a sunset date (add x-sunset)")
         elif old_op.get("deprecated") and not new_op.get("deprecated"):
             self.emit("operation-undeprecated", base + "/deprecated", name, f"{name} is no longer deprecated")
+        moved = sunset_moved(old_op, new_op, old_op.get("responses"), new_op.get("responses"))
+        if moved:
+            self.emit("operation-sunset-changed", base + "/x-sunset", name, f"{name}: {moved}")
+        before, after = stability(old_op), stability(new_op)
+        if before != after:
+            lower = STABILITY.index(after) < STABILITY.index(before)
+            self.emit("operation-stability-decreased" if lower else "operation-stability-increased", base + "/x-stability-level", name,
+                      f"{name}: x-stability-level {'lowered' if lower else 'raised'} from {before} to {after}")
         self.parameters(old_item, old_op, new_item, new_op, base, name)
         self.request_body(old_op, new_op, base, name)
         self.responses(old_op, new_op, base, name)
@@ -421,6 +410,9 @@ class _Differ(SchemaComparer):
                 self.emit("request-parameter-became-optional", path + "/required", op, f"{label} became optional")
             if param.get("deprecated") and not old.get("deprecated"):
                 self.emit("request-parameter-deprecated", path + "/deprecated", op, f"{label} deprecated")
+            moved = sunset_moved(old, param)
+            if moved:
+                self.emit("request-parameter-sunset-changed", path + "/x-sunset", op, f"{label}: {moved}")
             if old.get("allowEmptyValue") is True and param.get("allowEmptyValue") is not True:
                 self.emit("request-parameter-allow-empty-value-removed", path + "/allowEmptyValue", op, f"{label} no longer accepts an empty value")
             elif param.get("allowEmptyValue") is True and old.get("allowEmptyValue") is not True:
@@ -428,16 +420,17 @@ class _Differ(SchemaComparer):
             old_schema = self.old.deref(self.old.param_schema(old))
             new_schema = self.new.deref(self.new.param_schema(param))
             if isinstance(old_schema, dict) and isinstance(new_schema, dict):
-                if "default" in old_schema and "default" in new_schema and old_schema["default"] != new_schema["default"]:
-                    self.emit("request-parameter-default-changed", path + "/default", op, f"{label} default changed from {old_schema['default']!r} to {new_schema['default']!r}")
-                self.serialisation(old, param, old_schema, new_schema, path, op, label)
+                self.default(old, param, old_schema, new_schema, path, op, label)
+                self.serialisation(old, param, path, op, label)
+                if "content" not in param:
+                    self._param_roots.add((id(old_schema), id(new_schema)))
             self.schema(old_schema, new_schema, path + ("/schema" if "schema" in param else ""), op, "request-parameter", label)
         for (where, pname), param in old_by.items():
             if (where, pname) not in new_by:
                 if where == "path" and any(k[0] == "path" for k in new_by):
                     continue
                 ppath = f"{base}/parameters/{esc(pname)}"
-                state = _retired(param)
+                state = retired(param)
                 if state == "retired":
                     self.emit("request-parameter-deprecated-removed", ppath, op, f"deprecated {where} parameter {pname!r} was removed after its sunset")
                 elif state == "sunset-pending":
@@ -445,21 +438,29 @@ class _Differ(SchemaComparer):
                 else:
                     self.emit("request-parameter-removed", ppath, op, f"{where} parameter {pname!r} was removed")
 
-    def serialisation(self, old: dict, new: dict, old_schema: dict, new_schema: dict, path: str, op: str, label: str) -> None:
-        """style/explode (collectionFormat in 2.0): only where they change the wire format."""
+    def default(self, old: dict, new: dict, old_schema: dict, new_schema: dict, path: str, op: str, label: str) -> None:
+        """An optional parameter's default is what clients that omit it get: set, changed or removed."""
+        if new.get("required") or old.get("required") or new.get("in") == "path":
+            return
+        missing = object()
+        before, after = old_schema.get("default", missing), new_schema.get("default", missing)
+        if before == after:
+            return
+        what = f"set to {after!r}" if before is missing else f"removed (was {before!r})" if after is missing \
+            else f"changed from {before!r} to {after!r}"
+        self.emit("request-parameter-default-changed", path + "/default", op, f"{label} default {what}")
+
+    def serialisation(self, old: dict, new: dict, path: str, op: str, label: str) -> None:
+        """style/explode (collectionFormat in 2.0): the serialisation clients use must stay."""
         if "content" in old or "content" in new:
             return
-        types: set[str] = set()
-        for schema in (old_schema, new_schema):
-            raw = schema.get("type")
-            types |= {raw} if isinstance(raw, str) else set(raw) if isinstance(raw, list) else {"?"}
-        structured = bool(types & {"array", "object", "?"})
+        if self.old.v2 != self.new.v2:
+            return  # a 2.0 -> 3.x migration: collectionFormat and style are not comparable
         old_style, new_style = _param_style(old, self.old.v2), _param_style(new, self.new.v2)
-        if old_style != new_style and (structured or {old_style, new_style} & {"label", "matrix"}):
-            if not (self.old.v2 and "array" not in types):
-                self.emit("request-parameter-style-changed", path + "/style", op, f"{label} style changed from {old_style!r} to {new_style!r}")
-        if _param_explode(old, self.old.v2) != _param_explode(new, self.new.v2) and structured and not self.old.v2:
-            self.emit("request-parameter-explode-changed", path + "/explode", op, f"{label} explode changed to {_param_explode(new, self.new.v2)}")
+        if old_style != new_style and (not self.old.v2 or "array" in (old.get("type"), new.get("type"))):
+            self.emit("request-parameter-style-changed", path + "/style", op, f"{label} style changed from {old_style!r} to {new_style!r}")
+        elif not self.old.v2 and _param_explode(old, False) != _param_explode(new, False):
+            self.emit("request-parameter-explode-changed", path + "/explode", op, f"{label} explode changed to {_param_explode(new, False)}")
 
     # -- request body ------------------------------------------------------------------
     def request_body(self, old_op: dict, new_op: dict, base: str, op: str) -> None:
@@ -533,7 +534,8 @@ class _Differ(SchemaComparer):
             for before, after in pairs:
                 mpath = f"{path}/content/{esc(after)}" if not self.new.v2 else f"{path}/schema"
                 if before != after:
-                    self.emit("response-media-type-changed", mpath, op, f"response {code} media type {before} changed to {after}")
+                    rule = "response-media-type-generalised" if _more_general(after, before) else "response-media-type-changed"
+                    self.emit(rule, mpath, op, f"response {code} media type {before} changed to {after}")
                 self.media_schema(response["content"][before], target["content"][after], after, target["content"],
                                   mpath + ("/schema" if not self.new.v2 else ""), op, "response-property", f"response {code}")
         for code in new:
@@ -582,10 +584,12 @@ class _Differ(SchemaComparer):
         found: dict[int, Change] = {}
         self._pairs[key] = found  # a recursive schema meets this (partial) list and stops
         saved, self._sink = self._sink, found
+        lenient, self._lenient_param = self._lenient_param, (id(old), id(new)) in self._param_roots
         try:
             self._compare(old, new, path, prefix, label)
         finally:
             self._sink = saved
+            self._lenient_param = lenient
         return found
 
     def _sub(self, old_raw: Any, new_raw: Any, path: str, prefix: str, label: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitcoord.contracts.diff_rules import SCHEMA_PREFIXES
+from gitcoord.contracts.sunset import retired
 
 JSON_TYPES = ("null", "boolean", "object", "array", "number", "string", "integer")
 _FLIP = {"request-parameter": "response-property", "request-property": "response-property",
@@ -26,6 +27,8 @@ _BOUNDS = (
     ("maxContains", False, "max-contains-decreased", "max-contains-increased", "max-contains-set"),
     ("minContains", True, "min-contains-increased", "min-contains-decreased", "min-contains-set"),
 )
+_ANNOTATIONS = {"description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml",
+                "default", "$comment", "$id", "$schema", "$anchor"}
 _ANY_PATTERN = {"", ".*", "^.*$", "^.*", ".*$", "(.*)", "^(.*)$", ".+", "^.+$", "[\\s\\S]*", "^[\\s\\S]*$"}
 
 
@@ -185,14 +188,37 @@ def _generic_pattern(pattern: Any) -> bool:
     return not isinstance(pattern, str) or pattern.strip() in _ANY_PATTERN
 
 
+def _already_holds(member: dict, old: dict, side: Any) -> bool:
+    """Whether every constraint of an allOf ``member`` already held in ``old`` (a refactoring)."""
+    member = flatten(member, side)
+    for key, value in member.items():
+        if key in _ANNOTATIONS or str(key).startswith("x-"):
+            continue
+        if key == "properties":
+            if not set(value or {}) <= set(old.get("properties") or {}):
+                return False
+        elif key == "required":
+            if not set(value or []) <= set(old.get("required") or []):
+                return False
+        elif key == "type":
+            if types_of(member) - {"null"} != types_of(old) - {"null"}:
+                return False
+        elif old.get(key) != value:
+            return False
+    return True
+
+
 class SchemaComparer:
     """The schema half of the differ; needs ``old``/``new`` sides, ``emit`` and ``_sub``."""
 
     old: Any
     new: Any
+    _lenient_param: bool
 
     def _compare(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
         op = None
+        if SCHEMA_PREFIXES[prefix] in ("request", "input") and isinstance(new.get("allOf"), list):
+            self._all_of_added(old, new, path, prefix, label)
         old = flatten(old, self.old)
         new = flatten(new, self.new)
         direction = SCHEMA_PREFIXES[prefix]
@@ -212,10 +238,12 @@ class SchemaComparer:
         old_fmt, new_fmt = old.get("format"), new.get("format")
         if old_fmt != new_fmt and (types_of(old) == types_of(new) or not types_of(old)):
             widening = (old_fmt, new_fmt) in (("int32", "int64"), ("float", "double"))
+            what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
+                else f"format changed from {old_fmt!r} to {new_fmt!r}"
             if narrowing and new_fmt and not widening:
-                self.emit(rule("format-changed"), path + "/format", op, f"{label}: format changed from {old_fmt!r} to {new_fmt!r}")
+                self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
             elif not narrowing and old_fmt and not (new_fmt and (new_fmt, old_fmt) in (("int32", "int64"), ("float", "double"))):
-                self.emit(rule("format-changed"), path + "/format", op, f"{label}: format changed from {old_fmt!r} to {new_fmt!r}")
+                self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
         self._enum(old, new, path, prefix, label, narrowing)
         self._const(old, new, path, prefix, label, narrowing)
         self._constraints(old, new, path, prefix, label, narrowing)
@@ -224,6 +252,18 @@ class SchemaComparer:
         self._properties(old, new, path, prefix, label, direction)
         self._applicators(old, new, path, prefix, label, narrowing)
 
+    def _all_of_added(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
+        """A new allOf member on a request: one more set of constraints every request must meet."""
+        old_members = old.get("allOf") if isinstance(old.get("allOf"), list) else []
+        known = {variant_identity(m, self.old) for m in old_members}
+        old_flat = flatten(old, self.old)
+        for j, member in enumerate(new["allOf"]):
+            node = self.new.deref(member)
+            if not isinstance(node, dict) or variant_identity(member, self.new) in known or _already_holds(node, old_flat, self.new):
+                continue
+            name = member["$ref"] if isinstance(member, dict) and isinstance(member.get("$ref"), str) else f"#{j}"
+            self.emit(f"{prefix}-all-of-added", f"{path}/allOf/{j}", None, f"{label}: allOf member {name} added")
+
     # -- type, enum, const --------------------------------------------------------------
     def _type(self, old: dict, new: dict, path: str, prefix: str, label: str, narrowing: bool) -> None:
         old_types, new_types = effective_types(old, self.old), effective_types(new, self.new)
@@ -231,7 +271,7 @@ class SchemaComparer:
             lost = (old_types - new_types) - {"null"}
             gained = (new_types - old_types) - {"null"}
             if narrowing:
-                harmful = bool(lost) and not _covered(lost, new_types, prefix == "request-parameter")
+                harmful = bool(lost) and not _covered(lost, new_types, prefix == "request-parameter" and self._lenient_param)
             else:
                 harmful = bool(gained) and not _covered(gained, old_types, False)
             if harmful:
@@ -242,6 +282,12 @@ class SchemaComparer:
             self.emit(f"{prefix}-became-nullable", path, None, f"{label}: may now be null")
 
     def _enum(self, old: dict, new: dict, path: str, prefix: str, label: str, narrowing: bool) -> None:
+        ext_old, ext_new = old.get("x-extensible-enum"), new.get("x-extensible-enum")
+        if narrowing and isinstance(ext_old, list) and isinstance(ext_new, list) and "enum" not in old and "enum" not in new:
+            # An extensible enum may grow (clients must cope), but a value clients send must stay.
+            removed = [v for v in ext_old if v not in ext_new]
+            if removed:
+                self.emit(f"{prefix}-enum-narrowed", path + "/x-extensible-enum", None, f"{label}: extensible enum value(s) removed: {removed}")
         old_values = old.get("enum") if isinstance(old.get("enum"), list) else None
         new_values = new.get("enum") if isinstance(new.get("enum"), list) else None
         if old_values is None and new_values is None:
@@ -416,6 +462,9 @@ class SchemaComparer:
             ppath = f"{path}/properties/{esc(name)}"
             if name not in new_props:
                 if hidden(name, old_props, self.old):
+                    continue
+                if not doc_level and retired(self.old.deref(old_props[name])) == "retired":
+                    self.emit(f"{direction}-deprecated-property-removed", ppath, None, f"{label}: deprecated property {name!r} was removed")
                     continue
                 if response:
                     rule = "response-property-removed" if name in old_req else "response-optional-property-removed"

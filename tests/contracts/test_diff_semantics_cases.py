@@ -231,7 +231,7 @@ def test_parameter_style_explode_allow_empty_value() -> None:
     assert breaking(query(arr), query(arr, style="spaceDelimited"))
     assert breaking(query(arr), query(arr, explode=False))
     assert not breaking(query(arr), query(arr, style="form", explode=True))  # the defaults spelled out
-    assert not breaking(query(S), query(S, explode=False))  # a scalar serialises the same either way
+    assert breaking(query(S), query(S, explode=False))  # the parameter object's serialisation is the contract
     assert breaking(query(S, allowEmptyValue=True), query(S))
     assert not breaking(query(S), query(S, allowEmptyValue=True))
     path = lambda **p: oas({"/p/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": True, "schema": S, **p}], "responses": OK}}})  # noqa: E731
@@ -250,7 +250,9 @@ def test_read_only_write_only_flags_changed() -> None:
     assert breaking(req(ro), req(plain))  # clients never sent the required id
     assert not breaking(req(plain), req(ro))  # a warning: stop sending it
     wo = obj({"secret": {**S, "writeOnly": True}})
-    assert breaking(res(obj({"secret": S})), res(wo))
+    # writeOnly is advisory (SHOULD NOT be returned): flipping it on a response is a warning either way
+    assert levels(res(obj({"secret": S})), res(wo))["response-property-became-write-only"] == "warning"
+    assert not breaking(res(obj({"secret": S}, ["secret"])), res(obj({"secret": {**S, "writeOnly": True}}, ["secret"])))
     assert not breaking(res(wo), res(obj({"secret": S})))
 
 
@@ -414,3 +416,80 @@ def test_required_naming_an_undefined_property_is_not_became_required() -> None:
     assert not breaking(req(obj({"a": S})), req(obj({"a": S}, ["ghost"])))
     assert ids(req(obj({"a": S})), req(obj({"a": S}, ["ghost"]))) == set()
     assert ids(obj({"a": S}), obj({"a": S}, ["ghost"]), kind="jsonschema") == set()
+
+
+# ----------------------------------------------------------------------------- catalogue facts of established tools
+
+def test_parameter_default_matters_only_for_optional_parameters() -> None:
+    assert breaking(query({**I, "default": 1}), query(I))  # removed
+    assert breaking(query(I), query({**I, "default": 1}))  # set
+    assert not breaking(query({**I, "default": 1}, required=True), query({**I, "default": 2}, required=True))
+
+
+def test_servers_are_deployment_not_interface() -> None:
+    assert not breaking(op(servers=[{"url": "https://a"}, {"url": "https://b"}]), op(servers=[{"url": "https://a"}]))
+    assert not breaking(op(servers=[{"url": "https://a"}]), op(servers=[{"url": "https://b"}]))
+
+
+def test_stability_levels() -> None:
+    def spec(level: str | None, extra: dict | None = None) -> dict:
+        operation = {"responses": OK, **({"x-stability-level": level} if level else {}), **(extra or {})}
+        return oas({"/a": {"get": {"responses": OK}, "post": operation}})
+
+    assert not breaking(spec("alpha"), ONLY_GET)  # draft/alpha promise nothing
+    assert not breaking(spec("draft", {"parameters": [{"name": "q", "in": "query", "schema": S}]}), spec("draft"))
+    assert breaking(spec("beta"), ONLY_GET)
+    assert breaking(spec(None), spec("beta"))  # stable -> beta
+    assert not breaking(spec("alpha"), spec("beta"))
+    assert not breaking(oas({"/x": {"get": {"x-stability-level": "draft", "responses": OK}}, "/a": {"get": {"responses": OK}}}), ONLY_GET)
+
+
+def test_sunset_date_removed_or_moved_earlier_on_a_deprecated_operation() -> None:
+    assert breaking(deprecated_op(**{"x-sunset": FUTURE}), deprecated_op())
+    assert breaking(deprecated_op(**{"x-sunset": FUTURE}), deprecated_op(**{"x-sunset": "2990-01-01"}))
+    assert breaking(deprecated_op(**{"x-sunset": FUTURE}), deprecated_op(**{"x-sunset": "someday"}))
+    assert not breaking(deprecated_op(**{"x-sunset": "2990-01-01"}), deprecated_op(**{"x-sunset": FUTURE}))
+    assert not breaking(deprecated_op(**{"x-sunset": FUTURE, "x-owner": "a"}), deprecated_op(**{"x-sunset": FUTURE}))
+
+
+def test_deprecated_properties_may_be_removed() -> None:
+    old = res(obj({"a": S, "b": {**S, "deprecated": True}}, ["a", "b"]))
+    assert not breaking(old, res(obj({"a": S}, ["a"])))
+    pending = res(obj({"a": S, "b": {**S, "deprecated": True, "x-sunset": FUTURE}}, ["a", "b"]))
+    assert breaking(pending, res(obj({"a": S}, ["a"])))
+
+
+def test_response_media_type_made_more_general_breaks() -> None:
+    assert breaking(res(obj({"a": S}), "application/problem+json"), res(obj({"a": S})))
+    assert not breaking(res(obj({"a": S})), res(obj({"a": S}), "application/problem+json"))
+    assert not breaking(res(obj({"a": S}), "application/json; charset=utf-8"), res(obj({"a": S})))
+
+
+def test_all_of_member_added_to_a_request() -> None:
+    comps = {"schemas": {"Pet": obj({"name": S}), "Rabbit": obj({"ears": I}, ["ears"]), "Tagged": obj({"tag": S})}}
+
+    def spec(*refs: str) -> dict:
+        schema = {"allOf": [{"$ref": f"#/components/schemas/{r}"} for r in refs]}
+        return op({"requestBody": {"content": {"application/json": {"schema": schema}}}}, method="post", components=copy.deepcopy(comps))
+
+    assert breaking(spec("Pet"), spec("Pet", "Rabbit"))
+    assert breaking(spec("Pet"), spec("Pet", "Tagged"))  # one more set of constraints
+    assert not breaking(spec("Pet", "Tagged"), spec("Pet"))
+    # splitting a schema into allOf members with the same content is a refactoring
+    assert not breaking(req(obj({"name": S, "tag": S})), spec("Pet", "Tagged") | {})
+
+
+def test_parameter_type_leniency_applies_to_the_parameter_value_only() -> None:
+    def content(prop_type: str) -> dict:
+        schema = obj({"n": {"type": prop_type}})
+        return op({"parameters": [{"name": "f", "in": "query", "content": {"application/json": {"schema": schema}}}]})
+
+    assert breaking(content("number"), content("string"))  # inside JSON the type is real
+    assert not breaking(query({"type": "number"}), query(S))
+    assert breaking(query(S), query({"type": "number"}))
+
+
+def test_x_extensible_enum_value_removed_from_a_request() -> None:
+    assert breaking(req(obj({"v": {**S, "x-extensible-enum": ["a", "b"]}})), req(obj({"v": {**S, "x-extensible-enum": ["a"]}})))
+    assert not breaking(req(obj({"v": {**S, "x-extensible-enum": ["a"]}})), req(obj({"v": {**S, "x-extensible-enum": ["a", "b"]}})))
+    assert not breaking(res(obj({"v": {**S, "x-extensible-enum": ["a"]}})), res(obj({"v": {**S, "x-extensible-enum": ["a", "b"]}})))

@@ -86,6 +86,22 @@ CASES: dict[str, tuple[dict, dict, str | None]] = {
     "operation-deprecated-removed": (
         oas({"/a": {"get": {"responses": OK}, "post": {"deprecated": True, "responses": OK}}}),
         oas({"/a": {"get": {"responses": OK}}}), None),
+    "operation-sunset-changed": (
+        oas({"/a": {"get": {"deprecated": True, "x-sunset": FUTURE, "responses": OK}}}),
+        oas({"/a": {"get": {"deprecated": True, "x-sunset": "2998-01-01", "responses": OK}}}), None),
+    "operation-stability-decreased": (
+        oas({"/a": {"get": {"x-stability-level": "beta", "responses": OK}}}), oas({"/a": {"get": {"x-stability-level": "alpha", "responses": OK}}}), None),
+    "operation-stability-increased": (
+        oas({"/a": {"get": {"x-stability-level": "beta", "responses": OK}}}), oas({"/a": {"get": {"responses": OK}}}), None),
+    "request-parameter-sunset-changed": (
+        one({"parameters": [{"name": "q", "in": "query", "deprecated": True, "x-sunset": FUTURE, "schema": S}]}),
+        one({"parameters": [{"name": "q", "in": "query", "deprecated": True, "schema": S}]}), None),
+    "request-deprecated-property-removed": (
+        one(body(obj({"a": S, "b": {**S, "deprecated": True}})), method="post"), one(body(obj({"a": S})), method="post"), None),
+    "response-deprecated-property-removed": (
+        one(response(obj({"a": S, "b": {**S, "deprecated": True, "x-sunset": PAST}}, ["b"]))), one(response(obj({"a": S}))), None),
+    "response-media-type-generalised": (
+        one(response(obj({"a": S}), mime="application/problem+json")), one(response(obj({"a": S}))), None),
     "webhook-removed": (webhooks({"a": hook(), "b": hook()}), webhooks({"a": hook()}), None),
     "webhook-deprecated-removed": (webhooks({"a": hook(), "b": hook(deprecated=True, **{"x-sunset": PAST})}), webhooks({"a": hook()}), None),
     "webhook-added": (webhooks({"a": hook()}), webhooks({"a": hook(), "b": hook()}), None),
@@ -174,6 +190,7 @@ REQUEST_PAIRS: dict[str, tuple[dict, dict]] = {
     "unevaluated-restricted": ({"type": "object"}, {"type": "object", "unevaluatedProperties": False}),
     "content-changed": ({**S, "contentEncoding": "base64"}, {**S, "contentEncoding": "base32"}),
     "not-narrowed": (S, {**S, "not": {"const": "x"}}),
+    "all-of-added": ({"type": "object"}, {"type": "object", "allOf": [{"required": ["id"]}]}),
     "discriminator-property-changed": (MAPPED, {**MAPPED, "discriminator": {**MAPPED["discriminator"], "propertyName": "type"}}),
     "discriminator-mapping-changed": (MAPPED, {**MAPPED, "discriminator": {"propertyName": "kind"}}),
     "discriminator-mapping-added": ({**MAPPED, "discriminator": {"propertyName": "kind"}}, MAPPED),

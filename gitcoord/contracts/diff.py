@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from gitcoord.contracts.diff_rules import LEVELS, REASONS, REQUEST_SUFFIXES, RESPONSE_SUFFIXES, RULES, SCHEMA_PREFIXES
-from gitcoord.contracts.diff_schema import SchemaComparer, esc
+from gitcoord.contracts.diff_schema import SchemaComparer, esc, fingerprint
 from gitcoord.contracts.diff_security import compare_requirements, compare_schemes
 from gitcoord.contracts.sunset import STABILITY, UNSTABLE, retired, stability, sunset, sunset_moved
 
@@ -123,7 +123,7 @@ def _more_general(after: str, before: str) -> bool:
 
 def _jsonish(mime: str) -> bool:
     base = _media_base(mime)
-    return base.endswith("json") or "*" in base or base.startswith(("multipart/", "application/x-www-form-urlencoded"))
+    return base.endswith("json") or "*" in base
 
 
 class _Side:
@@ -489,22 +489,25 @@ class _Differ(SchemaComparer):
             mpath = f"{path}/content/{esc(after)}"
             if before != after:
                 self.emit("request-body-media-type-changed", mpath, op, f"request media type {before} changed to {after}")
-            self.media_schema(old["content"][before], new["content"][after], after, new["content"], mpath + "/schema", op, "request-property", "request body")
+            self.media_schema(old["content"][before], new["content"][after], after, old["content"], new["content"], mpath + "/schema", op,
+                              "request-property", "request body")
 
-    def media_schema(self, old: Any, new: Any, mime: str, content: Mapping[str, Any], path: str, op: str, prefix: str, label: str) -> None:
-        """JSON-like media types strictly; XML, text and the like loosely (errors become warnings)."""
+    def media_schema(self, old: Any, new: Any, mime: str, old_content: Mapping[str, Any], new_content: Mapping[str, Any],
+                     path: str, op: str, prefix: str, label: str) -> None:
+        """JSON-like media types as they are; XML, text, forms loosely: every value is text there,
+        so a type generalised to string is no break. A non-JSON media type carrying the same
+        schemas as a JSON sibling is not compared twice."""
         if _jsonish(mime):
             self.schema(old, new, path, op, prefix, label)
             return
-        if any(_jsonish(m) for m in content):
-            return  # the JSON representation of the same data is compared
+        prints = (fingerprint(old, self.old), fingerprint(new, self.new))
+        if any(_jsonish(m) and m in new_content and (fingerprint(old_content[m], self.old), fingerprint(new_content[m], self.new)) == prints
+               for m in old_content):
+            return
         loose = _Differ(self.old, self.new)
+        loose._text_wire = True
         loose.schema(old, new, path, op, prefix, f"{label} ({_media_base(mime)})")
-        for change in loose.changes:
-            if change.level == "error":
-                change.level = "warning"
-                change.message += " (non-JSON media type: compared loosely)"
-            self.changes.append(change)
+        self.changes.extend(loose.changes)
 
     # -- responses ---------------------------------------------------------------------
     def responses(self, old_op: dict, new_op: dict, base: str, op: str) -> None:
@@ -536,7 +539,7 @@ class _Differ(SchemaComparer):
                 if before != after:
                     rule = "response-media-type-generalised" if _more_general(after, before) else "response-media-type-changed"
                     self.emit(rule, mpath, op, f"response {code} media type {before} changed to {after}")
-                self.media_schema(response["content"][before], target["content"][after], after, target["content"],
+                self.media_schema(response["content"][before], target["content"][after], after, response["content"], target["content"],
                                   mpath + ("/schema" if not self.new.v2 else ""), op, "response-property", f"response {code}")
         for code in new:
             if code not in old:
@@ -556,6 +559,12 @@ class _Differ(SchemaComparer):
             _, target = new_by[name.lower()]
             if header.get("required") is True and target.get("required") is not True:
                 self.emit("response-header-became-optional", hpath + "/required", op, f"response {code} header {name!r} became optional")
+            if "content" not in header and "content" not in target and not self.old.v2 and not self.new.v2:
+                before = (header.get("style") or "simple", header.get("explode") is True)
+                after = (target.get("style") or "simple", target.get("explode") is True)
+                if before != after:
+                    self.emit("response-header-style-changed", hpath, op,
+                              f"response {code} header {name!r} serialisation changed from style={before[0]} explode={before[1]} to style={after[0]} explode={after[1]}")
             old_schema = self.old.deref(self.old.param_schema(header))
             new_schema = self.new.deref(self.new.param_schema(target))
             self.schema(old_schema, new_schema, hpath + ("/schema" if "schema" in target else ""), op, "response-property", f"response {code} header {name}")

@@ -21,7 +21,7 @@ SCHEMA_PREFIXES = {
 # suffix -> (level, reason); requests and JSON Schema documents ("input").
 REQUEST_SUFFIXES: dict[str, tuple[str, str]] = {
     "type-changed": ("error", "a type clients send is no longer accepted (integer->number and, for parameters, ->string are generalisations)"),
-    "format-changed": ("error", "values in the old format may be rejected"),
+    "format-changed": ("error", "values in the old format may be rejected (any format set or changed)"),
     "enum-narrowed": ("error", "a value clients send is no longer allowed"),
     "enum-widened": ("info", "more values accepted"),
     "const-added": ("error", "only one value is accepted now"),
@@ -76,7 +76,7 @@ REQUEST_SUFFIXES: dict[str, tuple[str, str]] = {
 # suffix -> (level, reason); responses.
 RESPONSE_SUFFIXES: dict[str, tuple[str, str]] = {
     "type-changed": ("error", "clients receive a type they do not expect (number->integer is a specialisation)"),
-    "format-changed": ("error", "clients parse values in the old format"),
+    "format-changed": ("error", "clients parse values in the old format (any format changed or removed)"),
     "enum-widened": ("warning", "clients may receive a value they do not know (tolerant readers cope)"),
     "enum-narrowed": ("info", "fewer values returned"),
     "const-added": ("info", "one value returned, which was allowed before"),
@@ -167,7 +167,7 @@ _RULES_WITH_REASONS: dict[str, tuple[str, str]] = {
     "request-property-removed": ("warning", "clients still send it; it is ignored or rejected depending on the server"),
     "request-additional-properties-became-false": ("error", "clients sending extra properties are rejected"),
     "request-deprecated-property-removed": ("info", "deprecated, and its sunset date (if any) has passed"),
-    "request-property-became-read-only": ("warning", "clients should stop sending it"),
+    "request-property-became-read-only": ("error", "clients that send it may be rejected (readOnly: SHOULD NOT be sent)"),
     "request-property-became-not-read-only": ("error", "a required property clients never sent (it was read-only)"),
     # responses
     "response-success-status-removed": ("error", "clients expect that success status"),
@@ -185,10 +185,11 @@ _RULES_WITH_REASONS: dict[str, tuple[str, str]] = {
     "response-property-added": ("info", "clients ignore unknown properties"),
     "response-required-property-became-optional": ("error", "clients read a property that may now be absent"),
     "response-property-became-required": ("info", "always present now"),
-    "response-property-became-write-only": ("warning", "should no longer be returned (writeOnly is advisory: SHOULD NOT be sent)"),
+    "response-property-became-write-only": ("error", "no longer returned (writeOnly: SHOULD NOT be sent in responses)"),
     "response-property-became-not-write-only": ("info", "now returned"),
     "response-header-removed": ("warning", "an optional header clients had to cope without"),
     "response-required-header-removed": ("error", "clients read a header that was always present"),
+    "response-header-style-changed": ("error", "the header's serialisation (style/explode) changed"),
     "response-header-became-optional": ("error", "clients read a header that may now be absent"),
     # security and servers
     "security-requirement-added": ("error", "an operation that needed no authentication now does"),

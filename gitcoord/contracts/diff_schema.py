@@ -126,6 +126,9 @@ def fingerprint(schema: Any, side: Any, depth: int = 0) -> str:
     if depth > 6:
         return "…"
     if isinstance(schema, dict):
+        if "propertyName" in schema and isinstance(schema.get("mapping"), dict):
+            # a discriminator: its mapping names schemas, which may be renamed without change
+            return "{discriminator:" + repr(schema["propertyName"]) + ":" + ",".join(sorted(map(str, schema["mapping"]))) + "}"
         return "{" + ",".join(f"{k}:{fingerprint(v, side, depth + 1)}" for k, v in sorted(schema.items(), key=lambda kv: str(kv[0])) if k not in ("description", "title", "example", "examples")) + "}"
     if isinstance(schema, list):
         return "[" + ",".join(fingerprint(v, side, depth + 1) for v in schema) + "]"
@@ -214,6 +217,7 @@ class SchemaComparer:
     old: Any
     new: Any
     _lenient_param: bool
+    _text_wire = False  # schemas of a non-JSON media type: every value is text on the wire
 
     def _compare(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
         op = None
@@ -237,12 +241,11 @@ class SchemaComparer:
             return
         old_fmt, new_fmt = old.get("format"), new.get("format")
         if old_fmt != new_fmt and (types_of(old) == types_of(new) or not types_of(old)):
-            widening = (old_fmt, new_fmt) in (("int32", "int64"), ("float", "double"))
             what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
                 else f"format changed from {old_fmt!r} to {new_fmt!r}"
-            if narrowing and new_fmt and not widening:
-                self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
-            elif not narrowing and old_fmt and not (new_fmt and (new_fmt, old_fmt) in (("int32", "int64"), ("float", "double"))):
+            # Any other format is another contract (openapi-diff counts int32 -> int64 too); only
+            # dropping a format from a request, or adding one to a response, cannot hurt.
+            if (narrowing and new_fmt) or (not narrowing and old_fmt):
                 self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
         self._enum(old, new, path, prefix, label, narrowing)
         self._const(old, new, path, prefix, label, narrowing)
@@ -271,9 +274,9 @@ class SchemaComparer:
             lost = (old_types - new_types) - {"null"}
             gained = (new_types - old_types) - {"null"}
             if narrowing:
-                harmful = bool(lost) and not _covered(lost, new_types, prefix == "request-parameter" and self._lenient_param)
+                harmful = bool(lost) and not _covered(lost, new_types, self._text_wire or (prefix == "request-parameter" and self._lenient_param))
             else:
-                harmful = bool(gained) and not _covered(gained, old_types, False)
+                harmful = bool(gained) and not _covered(gained, old_types, self._text_wire)
             if harmful:
                 self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type changed from {_fmt(old_types)} to {_fmt(new_types)}")
         if narrowing and "null" in old_types and "null" not in new_types and new_types:
@@ -386,8 +389,17 @@ class SchemaComparer:
             self.emit(f"{prefix}-discriminator-property-changed", where + "/propertyName", None,
                       f"{label}: discriminator property changed from {od.get('propertyName')!r} to {nd.get('propertyName')!r}")
         om, nm = od.get("mapping") or {}, nd.get("mapping") or {}
+
+        def same_target(before: Any, after: Any) -> bool:
+            """The same schema: same name, or (renamed) the same content."""
+            if str(before).rsplit("/", 1)[-1] == str(after).rsplit("/", 1)[-1]:
+                return True
+            if not (str(before).startswith("#") and str(after).startswith("#")):
+                return False
+            return fingerprint({"$ref": before}, self.old) == fingerprint({"$ref": after}, self.new)
+
         for key, target in om.items():
-            if key not in nm or str(nm[key]).rsplit("/", 1)[-1] != str(target).rsplit("/", 1)[-1]:
+            if key not in nm or not same_target(target, nm[key]):
                 self.emit(f"{prefix}-discriminator-mapping-changed", f"{where}/mapping/{esc(key)}", None,
                           f"{label}: discriminator value {key!r} " + ("removed" if key not in nm else f"now maps to {nm[key]!r}"))
         for key in nm:

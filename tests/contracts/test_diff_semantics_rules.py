@@ -125,6 +125,8 @@ CASES: dict[str, tuple[dict, dict, str | None]] = {
     "response-property-became-write-only": (one(response(obj({"a": S}))), one(response(obj({"a": {**S, "writeOnly": True}}))), None),
     "response-property-became-not-write-only": (one(response(obj({"a": {**S, "writeOnly": True}}))), one(response(obj({"a": S}))), None),
     "response-required-header-removed": (one(headers(**{"X-Id": {"required": True, "schema": S}})), one(), None),
+    "response-header-style-changed": (
+        one(headers(**{"X-Id": {"schema": {"type": "array", "items": S}}})), one(headers(**{"X-Id": {"schema": {"type": "array", "items": S}, "explode": True}})), None),
     "response-header-became-optional": (
         one(headers(**{"X-Id": {"required": True, "schema": S}})), one(headers(**{"X-Id": {"schema": S}})), None),
     "security-requirement-scheme-added": (secured([{"a": []}]), secured([{"a": [], "b": []}]), None),

@@ -27,6 +27,8 @@ _BOUNDS = (
     ("maxContains", False, "max-contains-decreased", "max-contains-increased", "max-contains-set"),
     ("minContains", True, "min-contains-increased", "min-contains-decreased", "min-contains-set"),
 )
+_FORMAT_GENERALISATIONS = {("int32", "int64"), ("int32", "bigint"), ("int64", "bigint"), ("float", "double"),
+                           ("date", "date-time"), ("time", "date-time")}
 _ANNOTATIONS = {"description", "title", "example", "examples", "deprecated", "readOnly", "writeOnly", "externalDocs", "xml",
                 "default", "$comment", "$id", "$schema", "$anchor"}
 _ANY_PATTERN = {"", ".*", "^.*$", "^.*", ".*$", "(.*)", "^(.*)$", ".+", "^.+$", "[\\s\\S]*", "^[\\s\\S]*$"}
@@ -181,7 +183,7 @@ def _covered(lost: set[str], gained_into: set[str], parameter: bool) -> bool:
     if "number" in gained_into:
         rest.discard("integer")
     if parameter and "string" in gained_into:
-        rest -= {"number", "integer", "boolean"}  # on the wire a parameter is text
+        return True  # on a text wire (parameters, XML, forms) any value reads as a string
     if parameter and "array" in gained_into:
         rest -= {"string", "number", "integer", "boolean"}  # ?q=a is a one-item form/exploded array
     return not rest
@@ -243,9 +245,11 @@ class SchemaComparer:
         if old_fmt != new_fmt and (types_of(old) == types_of(new) or not types_of(old)):
             what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
                 else f"format changed from {old_fmt!r} to {new_fmt!r}"
-            # Any other format is another contract (openapi-diff counts int32 -> int64 too); only
-            # dropping a format from a request, or adding one to a response, cannot hurt.
-            if (narrowing and new_fmt) or (not narrowing and old_fmt):
+            # Another format is another contract, except a generalisation on a request (int32 ->
+            # int64, float -> double, date -> date-time) or a specialisation on a response; dropping a
+            # format from a request, or adding one to a response, cannot hurt either.
+            wider = (old_fmt, new_fmt) in _FORMAT_GENERALISATIONS if narrowing else (new_fmt, old_fmt) in _FORMAT_GENERALISATIONS
+            if ((narrowing and new_fmt) or (not narrowing and old_fmt)) and not wider:
                 self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
         self._enum(old, new, path, prefix, label, narrowing)
         self._const(old, new, path, prefix, label, narrowing)
@@ -262,7 +266,11 @@ class SchemaComparer:
         old_flat = flatten(old, self.old)
         for j, member in enumerate(new["allOf"]):
             node = self.new.deref(member)
-            if not isinstance(node, dict) or variant_identity(member, self.new) in known or _already_holds(node, old_flat, self.new):
+            if not isinstance(node, dict) or variant_identity(member, self.new) in known:
+                continue
+            # Splitting a schema into allOf members is a refactoring when they restate what held;
+            # a member added to an existing allOf list is a new conjunct unless it only annotates.
+            if _already_holds(node, old_flat if not old_members else {}, self.new):
                 continue
             name = member["$ref"] if isinstance(member, dict) and isinstance(member.get("$ref"), str) else f"#{j}"
             self.emit(f"{prefix}-all-of-added", f"{path}/allOf/{j}", None, f"{label}: allOf member {name} added")

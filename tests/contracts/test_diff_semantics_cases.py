@@ -503,3 +503,36 @@ def test_x_extensible_enum_value_removed_from_a_request() -> None:
     assert breaking(req(obj({"v": {**S, "x-extensible-enum": ["a", "b"]}})), req(obj({"v": {**S, "x-extensible-enum": ["a"]}})))
     assert not breaking(req(obj({"v": {**S, "x-extensible-enum": ["a"]}})), req(obj({"v": {**S, "x-extensible-enum": ["a", "b"]}})))
     assert not breaking(res(obj({"v": {**S, "x-extensible-enum": ["a"]}})), res(obj({"v": {**S, "x-extensible-enum": ["a", "b"]}})))
+
+
+def test_format_generalised_on_a_request_or_specialised_on_a_response() -> None:
+    def fmt(side: Any, f: str | None, t: dict = I) -> dict:
+        return side(obj({"v": {**t, **({"format": f} if f else {})}}))
+
+    assert not breaking(fmt(req, "int32"), fmt(req, "int64"))
+    assert breaking(fmt(req, "int64"), fmt(req, "int32"))
+    assert not breaking(fmt(req, "date", S), fmt(req, "date-time", S))
+    assert breaking(fmt(req, "date", S), fmt(req, "uuid", S))
+    assert not breaking(fmt(req, "uuid", S), fmt(req, None, S))  # dropped from a request
+    assert breaking(fmt(req, None, S), fmt(req, "uuid", S))
+    assert not breaking(fmt(res, "int64"), fmt(res, "int32"))
+    assert breaking(fmt(res, "int32"), fmt(res, "int64"))
+    assert breaking(fmt(res, "uuid", S), fmt(res, None, S))  # dropped from a response
+
+
+def test_any_type_reads_as_a_string_on_a_text_wire() -> None:
+    assert not breaking(req(obj({}), "application/xml"), req(S, "application/xml"))
+    assert not breaking(res(S, "application/xml"), res(obj({}), "application/xml"))
+    assert breaking(req(obj({})), req(S))
+
+
+def test_all_of_member_added_to_an_existing_list_even_if_it_restates() -> None:
+    comps = {"schemas": {"A": obj({"name": S}), "B": obj({"name": S})}}
+
+    def spec(*refs: str) -> dict:
+        schema = {"allOf": [{"$ref": f"#/components/schemas/{r}"} for r in refs]}
+        return op({"requestBody": {"content": {"application/json": {"schema": schema}}}}, method="post", components=copy.deepcopy(comps))
+
+    assert breaking(spec("A"), spec("A", "B"))
+    annotated = {"allOf": [{"$ref": "#/components/schemas/A"}, {"description": "a pet", "example": {"name": "x"}}]}
+    assert not breaking(spec("A"), op({"requestBody": {"content": {"application/json": {"schema": annotated}}}}, method="post", components=copy.deepcopy(comps)))

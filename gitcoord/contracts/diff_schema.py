@@ -396,7 +396,8 @@ class SchemaComparer:
         if od.get("propertyName") != nd.get("propertyName"):
             self.emit(f"{prefix}-discriminator-property-changed", where + "/propertyName", None,
                       f"{label}: discriminator property changed from {od.get('propertyName')!r} to {nd.get('propertyName')!r}")
-        om, nm = od.get("mapping") or {}, nd.get("mapping") or {}
+        om = od.get("mapping") if isinstance(od.get("mapping"), dict) else {}
+        nm = nd.get("mapping") if isinstance(nd.get("mapping"), dict) else {}
 
         def same_target(before: Any, after: Any) -> bool:
             """The same schema: same name, or (renamed) the same content."""

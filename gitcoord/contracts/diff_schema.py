@@ -189,6 +189,12 @@ def _covered(lost: set[str], gained_into: set[str], parameter: bool) -> bool:
     return not rest
 
 
+def _bare_type(schema: Any, side: Any) -> bool:
+    """An alternative that is nothing but a type (``{type: integer}``): its values are the type's."""
+    node = side.deref(schema)
+    return isinstance(node, dict) and bool(types_of(node)) and set(node) <= {"type", "nullable", "description", "title", "format"}
+
+
 def _generic_pattern(pattern: Any) -> bool:
     return not isinstance(pattern, str) or pattern.strip() in _ANY_PATTERN
 
@@ -454,6 +460,13 @@ class SchemaComparer:
                     unmatched_old.remove(i)
                     unmatched_new.remove(j)
                     self._sub(old_list[i], new_list[j], f"{path}/{keyword}/{j}", prefix, label)
+            if narrowing and unmatched_old:
+                # A bare-type alternative whose values the new schema still takes (integer under
+                # number; anything as a string on a text wire) was not really removed.
+                lenient = self._text_wire or (prefix == "request-parameter" and self._lenient_param)
+                accepts = effective_types(new, self.new)
+                unmatched_old = [i for i in unmatched_old if not (_bare_type(old_list[i], self.old) and accepts
+                                                                  and _covered(effective_types(old_list[i], self.old), accepts, lenient))]
             if narrowing and unmatched_old:
                 self.emit(f"{prefix}-variant-removed", f"{path}/{keyword}", None, f"{label}: {len(unmatched_old)} {keyword} alternative(s) removed")
             if not narrowing and unmatched_new:

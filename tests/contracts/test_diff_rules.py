@@ -116,7 +116,7 @@ REQUEST_PAIRS = {
     "min-items-increased": ({"type": "array", "items": S, "minItems": 1}, {"type": "array", "items": S, "minItems": 2}),
     "pattern-changed": ({"type": "string", "pattern": "^a"}, {"type": "string", "pattern": "^b"}),
     "became-not-nullable": ({"type": "string", "nullable": True}, {"type": "string"}),
-    "variant-removed": ({"oneOf": [S, {"type": "integer"}]}, {"oneOf": [S]}),
+    "variant-removed": ({"oneOf": [{"type": "integer"}, {"type": "boolean"}]}, {"oneOf": [{"type": "integer"}]}),
 }
 RESPONSE_PAIRS = {
     "type-changed": ({"type": "string"}, {"type": "integer"}),

@@ -536,3 +536,10 @@ def test_all_of_member_added_to_an_existing_list_even_if_it_restates() -> None:
     assert breaking(spec("A"), spec("A", "B"))
     annotated = {"allOf": [{"$ref": "#/components/schemas/A"}, {"description": "a pet", "example": {"name": "x"}}]}
     assert not breaking(spec("A"), op({"requestBody": {"content": {"application/json": {"schema": annotated}}}}, method="post", components=copy.deepcopy(comps)))
+
+
+def test_bare_type_alternatives_still_accepted_are_not_removed() -> None:
+    assert not breaking(query({"oneOf": [S, I, {"type": "boolean"}]}), query(S))  # all text on the wire
+    assert breaking(req(obj({"v": {"oneOf": [S, I]}})), req(obj({"v": S})))  # JSON: 5 is no string
+    assert not breaking(req(obj({"v": {"anyOf": [I, {"type": "number"}]}})), req(obj({"v": {"type": "number"}})))
+    assert breaking(req(obj({"v": {"oneOf": [obj({"a": S}), obj({"b": S})]}})), req(obj({"v": {"oneOf": [obj({"a": S})]}})))

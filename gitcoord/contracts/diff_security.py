@@ -41,6 +41,7 @@ def compare_requirements(old: list[Group], new: list[Group], path: str, op: str,
         same = [j for j, other in enumerate(new) if set(other) == names]
         wider = [j for j, other in enumerate(new) if set(other) > names]
         if not group:
+            explained |= set(range(len(new)))
             emit("security-requirement-added", path, op, f"{op} now requires {' or '.join(_show(g) for g in new)} (anonymous access removed)")
         elif same:
             j = same[0]

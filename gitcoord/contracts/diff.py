@@ -67,8 +67,6 @@ class DiffResult:
 
 # ----------------------------------------------------------------------------- normalised model
 
-_esc = esc
-
 
 def _path_key(path: str) -> str:
     """``/pets/{petId}`` and ``/pets/{id}`` are the same endpoint."""

@@ -235,7 +235,9 @@ def test_breaking_change_nobody_uses_is_not_breaking_for_approval(project: Path)
     assert cli(project, "task", "cancel", "C").code == 0
     assert cli(project, "contract", "add", "cart", "--spec", "api/cart.yaml", "--consumer", "web=GET /carts").code == 0
     assert cli(project, "contract", "approve", "cart").code == 0
-    edit(project, "                    enum: [ok, degraded]", "                    enum: [ok, degraded, down]")
+    # (a response enum value added is only a warning since issue 13; a new required parameter breaks)
+    edit(project, "      operationId: getHealth\n", "      operationId: getHealth\n      parameters:\n"
+         "        - {name: probe, in: query, required: true, schema: {type: string}}\n")
     res = cli(project, "--json", "contract", "diff", "cart")
     assert res.code == 0
     change = res.json["changes"][0]

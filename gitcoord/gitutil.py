@@ -240,7 +240,7 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
         err = proc.stderr.decode(errors="replace")
         if any(m in out for m in ("non-fast-forward", "fetch first")):
             raise RaceError(f"push of {branch} to '{remote}' rejected: the remote branch has commits this one "
-                            f"lacks; integrate them first (`git pull {remote} {branch}` on that branch)")
+                            f"lacks; integrate them first (`git pull --no-rebase {remote} {branch}` on that branch)")
         if "\t" not in out and "fatal:" not in err:
             # Nothing reached the remote and git itself did not fail: the pre-push hook refused.
             from gitcoord.errors import Violation

@@ -332,3 +332,37 @@ def test_start_in_a_second_clone_continues_the_pushed_branch(remote):
     again = ok(run_cli("--json", "task", "start", "A", cwd=second), "start again").json
     assert again["branch_start"]["from"] == f"origin/{branch}"
     assert git(second, "rev-parse", branch) == git(first, "rev-parse", branch)  # the work is there, not lost
+    # Both clones commit: the second pushes first; the first is told how to integrate, and it works.
+    commit_file(second, branch, "a/two.py", "two = 2\n")
+    git(second, "push", "-q", "origin", branch)
+    commit_file(first, branch, "a/three.py", "three = 3\n")
+    rejected = run_cli("task", "done", "A", "--push", cwd=first)
+    assert rejected.code == 3 and "rejected" in rejected.err
+    (pull,) = hints(rejected.err)
+    assert pull == f"git pull --no-rebase origin {branch}"
+    ok(run_hint(pull, first), pull)  # the branch is checked out in `first`
+    ok(run_cli("task", "done", "A", "--push", cwd=first), "done after pull")
+    files = set(git(remote.bare, "ls-tree", "-r", "--name-only", branch).split())
+    assert {"a/one.py", "a/two.py", "a/three.py"} <= files
+
+
+def test_integrator_with_local_commits_on_main_is_told_how_to_reconcile(remote):
+    lead = _clone(remote, "lead")
+    ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
+    ok(run_cli("task", "add", "A", "--title", "a", "--owns", "a/", cwd=lead))
+    ann = _clone(remote, "ann")
+    branch = ok(run_cli("--json", "task", "start", "A", cwd=ann)).json["branch"]
+    commit_file(ann, branch, "a/x.py", "x = 1\n")
+    ok(run_cli("task", "done", "A", "--push", cwd=ann), "done")
+    ivy = _clone(remote, "ivy")
+    (ivy / "notes.txt").write_text("local only\n")
+    git(ivy, "add", "notes.txt")
+    git(ivy, "commit", "-qm", "a local commit on main")
+    local = git(ivy, "rev-parse", "main")
+    run = ok(run_cli("--json", "merge", "run", "--push", cwd=ivy), "merge").json
+    assert git(remote.bare, "rev-parse", "main") == run["after"]
+    assert "notes.txt" not in git(remote.bare, "ls-tree", "--name-only", "main")  # only the task's work lands
+    assert git(ivy, "rev-parse", "main") == local
+    assert run["local"] == {"branch": "main", "updated": False, "hint": "git pull --no-rebase origin main"}
+    ok(run_hint(run["local"]["hint"], ivy), "pull")
+    git(ivy, "merge-base", "--is-ancestor", run["after"], "main")

@@ -206,7 +206,11 @@ def remote_branches(repo: pygit2.Repository, remote: str, branches: list[str]) -
                               f"{_first_error_line(fetched.stderr, fetched.returncode)}")
     for name in wanted:
         tracking = f"refs/remotes/{remote}/{name}"
-        if name in found:
+        if name in found and missing:
+            written = repo.references.get(tracking)  # what the fetch brought (it may be newer than ls-remote said)
+            if written is not None:
+                found[name] = str(written.target)
+        elif name in found:
             repo.references.create(tracking, found[name], force=True)
         elif repo.references.get(tracking) is not None:
             repo.references.delete(tracking)

@@ -232,9 +232,12 @@ def test_config_set_base_accepts_a_branch_only_on_the_remote(remote):
     ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
     git(lead, "push", "-q", "origin", "main:release")
     other = _clone(remote, "other")
-    git(other, "branch", "-D", "-q", "release", check=False)
-    ok(run_cli("config", "set", "base", "release", cwd=lead), "base release")
-    assert run_cli("config", "set", "base", "nowhere", cwd=other).code == 2
+    git(other, "update-ref", "-d", "refs/remotes/origin/release")  # known only to the remote now
+    assert git(other, "branch", "-a", "--list", "*release*") == ""
+    ok(run_cli("config", "set", "base", "release", cwd=other), "base release")
+    refused = run_cli("config", "set", "base", "nowhere", cwd=other)
+    assert refused.code == 2 and "exists neither here nor on origin" in refused.err
+    assert ok(run_cli("--json", "config", "get", "base", cwd=lead)).json["value"] == "release"
 
 
 def test_target_failing_on_its_own_blames_nobody_and_lands_nothing(remote):

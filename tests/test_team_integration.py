@@ -288,7 +288,8 @@ def test_branch_failing_the_tests_is_blamed_with_its_output(remote):
     assert run.code == 1, run.err
     record = run_cli("--json", "merge", "list", cwd=ivy).json["runs"][0]
     assert record["merged"] == ["GOOD"] and not record["target_failed"]
-    assert [(s["task"], s["reason"]) for s in record["skipped"]] == [("BAD", "test-failed")]
+    assert [(s["task"], s["reason"], s["detail"]) for s in record["skipped"]] == [
+        ("BAD", "test-failed", "the test command failed (exit 4) with this branch merged")]
     failing = [t for t in record["tests"] if not t["passed"]]
     assert failing and all(t["exit_code"] == 4 for t in failing)
     assert "| found a failure in bad/state.txt" in run.out

@@ -1,4 +1,6 @@
-"""Task branch names from the template in gitcoord.yaml (default ``feature/{feature}/agent/{role}/{task}``)."""
+"""Task branches: names from the template in gitcoord.yaml (default ``feature/{feature}/agent/{role}/{task}``),
+where a branch starts (in remote mode the remote's base tip, never HEAD), and whether it holds work of
+its own that the remote has (checked before a task is done)."""
 
 from __future__ import annotations
 

@@ -289,7 +289,11 @@ def remote_branches(repo: pygit2.Repository, remote: str, branches: list[str]) -
                               f"{_first_error_line(fetched.stderr, fetched.returncode)}")
     for name in wanted:
         tracking = f"refs/remotes/{remote}/{name}"
-        if name in found:
+        if name in found and missing:
+            written = repo.references.get(tracking)  # what the fetch brought (it may be newer than ls-remote said)
+            if written is not None:
+                found[name] = str(written.target)
+        elif name in found:
             repo.references.create(tracking, found[name], force=True)
         elif repo.references.get(tracking) is not None:
             repo.references.delete(tracking)
@@ -323,7 +327,7 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
         err = proc.stderr.decode(errors="replace")
         if any(m in out for m in ("non-fast-forward", "fetch first")):
             raise RaceError(f"push of {branch} to '{remote}' rejected: the remote branch has commits this one "
-                            f"lacks; integrate them first (`git pull {remote} {branch}` on that branch)")
+                            f"lacks; integrate them first (`git pull --no-rebase {remote} {branch}` on that branch)")
         if "\t" not in out and "fatal:" not in err:
             # Nothing reached the remote and git itself did not fail: the pre-push hook refused.
             from gitcoord.errors import Violation

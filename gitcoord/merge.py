@@ -411,9 +411,12 @@ def _update_local_base(repo: pygit2.Repository, target: Target, before: str, aft
     if where is None:
         info["note"] = f"local {name} has commits that are not on {target.remote}/{name}; left as it is"
         return info
-    pull = f"git pull {target.remote} {name}"
-    if os.path.realpath(where) != os.path.realpath(repo.workdir or ""):
-        pull = f"git -C {shlex.quote(where)} pull {target.remote} {name}"
+    # Diverged: say how to reconcile, or git (2.33+) refuses to guess.
+    pull = f"pull {'' if fast_forward else '--no-rebase '}{target.remote} {name}"
+    if os.path.realpath(where) == os.path.realpath(repo.workdir or ""):
+        pull = f"git {pull}"
+    else:
+        pull = f"git -C {shlex.quote(where)} {pull}"
     info["hint"] = pull
     return info
 

@@ -736,7 +736,9 @@ def run_batch(
             result.target_failed = True
             break
         bad = links[culprit].item
-        chain.drop(bad.task, "test-failed", detail="the test command failed with this branch merged")
+        failed = next((r for r in reversed(tester.runs) if r.tree == str(links[culprit].tree)), None)
+        code = f" (exit {failed.exit_code})" if failed is not None else ""
+        chain.drop(bad.task, "test-failed", detail=f"the test command failed{code} with this branch merged")
         if mode == "atomic":
             cut_after(0, "atomic-abort", bad.task)
             links = []

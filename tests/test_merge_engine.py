@@ -275,7 +275,7 @@ def test_one_failing_branch_among_16_found_within_6_runs(repo, tmp_path, monkeyp
     if bad == 0:
         assert any(run.tasks == [] and run.passed for run in result.tests)  # the target alone passed
     assert result.skipped == [{"task": culprit, "reason": "test-failed", "files": [], "caused_by": None,
-                               "detail": "the test command failed with this branch merged"}]
+                               "detail": "the test command failed (exit 1) with this branch merged"}]
     assert result.merged == [i.task for i in items if i.task != culprit]
     tested = log.read_text().split()
     assert len(tested) == result.test_runs == len(set(tested)), "a tree was tested twice"

@@ -232,9 +232,12 @@ def test_config_set_base_accepts_a_branch_only_on_the_remote(remote):
     ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
     git(lead, "push", "-q", "origin", "main:release")
     other = _clone(remote, "other")
-    git(other, "branch", "-D", "-q", "release", check=False)
-    ok(run_cli("config", "set", "base", "release", cwd=lead), "base release")
-    assert run_cli("config", "set", "base", "nowhere", cwd=other).code == 2
+    git(other, "update-ref", "-d", "refs/remotes/origin/release")  # known only to the remote now
+    assert git(other, "branch", "-a", "--list", "*release*") == ""
+    ok(run_cli("config", "set", "base", "release", cwd=other), "base release")
+    refused = run_cli("config", "set", "base", "nowhere", cwd=other)
+    assert refused.code == 2 and "exists neither here nor on origin" in refused.err
+    assert ok(run_cli("--json", "config", "get", "base", cwd=lead)).json["value"] == "release"
 
 
 def test_target_failing_on_its_own_blames_nobody_and_lands_nothing(remote):
@@ -285,7 +288,8 @@ def test_branch_failing_the_tests_is_blamed_with_its_output(remote):
     assert run.code == 1, run.err
     record = run_cli("--json", "merge", "list", cwd=ivy).json["runs"][0]
     assert record["merged"] == ["GOOD"] and not record["target_failed"]
-    assert [(s["task"], s["reason"]) for s in record["skipped"]] == [("BAD", "test-failed")]
+    assert [(s["task"], s["reason"], s["detail"]) for s in record["skipped"]] == [
+        ("BAD", "test-failed", "the test command failed (exit 4) with this branch merged")]
     failing = [t for t in record["tests"] if not t["passed"]]
     assert failing and all(t["exit_code"] == 4 for t in failing)
     assert "| found a failure in bad/state.txt" in run.out
@@ -332,3 +336,37 @@ def test_start_in_a_second_clone_continues_the_pushed_branch(remote):
     again = ok(run_cli("--json", "task", "start", "A", cwd=second), "start again").json
     assert again["branch_start"]["from"] == f"origin/{branch}"
     assert git(second, "rev-parse", branch) == git(first, "rev-parse", branch)  # the work is there, not lost
+    # Both clones commit: the second pushes first; the first is told how to integrate, and it works.
+    commit_file(second, branch, "a/two.py", "two = 2\n")
+    git(second, "push", "-q", "origin", branch)
+    commit_file(first, branch, "a/three.py", "three = 3\n")
+    rejected = run_cli("task", "done", "A", "--push", cwd=first)
+    assert rejected.code == 3 and "rejected" in rejected.err
+    (pull,) = hints(rejected.err)
+    assert pull == f"git pull --no-rebase origin {branch}"
+    ok(run_hint(pull, first), pull)  # the branch is checked out in `first`
+    ok(run_cli("task", "done", "A", "--push", cwd=first), "done after pull")
+    files = set(git(remote.bare, "ls-tree", "-r", "--name-only", branch).split())
+    assert {"a/one.py", "a/two.py", "a/three.py"} <= files
+
+
+def test_integrator_with_local_commits_on_main_is_told_how_to_reconcile(remote):
+    lead = _clone(remote, "lead")
+    ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
+    ok(run_cli("task", "add", "A", "--title", "a", "--owns", "a/", cwd=lead))
+    ann = _clone(remote, "ann")
+    branch = ok(run_cli("--json", "task", "start", "A", cwd=ann)).json["branch"]
+    commit_file(ann, branch, "a/x.py", "x = 1\n")
+    ok(run_cli("task", "done", "A", "--push", cwd=ann), "done")
+    ivy = _clone(remote, "ivy")
+    (ivy / "notes.txt").write_text("local only\n")
+    git(ivy, "add", "notes.txt")
+    git(ivy, "commit", "-qm", "a local commit on main")
+    local = git(ivy, "rev-parse", "main")
+    run = ok(run_cli("--json", "merge", "run", "--push", cwd=ivy), "merge").json
+    assert git(remote.bare, "rev-parse", "main") == run["after"]
+    assert "notes.txt" not in git(remote.bare, "ls-tree", "--name-only", "main")  # only the task's work lands
+    assert git(ivy, "rev-parse", "main") == local
+    assert run["local"] == {"branch": "main", "updated": False, "hint": "git pull --no-rebase origin main"}
+    ok(run_hint(run["local"]["hint"], ivy), "pull")
+    git(ivy, "merge-base", "--is-ancestor", run["after"], "main")

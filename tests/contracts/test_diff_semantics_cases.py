@@ -543,3 +543,12 @@ def test_bare_type_alternatives_still_accepted_are_not_removed() -> None:
     assert breaking(req(obj({"v": {"oneOf": [S, I]}})), req(obj({"v": S})))  # JSON: 5 is no string
     assert not breaking(req(obj({"v": {"anyOf": [I, {"type": "number"}]}})), req(obj({"v": {"type": "number"}})))
     assert breaking(req(obj({"v": {"oneOf": [obj({"a": S}), obj({"b": S})]}})), req(obj({"v": {"oneOf": [obj({"a": S})]}})))
+
+
+def test_security_scheme_refresh_url_offered_for_the_first_time_is_no_change() -> None:
+    assert breaking(scheme_spec(type="http", scheme="bearer"), scheme_spec(type="http", scheme="bearer", bearerFormat="JWT"))
+    flow = {"tokenUrl": "https://a/token", "scopes": {}}
+    assert not breaking(scheme_spec(type="oauth2", flows={"clientCredentials": flow}),
+                        scheme_spec(type="oauth2", flows={"clientCredentials": {**flow, "refreshUrl": "https://a/refresh"}}))
+    assert breaking(scheme_spec(type="oauth2", flows={"clientCredentials": {**flow, "refreshUrl": "https://a/refresh"}}),
+                    scheme_spec(type="oauth2", flows={"clientCredentials": flow}))

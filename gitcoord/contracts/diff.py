@@ -495,6 +495,13 @@ class _Differ(SchemaComparer):
         """JSON-like media types as they are; XML, text, forms loosely: every value is text there,
         so a type generalised to string is no break. A non-JSON media type carrying the same
         schemas as a JSON sibling is not compared twice."""
+        if isinstance(old, dict) != isinstance(new, dict):
+            # A schema appearing on a request, or disappearing from a response.
+            if prefix == "request-property" and isinstance(new, dict):
+                self.emit("request-body-schema-added", path, op, f"{label} ({mime}) now has a schema")
+            elif prefix == "response-property" and isinstance(old, dict):
+                self.emit("response-body-schema-removed", path, op, f"{label} ({mime}) no longer has a schema")
+            return
         if _jsonish(mime):
             self.schema(old, new, path, op, prefix, label)
             return

@@ -311,17 +311,14 @@ class _Differ(SchemaComparer):
             raw, item = old_items[key]
             states = [retired(item[m], item[m].get("responses")) for m in HTTP_METHODS if isinstance(item.get(m), dict)]
             where = f"/{container}/{esc(raw)}"
-            unstable = [stability(item[m]) in UNSTABLE for m in HTTP_METHODS if isinstance(item.get(m), dict)]
-            if unstable and all(unstable):
-                self.emit(f"{kind}-removed", where, None, f"{kind} {raw} was removed")
-                self.changes[-1].level = "info"
-                self.changes[-1].message += " (x-stability-level draft/alpha: no compatibility promised)"
-            elif states and all(s == "retired" for s in states):
+            if states and all(s == "retired" for s in states):
                 self.emit(f"{kind}-deprecated-removed", where, None, f"deprecated {kind} {raw} was removed after its sunset")
             elif kind == "path" and "sunset-pending" in states and "live" not in states:
                 self.emit("path-removed-before-sunset", where, None, f"deprecated path {raw} was removed before its sunset date")
             else:
                 self.emit(f"{kind}-removed", where, None, f"{kind} {raw} was removed")
+            # The operations it held: for consumers, and for draft/alpha ones promising nothing.
+            self.changes[-1].operations.extend(name for name, path, _, _, _ in old_ops.values() if path == raw)
         for key in sorted(new_items.keys() - old_items.keys()):
             raw, _ = new_items[key]
             self.emit(f"{kind}-added", f"/{container}/{esc(raw)}", None, f"{kind} {raw} was added")

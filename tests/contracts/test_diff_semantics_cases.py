@@ -552,3 +552,12 @@ def test_security_scheme_refresh_url_offered_for_the_first_time_is_no_change() -
                         scheme_spec(type="oauth2", flows={"clientCredentials": {**flow, "refreshUrl": "https://a/refresh"}}))
     assert breaking(scheme_spec(type="oauth2", flows={"clientCredentials": {**flow, "refreshUrl": "https://a/refresh"}}),
                     scheme_spec(type="oauth2", flows={"clientCredentials": flow}))
+
+
+def test_a_removed_path_reaches_the_consumers_of_its_operations() -> None:
+    old = oas({"/a": {"get": {"responses": OK}}, "/b": {"get": {"responses": OK}, "post": {"responses": OK}}})
+    result = diff_specs(old, ONLY_GET, consumers={"web": ["GET /a"], "batch": ["POST /b"]})
+    [change] = result.changes
+    assert change.id == "path-removed" and change.consumers == ["batch"] and sorted(change.operations) == ["GET /b", "POST /b"]
+    unused = diff_specs(old, ONLY_GET, consumers={"web": ["GET /a"]})
+    assert unused.changes[0].level == "warning" and not unused.breaking

@@ -278,6 +278,7 @@ class _Differ(SchemaComparer):
         self._param_roots: set[tuple[int, int]] = set()  # top-level schemas of non-content parameters
         self._lenient_param = False
         self._unstable: set[str] = set()  # operations marked draft/alpha in the old version
+        self._text: _Differ | None = None  # compares schemas of non-JSON media types
 
     def emit(self, rule: str, path: str, operation: str | None, message: str) -> None:
         change = Change(rule, RULES[rule], path, operation, message)
@@ -506,10 +507,13 @@ class _Differ(SchemaComparer):
         if any(_jsonish(m) and m in new_content and (fingerprint(old_content[m], self.old), fingerprint(new_content[m], self.new)) == prints
                for m in old_content):
             return
-        loose = _Differ(self.old, self.new)
-        loose._text_wire = True
-        loose.schema(old, new, path, op, prefix, f"{label} ({_media_base(mime)})")
-        self.changes.extend(loose.changes)
+        if self._text is None:
+            # One differ for every text-wire schema, so a shared schema is reported once.
+            self._text = _Differ(self.old, self.new)
+            self._text._text_wire = True
+        seen = len(self._text.changes)
+        self._text.schema(old, new, path, op, prefix, f"{label} ({_media_base(mime)})")
+        self.changes.extend(self._text.changes[seen:])
 
     # -- responses ---------------------------------------------------------------------
     def responses(self, old_op: dict, new_op: dict, base: str, op: str) -> None:

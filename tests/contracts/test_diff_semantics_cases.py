@@ -561,3 +561,13 @@ def test_a_removed_path_reaches_the_consumers_of_its_operations() -> None:
     assert change.id == "path-removed" and change.consumers == ["batch"] and sorted(change.operations) == ["GET /b", "POST /b"]
     unused = diff_specs(old, ONLY_GET, consumers={"web": ["GET /a"]})
     assert unused.changes[0].level == "warning" and not unused.breaking
+
+
+def test_a_shared_schema_under_a_non_json_media_type_is_reported_once() -> None:
+    def spec(maximum: int) -> dict:
+        form = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/F"}}}}, "responses": OK}
+        return oas({"/a": {"post": copy.deepcopy(form)}, "/b": {"post": copy.deepcopy(form)}},
+                   components={"schemas": {"F": obj({"n": {**I, "maximum": maximum}})}})
+
+    [change] = diff_specs(spec(9), spec(3)).changes
+    assert change.level == "error" and sorted(change.operations) == ["POST /a", "POST /b"]

@@ -228,35 +228,21 @@ class SchemaComparer:
     _text_wire = False  # schemas of a non-JSON media type: every value is text on the wire
 
     def _compare(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
-        op = None
-        if SCHEMA_PREFIXES[prefix] in ("request", "input") and isinstance(new.get("allOf"), list):
+        direction = SCHEMA_PREFIXES[prefix]
+        narrowing = direction in ("request", "input")
+        if narrowing and isinstance(new.get("allOf"), list):
             self._all_of_added(old, new, path, prefix, label)
         old = flatten(old, self.old)
         new = flatten(new, self.new)
-        direction = SCHEMA_PREFIXES[prefix]
-        narrowing = direction in ("request", "input")
-
-        def rule(suffix: str) -> str:
-            return f"{prefix}-{suffix}"
-
+        self._type(old, new, path, prefix, label, narrowing)
         composed_old = any(isinstance(old.get(k), list) for k in ("oneOf", "anyOf"))
         composed_new = any(isinstance(new.get(k), list) for k in ("oneOf", "anyOf"))
-        self._type(old, new, path, prefix, label, narrowing)
         if composed_old != composed_new:
             # A schema wrapped into (or unwrapped from) oneOf/anyOf: the plain side is compared
             # with its matching alternative, not with the keyword-less wrapper.
             self._variants(old, new, path, prefix, label, narrowing)
             return
-        old_fmt, new_fmt = old.get("format"), new.get("format")
-        if old_fmt != new_fmt and (types_of(old) == types_of(new) or not types_of(old)):
-            what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
-                else f"format changed from {old_fmt!r} to {new_fmt!r}"
-            # Another format is another contract, except a generalisation on a request (int32 ->
-            # int64, float -> double, date -> date-time) or a specialisation on a response; dropping a
-            # format from a request, or adding one to a response, cannot hurt either.
-            wider = (old_fmt, new_fmt) in _FORMAT_GENERALISATIONS if narrowing else (new_fmt, old_fmt) in _FORMAT_GENERALISATIONS
-            if ((narrowing and new_fmt) or (not narrowing and old_fmt)) and not wider:
-                self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
+        self._format(old, new, path, prefix, label, narrowing)
         self._enum(old, new, path, prefix, label, narrowing)
         self._const(old, new, path, prefix, label, narrowing)
         self._constraints(old, new, path, prefix, label, narrowing)
@@ -264,6 +250,19 @@ class SchemaComparer:
         self._variants(old, new, path, prefix, label, narrowing)
         self._properties(old, new, path, prefix, label, direction)
         self._applicators(old, new, path, prefix, label, narrowing)
+
+    def _format(self, old: dict, new: dict, path: str, prefix: str, label: str, narrowing: bool) -> None:
+        """Another format is another contract, except a generalisation on a request (int32 ->
+        int64, float -> double, date -> date-time) or a specialisation on a response; dropping a
+        format from a request, or adding one to a response, cannot hurt either."""
+        old_fmt, new_fmt = old.get("format"), new.get("format")
+        if old_fmt == new_fmt or not (types_of(old) == types_of(new) or not types_of(old)):
+            return
+        wider = (old_fmt, new_fmt) in _FORMAT_GENERALISATIONS if narrowing else (new_fmt, old_fmt) in _FORMAT_GENERALISATIONS
+        if ((narrowing and new_fmt) or (not narrowing and old_fmt)) and not wider:
+            what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
+                else f"format changed from {old_fmt!r} to {new_fmt!r}"
+            self.emit(f"{prefix}-format-changed", path + "/format", None, f"{label}: {what}")
 
     def _all_of_added(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
         """A new allOf member on a request: one more set of constraints every request must meet."""

@@ -415,6 +415,7 @@ class _Differ(SchemaComparer):
                 self.emit("request-parameter-allow-empty-value-added", path + "/allowEmptyValue", op, f"{label} now accepts an empty value")
             old_schema = self.old.deref(self.old.param_schema(old))
             new_schema = self.new.deref(self.new.param_schema(param))
+            self._alive.append((old_schema, new_schema))  # 2.0 parameters yield fresh dicts: keep their ids unique
             if isinstance(old_schema, dict) and isinstance(new_schema, dict):
                 self.default(old, param, old_schema, new_schema, path, op, label)
                 self.serialisation(old, param, path, op, label)
@@ -573,6 +574,7 @@ class _Differ(SchemaComparer):
                               f"response {code} header {name!r} serialisation changed from style={before[0]} explode={before[1]} to style={after[0]} explode={after[1]}")
             old_schema = self.old.deref(self.old.param_schema(header))
             new_schema = self.new.deref(self.new.param_schema(target))
+            self._alive.append((old_schema, new_schema))
             self.schema(old_schema, new_schema, hpath + ("/schema" if "schema" in target else ""), op, "response-property", f"response {code} header {name}")
 
     # -- schemas -----------------------------------------------------------------------

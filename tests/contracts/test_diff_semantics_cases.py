@@ -571,3 +571,15 @@ def test_a_shared_schema_under_a_non_json_media_type_is_reported_once() -> None:
 
     [change] = diff_specs(spec(9), spec(3)).changes
     assert change.level == "error" and sorted(change.operations) == ["POST /a", "POST /b"]
+
+
+def test_many_swagger2_parameters_are_each_compared() -> None:
+    """2.0 parameters carry their schema inline; each comparison must stay its own (no reused ids)."""
+    def spec(maximum: int) -> dict:
+        params = [{"name": f"p{i}", "in": "query", "type": "integer", "maximum": maximum if i == 57 else 100} for i in range(80)]
+        return {"swagger": "2.0", "info": {}, "paths": {f"/r{j}": {"get": {"parameters": copy.deepcopy(params), "responses": {"200": {"description": "ok"}}}}
+                                                          for j in range(5)}}
+
+    found = [c for c in diff_specs(spec(100), spec(50)).changes]
+    assert sorted(c.operation for c in found) == [f"GET /r{j}" for j in range(5)]
+    assert all(c.id == "request-parameter-max-decreased" and "p57" in c.message for c in found)

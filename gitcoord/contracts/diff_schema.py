@@ -342,7 +342,8 @@ class SchemaComparer:
             key = "minimum" if lower else "maximum"
             if narrowing and nb is not None:
                 if ob is None:
-                    self.emit(f"{prefix}-{'min' if lower else 'max'}-set", f"{path}/{key}", None, f"{label}: {key} set to {_show(nb, lower)}")
+                    self.emit(f"{prefix}-{'min' if lower else 'max'}-set", f"{path}/{key}", None,
+                              f"{label}: {key} set to {nb[0]}{' (exclusive)' if nb[1] else ''}")
                 elif _tighter(nb, ob, lower):
                     self.emit(f"{prefix}-{'min-increased' if lower else 'max-decreased'}", f"{path}/{key}", None, f"{label}: {key} tightened from {_show(ob, lower)} to {_show(nb, lower)}")
             elif not narrowing and ob is not None and (nb is None or _tighter(ob, nb, lower)):

@@ -295,12 +295,27 @@ class _Differ(SchemaComparer):
         self.container("webhooks")
         where, old_schemes = self.old.security_schemes()
         _, new_schemes = self.new.security_schemes()
+        seen = len(self.changes)
         compare_schemes(old_schemes, new_schemes, where, self.emit)
+        self.scheme_users(self.changes[seen:], where)
         for change in self.changes:
             touched = set(change.operations) | ({change.operation} if change.operation else set())
             if change.level == "error" and touched and touched <= self._unstable:
                 change.level = "info"
                 change.message += " (x-stability-level draft/alpha: no compatibility promised)"
+
+    def scheme_users(self, changes: list[Change], where: str) -> None:
+        """A security scheme's change reaches the operations whose requirements name it (for
+        consumers); a definition nobody references yet still counts, as a promise."""
+        users: dict[str, list[str]] = {}
+        for container in ("paths", "webhooks"):
+            for name, _, _, op, _ in self.old.operations(container).values():
+                for group in self.old.security(op):
+                    for scheme in group:
+                        users.setdefault(str(scheme), []).append(name)
+        for change in changes:
+            scheme = change.path[len(where) + 1:].split("/", 1)[0].replace("~1", "/").replace("~0", "~")
+            change.operations.extend(sorted(set(users.get(scheme, []))))
 
     def container(self, container: str) -> None:
         """Paths (or webhooks) removed and added, then every operation on both sides."""

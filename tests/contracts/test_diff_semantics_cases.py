@@ -583,3 +583,12 @@ def test_many_swagger2_parameters_are_each_compared() -> None:
     found = [c for c in diff_specs(spec(100), spec(50)).changes]
     assert sorted(c.operation for c in found) == [f"GET /r{j}" for j in range(5)]
     assert all(c.id == "request-parameter-max-decreased" and "p57" in c.message for c in found)
+
+
+def test_a_security_scheme_change_reaches_the_operations_using_it() -> None:
+    def spec(location: str) -> dict:
+        return oas({"/a": {"get": {"security": [{"key": []}], "responses": OK}}, "/b": {"get": {"responses": OK}}},
+                   components={"securitySchemes": {"key": {"type": "apiKey", "in": location, "name": "k"}}})
+
+    [change] = diff_specs(spec("header"), spec("query"), consumers={"web": ["GET /a"], "batch": ["GET /b"]}).changes
+    assert change.id == "security-scheme-in-changed" and change.operations == ["GET /a"] and change.consumers == ["web"]

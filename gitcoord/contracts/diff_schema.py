@@ -71,8 +71,8 @@ def _show(bound: tuple[float, bool] | None, lower: bool) -> str:
 def types_of(schema: dict) -> set[str]:
     raw = schema.get("type")
     types = {raw} if isinstance(raw, str) else {t for t in raw if isinstance(t, str)} if isinstance(raw, list) else set()
-    if schema.get("nullable") is True or schema.get("x-nullable") is True:
-        types.add("null")
+    if (schema.get("nullable") is True or schema.get("x-nullable") is True) and types:
+        types.add("null")  # 3.0 nullable qualifies a type; alone it says nothing
     if isinstance(schema.get("enum"), list) and None in schema["enum"] and types:
         types.add("null")
     return types

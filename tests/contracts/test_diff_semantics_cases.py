@@ -592,3 +592,9 @@ def test_a_security_scheme_change_reaches_the_operations_using_it() -> None:
 
     [change] = diff_specs(spec("header"), spec("query"), consumers={"web": ["GET /a"], "batch": ["GET /b"]}).changes
     assert change.id == "security-scheme-in-changed" and change.operations == ["GET /a"] and change.consumers == ["web"]
+
+
+def test_openapi30_nullable_without_a_type_says_nothing() -> None:
+    untyped = {"nullable": True, "properties": {"a": S}}
+    assert not breaking(res(obj({"v": untyped})), res(obj({"v": {**untyped, "type": "object"}})))
+    assert breaking(res(obj({"v": S})), res(obj({"v": {**S, "nullable": True}})))

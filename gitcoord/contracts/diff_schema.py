@@ -189,6 +189,11 @@ def _covered(lost: set[str], gained_into: set[str], parameter: bool) -> bool:
     return not rest
 
 
+def _any_schema(schema: dict) -> bool:
+    """A schema that is only a const or enum: its type follows from the values, nothing was added."""
+    return "type" not in schema and ("const" in schema or isinstance(schema.get("enum"), list))
+
+
 def _bare_type(schema: Any, side: Any) -> bool:
     """An alternative that is nothing but a type (``{type: integer}``): its values are the type's."""
     node = side.deref(schema)
@@ -292,6 +297,11 @@ class SchemaComparer:
                 harmful = bool(gained) and not _covered(gained, old_types, self._text_wire)
             if harmful:
                 self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type changed from {_fmt(old_types)} to {_fmt(new_types)}")
+        elif narrowing and not old_types and new_types and not _any_schema(new):
+            # An untyped request schema took any value; a type now rejects the others.
+            self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type set to {_fmt(new_types)} (any type was accepted)")
+        elif not narrowing and old_types and not new_types and not _any_schema(old):
+            self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type {_fmt(old_types)} removed (any type may be returned)")
         if narrowing and "null" in old_types and "null" not in new_types and new_types:
             self.emit(f"{prefix}-became-not-nullable", path, None, f"{label}: null is no longer accepted")
         if not narrowing and "null" in new_types and "null" not in old_types and old_types:

@@ -598,3 +598,11 @@ def test_openapi30_nullable_without_a_type_says_nothing() -> None:
     untyped = {"nullable": True, "properties": {"a": S}}
     assert not breaking(res(obj({"v": untyped})), res(obj({"v": {**untyped, "type": "object"}})))
     assert breaking(res(obj({"v": S})), res(obj({"v": {**S, "nullable": True}})))
+
+
+def test_a_type_given_to_an_untyped_request_or_taken_from_a_response() -> None:
+    assert breaking(req(obj({"v": {}})), req(obj({"v": S})))  # any value was accepted
+    assert not breaking(req(obj({"v": S})), req(obj({"v": {}})))
+    assert breaking(res(obj({"v": S})), res(obj({"v": {}})))  # any value may come back
+    assert not breaking(res(obj({"v": {}})), res(obj({"v": S})))
+    assert not breaking(req(obj({"v": {"enum": ["a"]}})), req(obj({"v": {"enum": ["a"], "type": "string"}})))

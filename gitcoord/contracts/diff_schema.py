@@ -190,7 +190,7 @@ def _covered(lost: set[str], gained_into: set[str], parameter: bool) -> bool:
 
 
 def _any_schema(schema: dict) -> bool:
-    """A schema that is only a const or enum: its type follows from the values, nothing was added."""
+    """An untyped schema that still fixes its values (const or enum): giving it the values' type adds nothing."""
     return "type" not in schema and ("const" in schema or isinstance(schema.get("enum"), list))
 
 
@@ -297,10 +297,10 @@ class SchemaComparer:
                 harmful = bool(gained) and not _covered(gained, old_types, self._text_wire)
             if harmful:
                 self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type changed from {_fmt(old_types)} to {_fmt(new_types)}")
-        elif narrowing and not old_types and new_types and not _any_schema(new):
+        elif narrowing and not old_types and new_types and not _any_schema(old):
             # An untyped request schema took any value; a type now rejects the others.
             self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type set to {_fmt(new_types)} (any type was accepted)")
-        elif not narrowing and old_types and not new_types and not _any_schema(old):
+        elif not narrowing and old_types and not new_types and not _any_schema(new):
             self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type {_fmt(old_types)} removed (any type may be returned)")
         if narrowing and "null" in old_types and "null" not in new_types and new_types:
             self.emit(f"{prefix}-became-not-nullable", path, None, f"{label}: null is no longer accepted")

@@ -278,6 +278,7 @@ class _Differ(SchemaComparer):
         self._param_roots: set[tuple[int, int]] = set()  # top-level schemas of non-content parameters
         self._lenient_param = False
         self._unstable: set[str] = set()  # operations marked draft/alpha in the old version
+        self._text: _Differ | None = None  # compares schemas of non-JSON media types
 
     def emit(self, rule: str, path: str, operation: str | None, message: str) -> None:
         change = Change(rule, RULES[rule], path, operation, message)
@@ -294,12 +295,27 @@ class _Differ(SchemaComparer):
         self.container("webhooks")
         where, old_schemes = self.old.security_schemes()
         _, new_schemes = self.new.security_schemes()
+        seen = len(self.changes)
         compare_schemes(old_schemes, new_schemes, where, self.emit)
+        self.scheme_users(self.changes[seen:], where)
         for change in self.changes:
             touched = set(change.operations) | ({change.operation} if change.operation else set())
             if change.level == "error" and touched and touched <= self._unstable:
                 change.level = "info"
                 change.message += " (x-stability-level draft/alpha: no compatibility promised)"
+
+    def scheme_users(self, changes: list[Change], where: str) -> None:
+        """A security scheme's change reaches the operations whose requirements name it (for
+        consumers); a definition nobody references yet still counts, as a promise."""
+        users: dict[str, list[str]] = {}
+        for container in ("paths", "webhooks"):
+            for name, _, _, op, _ in self.old.operations(container).values():
+                for group in self.old.security(op):
+                    for scheme in group:
+                        users.setdefault(str(scheme), []).append(name)
+        for change in changes:
+            scheme = change.path[len(where) + 1:].split("/", 1)[0].replace("~1", "/").replace("~0", "~")
+            change.operations.extend(sorted(set(users.get(scheme, []))))
 
     def container(self, container: str) -> None:
         """Paths (or webhooks) removed and added, then every operation on both sides."""
@@ -311,17 +327,14 @@ class _Differ(SchemaComparer):
             raw, item = old_items[key]
             states = [retired(item[m], item[m].get("responses")) for m in HTTP_METHODS if isinstance(item.get(m), dict)]
             where = f"/{container}/{esc(raw)}"
-            unstable = [stability(item[m]) in UNSTABLE for m in HTTP_METHODS if isinstance(item.get(m), dict)]
-            if unstable and all(unstable):
-                self.emit(f"{kind}-removed", where, None, f"{kind} {raw} was removed")
-                self.changes[-1].level = "info"
-                self.changes[-1].message += " (x-stability-level draft/alpha: no compatibility promised)"
-            elif states and all(s == "retired" for s in states):
+            if states and all(s == "retired" for s in states):
                 self.emit(f"{kind}-deprecated-removed", where, None, f"deprecated {kind} {raw} was removed after its sunset")
             elif kind == "path" and "sunset-pending" in states and "live" not in states:
                 self.emit("path-removed-before-sunset", where, None, f"deprecated path {raw} was removed before its sunset date")
             else:
                 self.emit(f"{kind}-removed", where, None, f"{kind} {raw} was removed")
+            # The operations it held: for consumers, and for draft/alpha ones promising nothing.
+            self.changes[-1].operations.extend(name for name, path, _, _, _ in old_ops.values() if path == raw)
         for key in sorted(new_items.keys() - old_items.keys()):
             raw, _ = new_items[key]
             self.emit(f"{kind}-added", f"/{container}/{esc(raw)}", None, f"{kind} {raw} was added")
@@ -417,6 +430,7 @@ class _Differ(SchemaComparer):
                 self.emit("request-parameter-allow-empty-value-added", path + "/allowEmptyValue", op, f"{label} now accepts an empty value")
             old_schema = self.old.deref(self.old.param_schema(old))
             new_schema = self.new.deref(self.new.param_schema(param))
+            self._alive.append((old_schema, new_schema))  # 2.0 parameters yield fresh dicts: keep their ids unique
             if isinstance(old_schema, dict) and isinstance(new_schema, dict):
                 self.default(old, param, old_schema, new_schema, path, op, label)
                 self.serialisation(old, param, path, op, label)
@@ -495,6 +509,13 @@ class _Differ(SchemaComparer):
         """JSON-like media types as they are; XML, text, forms loosely: every value is text there,
         so a type generalised to string is no break. A non-JSON media type carrying the same
         schemas as a JSON sibling is not compared twice."""
+        if isinstance(old, dict) != isinstance(new, dict):
+            # A schema appearing on a request, or disappearing from a response.
+            if prefix == "request-property" and isinstance(new, dict):
+                self.emit("request-body-schema-added", path, op, f"{label} ({mime}) now has a schema")
+            elif prefix == "response-property" and isinstance(old, dict):
+                self.emit("response-body-schema-removed", path, op, f"{label} ({mime}) no longer has a schema")
+            return
         if _jsonish(mime):
             self.schema(old, new, path, op, prefix, label)
             return
@@ -502,10 +523,13 @@ class _Differ(SchemaComparer):
         if any(_jsonish(m) and m in new_content and (fingerprint(old_content[m], self.old), fingerprint(new_content[m], self.new)) == prints
                for m in old_content):
             return
-        loose = _Differ(self.old, self.new)
-        loose._text_wire = True
-        loose.schema(old, new, path, op, prefix, f"{label} ({_media_base(mime)})")
-        self.changes.extend(loose.changes)
+        if self._text is None:
+            # One differ for every text-wire schema, so a shared schema is reported once.
+            self._text = _Differ(self.old, self.new)
+            self._text._text_wire = True
+        seen = len(self._text.changes)
+        self._text.schema(old, new, path, op, prefix, f"{label} ({_media_base(mime)})")
+        self.changes.extend(self._text.changes[seen:])
 
     # -- responses ---------------------------------------------------------------------
     def responses(self, old_op: dict, new_op: dict, base: str, op: str) -> None:
@@ -565,6 +589,7 @@ class _Differ(SchemaComparer):
                               f"response {code} header {name!r} serialisation changed from style={before[0]} explode={before[1]} to style={after[0]} explode={after[1]}")
             old_schema = self.old.deref(self.old.param_schema(header))
             new_schema = self.new.deref(self.new.param_schema(target))
+            self._alive.append((old_schema, new_schema))
             self.schema(old_schema, new_schema, hpath + ("/schema" if "schema" in target else ""), op, "response-property", f"response {code} header {name}")
 
     # -- schemas -----------------------------------------------------------------------

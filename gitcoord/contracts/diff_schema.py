@@ -71,8 +71,8 @@ def _show(bound: tuple[float, bool] | None, lower: bool) -> str:
 def types_of(schema: dict) -> set[str]:
     raw = schema.get("type")
     types = {raw} if isinstance(raw, str) else {t for t in raw if isinstance(t, str)} if isinstance(raw, list) else set()
-    if schema.get("nullable") is True or schema.get("x-nullable") is True:
-        types.add("null")
+    if (schema.get("nullable") is True or schema.get("x-nullable") is True) and types:
+        types.add("null")  # 3.0 nullable qualifies a type; alone it says nothing
     if isinstance(schema.get("enum"), list) and None in schema["enum"] and types:
         types.add("null")
     return types
@@ -189,6 +189,11 @@ def _covered(lost: set[str], gained_into: set[str], parameter: bool) -> bool:
     return not rest
 
 
+def _any_schema(schema: dict) -> bool:
+    """An untyped schema that still fixes its values (const or enum): giving it the values' type adds nothing."""
+    return "type" not in schema and ("const" in schema or isinstance(schema.get("enum"), list))
+
+
 def _bare_type(schema: Any, side: Any) -> bool:
     """An alternative that is nothing but a type (``{type: integer}``): its values are the type's."""
     node = side.deref(schema)
@@ -228,35 +233,21 @@ class SchemaComparer:
     _text_wire = False  # schemas of a non-JSON media type: every value is text on the wire
 
     def _compare(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
-        op = None
-        if SCHEMA_PREFIXES[prefix] in ("request", "input") and isinstance(new.get("allOf"), list):
+        direction = SCHEMA_PREFIXES[prefix]
+        narrowing = direction in ("request", "input")
+        if narrowing and isinstance(new.get("allOf"), list):
             self._all_of_added(old, new, path, prefix, label)
         old = flatten(old, self.old)
         new = flatten(new, self.new)
-        direction = SCHEMA_PREFIXES[prefix]
-        narrowing = direction in ("request", "input")
-
-        def rule(suffix: str) -> str:
-            return f"{prefix}-{suffix}"
-
+        self._type(old, new, path, prefix, label, narrowing)
         composed_old = any(isinstance(old.get(k), list) for k in ("oneOf", "anyOf"))
         composed_new = any(isinstance(new.get(k), list) for k in ("oneOf", "anyOf"))
-        self._type(old, new, path, prefix, label, narrowing)
         if composed_old != composed_new:
             # A schema wrapped into (or unwrapped from) oneOf/anyOf: the plain side is compared
             # with its matching alternative, not with the keyword-less wrapper.
             self._variants(old, new, path, prefix, label, narrowing)
             return
-        old_fmt, new_fmt = old.get("format"), new.get("format")
-        if old_fmt != new_fmt and (types_of(old) == types_of(new) or not types_of(old)):
-            what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
-                else f"format changed from {old_fmt!r} to {new_fmt!r}"
-            # Another format is another contract, except a generalisation on a request (int32 ->
-            # int64, float -> double, date -> date-time) or a specialisation on a response; dropping a
-            # format from a request, or adding one to a response, cannot hurt either.
-            wider = (old_fmt, new_fmt) in _FORMAT_GENERALISATIONS if narrowing else (new_fmt, old_fmt) in _FORMAT_GENERALISATIONS
-            if ((narrowing and new_fmt) or (not narrowing and old_fmt)) and not wider:
-                self.emit(rule("format-changed"), path + "/format", op, f"{label}: {what}")
+        self._format(old, new, path, prefix, label, narrowing)
         self._enum(old, new, path, prefix, label, narrowing)
         self._const(old, new, path, prefix, label, narrowing)
         self._constraints(old, new, path, prefix, label, narrowing)
@@ -264,6 +255,19 @@ class SchemaComparer:
         self._variants(old, new, path, prefix, label, narrowing)
         self._properties(old, new, path, prefix, label, direction)
         self._applicators(old, new, path, prefix, label, narrowing)
+
+    def _format(self, old: dict, new: dict, path: str, prefix: str, label: str, narrowing: bool) -> None:
+        """Another format is another contract, except a generalisation on a request (int32 ->
+        int64, float -> double, date -> date-time) or a specialisation on a response; dropping a
+        format from a request, or adding one to a response, cannot hurt either."""
+        old_fmt, new_fmt = old.get("format"), new.get("format")
+        if old_fmt == new_fmt or not (types_of(old) == types_of(new) or not types_of(old)):
+            return
+        wider = (old_fmt, new_fmt) in _FORMAT_GENERALISATIONS if narrowing else (new_fmt, old_fmt) in _FORMAT_GENERALISATIONS
+        if ((narrowing and new_fmt) or (not narrowing and old_fmt)) and not wider:
+            what = f"format set to {new_fmt!r}" if old_fmt is None else f"format {old_fmt!r} removed" if new_fmt is None \
+                else f"format changed from {old_fmt!r} to {new_fmt!r}"
+            self.emit(f"{prefix}-format-changed", path + "/format", None, f"{label}: {what}")
 
     def _all_of_added(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
         """A new allOf member on a request: one more set of constraints every request must meet."""
@@ -293,6 +297,11 @@ class SchemaComparer:
                 harmful = bool(gained) and not _covered(gained, old_types, self._text_wire)
             if harmful:
                 self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type changed from {_fmt(old_types)} to {_fmt(new_types)}")
+        elif narrowing and not old_types and new_types and not _any_schema(old):
+            # An untyped request schema took any value; a type now rejects the others.
+            self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type set to {_fmt(new_types)} (any type was accepted)")
+        elif not narrowing and old_types and not new_types and not _any_schema(new):
+            self.emit(f"{prefix}-type-changed", path + "/type", None, f"{label}: type {_fmt(old_types)} removed (any type may be returned)")
         if narrowing and "null" in old_types and "null" not in new_types and new_types:
             self.emit(f"{prefix}-became-not-nullable", path, None, f"{label}: null is no longer accepted")
         if not narrowing and "null" in new_types and "null" not in old_types and old_types:
@@ -343,7 +352,8 @@ class SchemaComparer:
             key = "minimum" if lower else "maximum"
             if narrowing and nb is not None:
                 if ob is None:
-                    self.emit(f"{prefix}-{'min' if lower else 'max'}-set", f"{path}/{key}", None, f"{label}: {key} set to {_show(nb, lower)}")
+                    self.emit(f"{prefix}-{'min' if lower else 'max'}-set", f"{path}/{key}", None,
+                              f"{label}: {key} set to {nb[0]}{' (exclusive)' if nb[1] else ''}")
                 elif _tighter(nb, ob, lower):
                     self.emit(f"{prefix}-{'min-increased' if lower else 'max-decreased'}", f"{path}/{key}", None, f"{label}: {key} tightened from {_show(ob, lower)} to {_show(nb, lower)}")
             elif not narrowing and ob is not None and (nb is None or _tighter(ob, nb, lower)):

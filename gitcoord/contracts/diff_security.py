@@ -117,7 +117,8 @@ def compare_schemes(old: dict[str, Any], new: dict[str, Any], base: str, emit: E
                 continue
             target = new_flows[flow]
             for key in _FLOW_URLS:
-                if spec.get(key) != target.get(key):
+                # A refresh URL offered for the first time adds a way; every other URL change moves one.
+                if spec.get(key) != target.get(key) and not (key == "refreshUrl" and spec.get(key) is None):
                     emit("security-scheme-flow-url-changed", f"{fpath}/{key}", None, f"security scheme {name!r} {flow} {key} changed from {spec.get(key)!r} to {target.get(key)!r}")
             old_scopes, new_scopes = spec.get("scopes") or {}, target.get("scopes") or {}
             for scope in old_scopes:

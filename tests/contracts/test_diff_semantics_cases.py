@@ -543,3 +543,66 @@ def test_bare_type_alternatives_still_accepted_are_not_removed() -> None:
     assert breaking(req(obj({"v": {"oneOf": [S, I]}})), req(obj({"v": S})))  # JSON: 5 is no string
     assert not breaking(req(obj({"v": {"anyOf": [I, {"type": "number"}]}})), req(obj({"v": {"type": "number"}})))
     assert breaking(req(obj({"v": {"oneOf": [obj({"a": S}), obj({"b": S})]}})), req(obj({"v": {"oneOf": [obj({"a": S})]}})))
+
+
+def test_security_scheme_refresh_url_offered_for_the_first_time_is_no_change() -> None:
+    assert breaking(scheme_spec(type="http", scheme="bearer"), scheme_spec(type="http", scheme="bearer", bearerFormat="JWT"))
+    flow = {"tokenUrl": "https://a/token", "scopes": {}}
+    assert not breaking(scheme_spec(type="oauth2", flows={"clientCredentials": flow}),
+                        scheme_spec(type="oauth2", flows={"clientCredentials": {**flow, "refreshUrl": "https://a/refresh"}}))
+    assert breaking(scheme_spec(type="oauth2", flows={"clientCredentials": {**flow, "refreshUrl": "https://a/refresh"}}),
+                    scheme_spec(type="oauth2", flows={"clientCredentials": flow}))
+
+
+def test_a_removed_path_reaches_the_consumers_of_its_operations() -> None:
+    old = oas({"/a": {"get": {"responses": OK}}, "/b": {"get": {"responses": OK}, "post": {"responses": OK}}})
+    result = diff_specs(old, ONLY_GET, consumers={"web": ["GET /a"], "batch": ["POST /b"]})
+    [change] = result.changes
+    assert change.id == "path-removed" and change.consumers == ["batch"] and sorted(change.operations) == ["GET /b", "POST /b"]
+    unused = diff_specs(old, ONLY_GET, consumers={"web": ["GET /a"]})
+    assert unused.changes[0].level == "warning" and not unused.breaking
+
+
+def test_a_shared_schema_under_a_non_json_media_type_is_reported_once() -> None:
+    def spec(maximum: int) -> dict:
+        form = {"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"$ref": "#/components/schemas/F"}}}}, "responses": OK}
+        return oas({"/a": {"post": copy.deepcopy(form)}, "/b": {"post": copy.deepcopy(form)}},
+                   components={"schemas": {"F": obj({"n": {**I, "maximum": maximum}})}})
+
+    [change] = diff_specs(spec(9), spec(3)).changes
+    assert change.level == "error" and sorted(change.operations) == ["POST /a", "POST /b"]
+
+
+def test_many_swagger2_parameters_are_each_compared() -> None:
+    """2.0 parameters carry their schema inline; each comparison must stay its own (no reused ids)."""
+    def spec(maximum: int) -> dict:
+        params = [{"name": f"p{i}", "in": "query", "type": "integer", "maximum": maximum if i == 57 else 100} for i in range(80)]
+        return {"swagger": "2.0", "info": {}, "paths": {f"/r{j}": {"get": {"parameters": copy.deepcopy(params), "responses": {"200": {"description": "ok"}}}}
+                                                          for j in range(5)}}
+
+    found = [c for c in diff_specs(spec(100), spec(50)).changes]
+    assert sorted(c.operation for c in found) == [f"GET /r{j}" for j in range(5)]
+    assert all(c.id == "request-parameter-max-decreased" and "p57" in c.message for c in found)
+
+
+def test_a_security_scheme_change_reaches_the_operations_using_it() -> None:
+    def spec(location: str) -> dict:
+        return oas({"/a": {"get": {"security": [{"key": []}], "responses": OK}}, "/b": {"get": {"responses": OK}}},
+                   components={"securitySchemes": {"key": {"type": "apiKey", "in": location, "name": "k"}}})
+
+    [change] = diff_specs(spec("header"), spec("query"), consumers={"web": ["GET /a"], "batch": ["GET /b"]}).changes
+    assert change.id == "security-scheme-in-changed" and change.operations == ["GET /a"] and change.consumers == ["web"]
+
+
+def test_openapi30_nullable_without_a_type_says_nothing() -> None:
+    untyped = {"nullable": True, "properties": {"a": S}}
+    assert not breaking(res(obj({"v": untyped})), res(obj({"v": {**untyped, "type": "object"}})))
+    assert breaking(res(obj({"v": S})), res(obj({"v": {**S, "nullable": True}})))
+
+
+def test_a_type_given_to_an_untyped_request_or_taken_from_a_response() -> None:
+    assert breaking(req(obj({"v": {}})), req(obj({"v": S})))  # any value was accepted
+    assert not breaking(req(obj({"v": S})), req(obj({"v": {}})))
+    assert breaking(res(obj({"v": S})), res(obj({"v": {}})))  # any value may come back
+    assert not breaking(res(obj({"v": {}})), res(obj({"v": S})))
+    assert not breaking(req(obj({"v": {"enum": ["a"]}})), req(obj({"v": {"enum": ["a"], "type": "string"}})))

@@ -118,6 +118,9 @@ CASES: dict[str, tuple[dict, dict, str | None]] = {
         one(body(obj({"a": S})), method="post"), one(body(obj({"a": {**S, "readOnly": True}})), method="post"), None),
     "request-property-became-not-read-only": (
         one(body(obj({"a": {**S, "readOnly": True}}, ["a"])), method="post"), one(body(obj({"a": S}, ["a"])), method="post"), None),
+    "request-body-schema-added": (
+        one({"requestBody": {"content": {"application/json": {}}}}, method="post"), one(body(obj({"a": S})), method="post"), None),
+    "response-body-schema-removed": (one(response(obj({"a": S}))), one({"responses": {"200": {"description": "ok", "content": {"application/json": {}}}}}), None),
     "response-default-removed": (
         one({"responses": {"200": {"description": "ok"}, "default": {"description": "e"}}}), one(), None),
     "response-media-type-changed": (one(response(obj({"a": S}))), one(response(obj({"a": S}), mime="application/problem+json")), None),

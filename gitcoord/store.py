@@ -561,6 +561,55 @@ def _test_pause(point: str) -> None:
         time.sleep(0.01)
 
 
+REMOTE_RACE_BUDGET = 300.0  # seconds a remote write keeps retrying lost races while the remote answers
+
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        return max(0.0, float(os.environ[name]))
+    except (KeyError, ValueError):
+        return default
+
+
+class RemoteRetry:
+    """When and how long to retry a push that lost its race against other writers.
+
+    A lost race means the remote answered and somebody else's write landed: progress was made,
+    so giving up after a fixed number of attempts only turns a busy minute into errors. A writer
+    keeps trying until a wall-clock budget is spent (and at least ``min_attempts`` times). The
+    pause before the next attempt is sized to the round trip measured on this remote (the lost
+    attempt: build + push), with full jitter over a window that doubles with each loss: contenders spread over
+    as many round-trip slots as there are of them, instead of colliding again at once.
+    """
+
+    def __init__(self, min_attempts: int, budget: float):
+        self.min_attempts = min_attempts
+        self.started = time.monotonic()
+        self.deadline = self.started + budget
+        self.losses = 0
+        self.round_trip = 0.05
+        self._attempt_started = self.started
+
+    def attempt_started(self) -> None:
+        self._attempt_started = time.monotonic()
+
+    def lost(self) -> bool:
+        """Record a lost race and pause; False when the budget is spent (give up)."""
+        now = time.monotonic()
+        self.losses += 1
+        measured = now - self._attempt_started
+        if measured > 0:  # a moving average: one slow attempt does not stretch every pause
+            self.round_trip = measured if self.losses == 1 else 0.7 * self.round_trip + 0.3 * measured
+        if self.losses >= self.min_attempts and now >= self.deadline:
+            return False
+        window = self.round_trip * min(2 ** (self.losses - 1), 4)
+        pause = random.uniform(0, window)
+        if self.losses >= self.min_attempts:
+            pause = min(pause, max(0.0, self.deadline - now))
+        time.sleep(pause)
+        return True
+
+
 class Store:
     """The coordination branch of one repository, optionally shared through a remote."""
 
@@ -666,6 +715,9 @@ class Store:
     def _sleep(self, attempt: int) -> None:
         time.sleep(random.uniform(0, min(0.5, 0.01 * (2 ** attempt))))
 
+    def _race_budget(self) -> "RemoteRetry":
+        return RemoteRetry(self.retries, _env_seconds("GITCOORD_RACE_BUDGET", REMOTE_RACE_BUDGET))
+
     # -- transactions
     def transact(self, fn: Callable[[Txn], T]) -> TxnResult:
         """Run ``fn`` on the latest state and commit its changes atomically (retrying lost races)."""
@@ -693,11 +745,15 @@ class Store:
 
     def _transact_remote(self, fn: Callable[[Txn], T]) -> TxnResult:
         assert self.remote and self.tracking_ref
-        tip = self._ref_oid(self.tracking_ref)
-        fresh = False
-        if tip is None:
-            tip, fresh = self.fetch(), True
-        for attempt in range(self.retries):
+        # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
+        # built and refused) before the fetch anyway, and a writer that skips the fetch because its
+        # last write is still the tip would win every race against those who must fetch (starvation).
+        tip, fresh = self.fetch(), True
+        retry = self._race_budget()
+        attempt = -1
+        while True:
+            attempt += 1
+            retry.attempt_started()
             txn = Txn(Snapshot(self.repo, tip, self.cache), self.agent)
             try:
                 value = fn(txn)
@@ -726,9 +782,12 @@ class Store:
                 self._advance_local(commit)
                 self.cache.save()
                 return TxnResult(value, commit, True, attempt + 1, txn.events)
-            self._sleep(attempt)
+            if not retry.lost():
+                break
             tip, fresh = self.fetch(), True
-        raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {self.retries} attempts")
+        raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {attempt + 1} attempts "
+                        f"in {time.monotonic() - retry.started:.0f}s (others kept landing first; "
+                        "GITCOORD_RACE_BUDGET sets how many seconds to keep trying)")
 
     def _advance_local(self, new: str) -> None:
         """Fast-forward the local branch to ``new`` when it is behind; leave a diverged one to `sync`."""

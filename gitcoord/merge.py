@@ -259,8 +259,9 @@ def _record_op(run_id: str, record: dict[str, Any], merged: list[str], skipped: 
         record.pop("released_locks", None)  # set by an earlier attempt: a re-run must write the same record
         released: list[str] = []
         kept: list[str] = []
+        all_tasks = tasks.load_tasks(txn)  # once: 50 transitions must not reload every task 50 times
         for task_id in merged:
-            current = txn.load(tasks.task_path(task_id))
+            current = all_tasks.get(task_id)
             if current is None or current["status"] == "merged":
                 continue
             if "merged" not in tasks.TRANSITIONS[current["status"]]:
@@ -272,8 +273,11 @@ def _record_op(run_id: str, record: dict[str, Any], merged: list[str], skipped: 
                               summary=f"landed by batch merge {run_id} while {current['status']}; status kept",
                               data={"run": run_id, "status": current["status"]})
                 continue
-            result = tasks.apply_transition(txn, task_id, "merged", reason=f"batch merge {run_id}", force=True)
+            result = tasks.apply_transition(txn, task_id, "merged", reason=f"batch merge {run_id}", force=True,
+                                            tasks=all_tasks, refresh=False)
             released += result.get("_released_locks", [])
+        if merged:
+            tasks.refresh_readiness(txn, all_tasks)
         record["status_kept"] = kept
         txn.put(f"{MERGE_DIR}/{run_id}.json", record)
         for entry in skipped:
@@ -356,10 +360,16 @@ def run(store: Store, repo: pygit2.Repository, *, feature: str | None = None, in
                 "target_failed": False, "commits": {}, "pushed": False, "written": False}
     if progress:
         progress(f"merging {len(sel.items)} task(s) into {ref}: {', '.join(i.task for i in sel.items)}")
+    if not push and not allow_checked_out:
+        where = merge_engine.checked_out_refs(repo).get(target.work_ref)
+        if where is not None:
+            raise UsageError(f"refusing to move {target.work_ref}: it is checked out in the worktree at {where}; "
+                             "merge into another ref, switch that worktree away, or allow it explicitly")
     run_id = new_run_id(timeutil.now_iso())
     started = timeutil.now_iso()
+    # The result is built without landing: the target moves together with the record, below.
     result = merge_engine.run_batch(repo, target.work_ref, sel.items, mode=mode, test_cmd=test_cmd,
-                                    land=not push, allow_checked_out=allow_checked_out, progress=progress,
+                                    land=False, allow_checked_out=allow_checked_out, progress=progress,
                                     message=lambda item: _message(item, view))
     skipped = sel.excluded + result.skipped
     record = {"run": run_id, "into": ref, "remote": remote, "before": result.before, "after": None, "mode": mode,
@@ -376,8 +386,14 @@ def run(store: Store, repo: pygit2.Repository, *, feature: str | None = None, in
         record["local"] = _update_local_base(repo, target, result.before, result.result,
                                              allow_checked_out=allow_checked_out)
     else:
-        record["after"] = result.after or (result.before if result.merged else None)
-        store.transact(_record_op(run_id, record, result.merged, skipped))
+        # Land and record in one ref transaction: the target and the coordination branch move
+        # together or not at all (a crash in between can no longer land work nobody recorded).
+        landing = bool(result.result) and result.result != result.before
+        record["after"] = result.result if landing else (result.before if result.merged else None)
+        if landing and progress:
+            progress(f"landing {len(result.merged)} task(s) on {ref}")
+        also = ((target.work_ref, result.before, result.result),) if landing else ()
+        store.transact(_record_op(run_id, record, result.merged, skipped), also=also)
     return {**record, "run": run_id, "written": True}
 
 

@@ -674,15 +674,29 @@ class Store:
             raise UsageError(f"no coordination branch '{self.branch}' yet: run `gitcoord init` first")
         return snapshot
 
-    def _cas(self, expected: str | None, new: str, message: str, ref: str | None = None) -> bool:
-        """Move ``ref`` from ``expected`` to ``new`` under git's ref lock; False when it moved meanwhile."""
+    def _cas(self, expected: str | None, new: str, message: str, ref: str | None = None,
+             also: tuple[tuple[str, str, str], ...] = ()) -> bool:
+        """Move ``ref`` from ``expected`` to ``new`` under git's ref lock; False when it moved meanwhile.
+
+        The refs in ``also`` are locked and moved in the same transaction; one of them having
+        moved raises RaceError (nothing moves)."""
         ref = ref or self.ref
         try:
             with self.repo.transaction() as tx:
                 tx.lock_ref(ref)
+                for other, _, _ in also:
+                    tx.lock_ref(other)
                 if self._ref_oid(ref) != expected:
                     return False
+                for other, other_expected, _ in also:
+                    if self._ref_oid(other) != other_expected:
+                        now = self._ref_oid(other)
+                        raise RaceError(f"{other} moved meanwhile ({other_expected[:12]} -> {str(now)[:12]}); "
+                                        "nothing was changed, run it again",
+                                        data={"ref": other, "expected": other_expected, "current": now})
                 tx.set_target(ref, new, message=message)
+                for other, _, other_new in also:
+                    tx.set_target(other, other_new, message=message)
             return True
         except pygit2.GitError as exc:
             if "lock" in str(exc).lower():
@@ -719,9 +733,15 @@ class Store:
         return RemoteRetry(self.retries, _env_seconds("GITCOORD_RACE_BUDGET", REMOTE_RACE_BUDGET))
 
     # -- transactions
-    def transact(self, fn: Callable[[Txn], T]) -> TxnResult:
-        """Run ``fn`` on the latest state and commit its changes atomically (retrying lost races)."""
+    def transact(self, fn: Callable[[Txn], T], *, also: tuple[tuple[str, str, str], ...] = ()) -> TxnResult:
+        """Run ``fn`` on the latest state and commit its changes atomically (retrying lost races).
+
+        ``also`` moves other local refs ``(ref, expected, new)`` in the same ref transaction as the
+        coordination branch (a batch merge lands its target together with its record): all refs
+        move or none does; a moved ``also`` ref is a RaceError, not a retry."""
         if self.remote:
+            if also:
+                raise UsageError("moving other refs with a coordination write is local-only (remote: one atomic push)")
             return self._transact_remote(fn)
         last_tip = None
         for attempt in range(self.retries):
@@ -733,7 +753,7 @@ class Store:
             check_declared(txn.base.config, self.agent, txn.op)
             commit = self._commit(txn, [tip] if tip else [])
             _test_pause("before-cas")
-            if self._cas(tip, commit, f"gitcoord: {txn.op}"):
+            if self._cas(tip, commit, f"gitcoord: {txn.op}", also=also):
                 self.cache.save()
                 return TxnResult(value, commit, True, attempt + 1, txn.events)
             last_tip = tip

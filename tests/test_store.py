@@ -262,3 +262,26 @@ def test_a_push_refused_by_the_remote_is_reported_not_retried_as_a_race(remote):
     assert "pre-receive hook declined" in result.err and "coordination branch is frozen" in result.err
     assert "kept moving" not in result.err
     assert git(remote.bare, "rev-parse", "gitcoord") == tip
+
+
+def test_a_write_moving_another_ref_moves_both_or_neither(repo):
+    """A batch merge lands its target together with its record: one ref transaction."""
+    from gitcoord.errors import RaceError
+
+    assert run_cli("init", cwd=repo).code == 0
+    store = Store(pygit2.Repository(str(repo)), agent="alice")
+    main = git(repo, "rev-parse", "main")
+    git(repo, "branch", "target", main)
+    git(repo, "commit", "-q", "--allow-empty", "-m", "next")
+    new = git(repo, "rev-parse", "HEAD")
+    coord = store.local_tip()
+
+    def write(txn):
+        txn.put_bytes("notes/x.txt", b"x\n")
+
+    with pytest.raises(RaceError):  # the target is not where the caller saw it: nothing moves
+        store.transact(write, also=(("refs/heads/target", new, main),))
+    assert store.local_tip() == coord and git(repo, "rev-parse", "target") == main
+    result = store.transact(write, also=(("refs/heads/target", main, new),))
+    assert result.changed and store.local_tip() == result.commit != coord
+    assert git(repo, "rev-parse", "target") == new

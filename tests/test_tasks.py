@@ -236,3 +236,18 @@ def test_a_bad_from_records_nothing(planned):
     assert run_cli("branch", "create", "API", "--from", "no-such-rev", cwd=repo).code == 2
     assert git(repo, "rev-parse", "gitcoord") == tip
     assert run_cli("--json", "task", "show", "DESIGN", cwd=repo).json["status"] == "ready"
+
+
+def test_plan_json_is_remembered_by_content_and_never_stale(planned):
+    """A warm `plan --json` comes from the cache keyed by the tasks/contracts/config ids: the
+    same answer again, and a changed task set gives the new answer at once."""
+    first = run_cli("--json", "plan", "--agents", "2", cwd=planned)
+    assert first.code == 0, first.err
+    assert (Path(git(planned, "rev-parse", "--absolute-git-dir")) / "gitcoord" / "plan.marshal").is_file()
+    again = run_cli("--json", "plan", "--agents", "2", cwd=planned)
+    assert again.json == first.json
+    other = run_cli("--json", "plan", "--agents", "1", cwd=planned)  # other options: not the cached answer
+    assert other.json["agents"] == 1 and first.json["agents"] == 2
+    assert run_cli("task", "add", "EXTRA", "--title", "Extra", "--owns", "extra/**", cwd=planned).code == 0
+    after = run_cli("--json", "plan", "--agents", "2", cwd=planned)
+    assert "EXTRA" in json.dumps(after.json) and "EXTRA" not in json.dumps(first.json)

@@ -310,20 +310,15 @@ def plan(app: App, feature: str | None, agents: int | None, fmt: str, output: st
       gitcoord plan --format mermaid > plan.md
       gitcoord plan --format gantt-svg -o plan.svg
     """
-    from gitcoord import graph, render, tasks
+    from gitcoord import tasks
 
     snap = app.snapshot()
-    all_tasks = tasks.load_tasks(snap)
-    selected = tasks.filter_tasks(all_tasks.values(), feature=feature)
-    if feature and not selected:
-        from gitcoord.errors import UsageError
+    if (app.as_json or fmt == "json") and not output:
+        app.emit(tasks.cached_plan(snap, feature=feature, agents=agents))
+        return
+    from gitcoord import render
 
-        raise UsageError(f"--feature {feature}: no tasks in that feature")
-    nodes = tasks.to_nodes(selected)
-    declared = [graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in snap.config.get("agents") or []]
-    team: int | list[graph.Agent] | None = declared[:agents] if declared and agents else (declared or agents)
-    result = graph.plan(nodes, team, hard_requires=snap.config["policies"]["hard_requires"],
-                        contract_ready=tasks.contract_ready_fn(snap, all_tasks))
+    nodes, result = tasks.plan_for(snap, feature=feature, agents=agents)
     if app.as_json or fmt == "json":
         text = None
     elif fmt == "mermaid":

@@ -10,6 +10,9 @@ Printed per N: p50 / p99 / max latency of one write, writes that needed retries,
 (RaceError, what the CLI reports as exit 3), beside the reference measured in the same run just
 before: one writer alone doing the same writes (and a bare `git fetch` + `git push` round trip).
 Targets (at 16 writers): p50 <= 1 s, p99 <= 5 s, zero give-ups. 32 and 64 are reported.
+Also printed: the CPU one write costs (writer and its git processes + the daemon's children,
+measured on the solo run): N writers writing back to back on C cores cannot average below
+N x that / C per write, whatever the store does.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def task_doc(task_id: str) -> dict:
 def writer(clone: str, agent: str, start_at: float, task_ids: list[str]) -> None:
     """Claim each task and post a status on it; print one JSON record per write."""
     from gitcoord import gitutil, messages, tasks
-    from gitcoord.errors import RaceError
+    from gitcoord.errors import GitcoordError
     from gitcoord.store import Store
 
     store = Store(gitutil.open_repo(clone), remote="origin", agent=agent)
@@ -69,6 +72,7 @@ def writer(clone: str, agent: str, start_at: float, task_ids: list[str]) -> None
     time.sleep(max(0.0, start_at - time.time()))
     records = []
     t0 = time.perf_counter()
+    cpu0 = os.times()
 
     def timed(kind: str, fn) -> None:
         start = time.perf_counter()
@@ -76,14 +80,18 @@ def writer(clone: str, agent: str, start_at: float, task_ids: list[str]) -> None
             result = store.transact(fn)
             records.append({"kind": kind, "s": time.perf_counter() - start, "attempts": result.attempts,
                             "at": start - t0})
-        except RaceError:
-            records.append({"kind": kind, "s": time.perf_counter() - start, "attempts": None})
+        except GitcoordError as exc:  # what the CLI reports with exit 3 (a race or the remote failing)
+            records.append({"kind": kind, "s": time.perf_counter() - start, "attempts": None,
+                            "error": str(exc)[:200]})
 
     for task_id in task_ids:
         timed("claim", lambda txn, t=task_id: tasks.apply_transition(txn, t, "in_progress"))
         status = messages.status_message(task_id, progress=50, current="benchmark")
         timed("status", lambda txn, m=status: messages.append(txn, messages.Message(m.kind, dict(m.data), m.source)))
-    print(json.dumps(records))
+    cpu1 = os.times()
+    cpu = (cpu1.user + cpu1.system + cpu1.children_user + cpu1.children_system
+           - cpu0.user - cpu0.system - cpu0.children_user - cpu0.children_system)
+    print(json.dumps({"records": records, "cpu": cpu}))
 
 
 # --------------------------------------------------------------------------- the run
@@ -123,11 +131,15 @@ def run_wave(base: Path, url: str, writers: int, name: str) -> dict:
                                        repr(start_at), *ids], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       env=ENV))
     records = []
+    cpu = -daemon_cpu(base)
     for proc in procs:
         out, err = proc.communicate()
         if proc.returncode != 0:
             raise SystemExit(f"writer failed: {err.decode()[-800:]}")
-        records.extend(json.loads(out))
+        doc = json.loads(out)
+        records.extend(doc["records"])
+        cpu += doc["cpu"]
+    cpu += daemon_cpu(base)
     wall = time.time() - start_at
     if os.environ.get("BENCH_VERBOSE"):
         for r in sorted(records, key=lambda r: -r["s"])[:8]:
@@ -135,7 +147,21 @@ def run_wave(base: Path, url: str, writers: int, name: str) -> dict:
     lat = [r["s"] for r in records]
     return {"writes": len(records), "p50": statistics.median(lat), "p99": pct(lat, 0.99), "max": max(lat),
             "retried": sum(1 for r in records if r["attempts"] and r["attempts"] > 1),
-            "gave_up": sum(1 for r in records if r["attempts"] is None), "wall": wall}
+            "gave_up": sum(1 for r in records if r["attempts"] is None), "wall": wall,
+            "cpu_per_write": cpu / len(records)}
+
+
+def daemon_cpu(base: Path) -> float:
+    """CPU seconds the git daemon's finished children (upload-pack, receive-pack) used so far."""
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"daemon" in b" ".join(cmdline[:2]) and f"--base-path={base}".encode() in cmdline:
+                fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return 0.0
 
 
 def plain_round_trip(base: Path, url: str) -> float:
@@ -169,6 +195,9 @@ def main(counts: list[int]) -> int:
                 solo = run_wave(base, url, 1, f"solo{n}")
                 row(f"reference: 1 writer alone, {solo['writes']} writes",
                     f"p50 {solo['p50']:.2f}s p99 {solo['p99']:.2f}s", "-", None)
+                floor = n * solo["cpu_per_write"] / (os.cpu_count() or 1)
+                row(f"reference: CPU per write {solo['cpu_per_write'] * 1000:.0f} ms (client+server)",
+                    f"{n} writers: >= {floor:.2f} s", "(CPU floor)", None)
                 wave = run_wave(base, url, n, f"wave{n}")
                 gate = n == 16
                 print(f"{n} writers: {wave['writes']} writes in {wave['wall']:.1f}s, "

@@ -590,6 +590,10 @@ class RemoteRetry:
         self.round_trip = 0.05
         self._attempt_started = self.started
 
+    def round_trip_of_win(self) -> float:
+        """The round trip measured on this write: its winning attempt's when it never lost."""
+        return self.round_trip if self.losses else time.monotonic() - self._attempt_started
+
     def attempt_started(self) -> None:
         self._attempt_started = time.monotonic()
 
@@ -602,7 +606,12 @@ class RemoteRetry:
             self.round_trip = measured if self.losses == 1 else 0.7 * self.round_trip + 0.3 * measured
         if self.losses >= self.min_attempts and now >= self.deadline:
             return False
-        window = self.round_trip * min(2 ** (self.losses - 1), 4)
+        # Full jitter over a window that doubles with the first losses (1, 2, 4 round trips): the
+        # losers spread out instead of all pushing again at once. A write that kept losing then
+        # retries within one round trip: it goes ahead of fresh writes, which wait about a round
+        # trip after their own last write (_yield_to_waiting_writers) - a rough queue by age,
+        # without any server to keep one.
+        window = self.round_trip * (2 ** (self.losses - 1) if self.losses <= 3 else 1)
         pause = random.uniform(0, window)
         if self.losses >= self.min_attempts:
             pause = min(pause, max(0.0, self.deadline - now))
@@ -768,6 +777,7 @@ class Store:
         # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
         # built and refused) before the fetch anyway, and a writer that skips the fetch because its
         # last write is still the tip would win every race against those who must fetch (starvation).
+        self._yield_to_waiting_writers()
         tip, fresh = self.fetch(), True
         retry = self._race_budget()
         attempt = -1
@@ -801,13 +811,36 @@ class Store:
                 self.repo.references.create(self.tracking_ref, commit, force=True)
                 self._advance_local(commit)
                 self.cache.save()
+                self._last_push = (commit, time.monotonic(), retry.round_trip_of_win())
                 return TxnResult(value, commit, True, attempt + 1, txn.events)
             if not retry.lost():
                 break
-            tip, fresh = self.fetch(), True
+            tip, fresh = self._fetch_after_loss(retry), True
         raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {attempt + 1} attempts "
                         f"in {time.monotonic() - retry.started:.0f}s (others kept landing first; "
                         "GITCOORD_RACE_BUDGET sets how many seconds to keep trying)")
+
+    def _fetch_after_loss(self, retry: RemoteRetry) -> str | None:
+        """Fetch after a lost race. The remote answered a moment ago, so a failed fetch now (a
+        connection reset by a server busy with the other writers) is retried a few times within
+        the budget before it counts as the remote failing."""
+        from gitcoord.errors import RemoteError
+
+        for failures in range(1, 4):
+            try:
+                return self.fetch()
+            except RemoteError:
+                if failures == 3 or not retry.lost():
+                    raise
+        raise AssertionError("unreachable")
+
+    def _yield_to_waiting_writers(self) -> None:
+        """A writer writing again right after its own write landed lets those who lost to it go
+        first (about one round trip): it needs no fetch to be current, so it would otherwise win
+        every race against them and starve them. A write after a pause never waits."""
+        last = getattr(self, "_last_push", None)
+        if last is not None and time.monotonic() - last[1] < 2 * max(last[2], 0.05):
+            time.sleep(random.uniform(0.5, 1.5) * max(last[2], 0.05))
 
     def _advance_local(self, new: str) -> None:
         """Fast-forward the local branch to ``new`` when it is behind; leave a diverged one to `sync`."""

@@ -550,7 +550,7 @@ def apply_transition(txn: Txn, task_id: str, target: str, *, reason: str | None 
     released: list[str] = []
     if target in ("merged", "cancelled"):
         released = _release_locks(txn, task_id)
-    if refresh:
+    if refresh and dependents_of(tasks, task_id):  # only a dependent's readiness can change
         refresh_readiness(txn, tasks)
     txn.describe(f"task.{target}", f"{task_id}: {current} -> {target}" + (f" ({reason})" if reason else ""),
                  task=task_id)

@@ -495,19 +495,28 @@ def _day_of(path: str) -> str:
 
 
 def iter_events(snapshot: Any, *, since: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(path, event)`` for every event file, skipping whole days before ``since`` unparsed."""
+    """``(path, event)`` for every event file, skipping whole days before ``since`` unparsed.
+
+    Each day's folder is read in one pass over its tree (a lookup per path would cost
+    O(events per day) each), in path order.
+    """
     since_day = since[:10] if since else None
+    folders: dict[str, None] = {}
     for path in snapshot.walk("events"):
-        if not path.endswith(".json"):
+        if path.endswith(".json"):
+            folders.setdefault(path.rsplit("/", 1)[0], None)
+    for folder in folders:
+        day = _day_of(folder + "/x")
+        if since_day and day and day < since_day:
             continue
-        if since_day and _day_of(path) and _day_of(path) < since_day:
-            continue
-        event = snapshot.load(path)
-        if event is None:
-            continue
-        if since and _time_key(event.get("at")) < _time_key(since):
-            continue
-        yield path, event
+        loaded = snapshot.load_dir(folder, ".json")
+        for path in sorted(loaded):
+            event = loaded[path]
+            if event is None:
+                continue
+            if since and _time_key(event.get("at")) < _time_key(since):
+                continue
+            yield path, event
 
 
 @functools.lru_cache(maxsize=65536)

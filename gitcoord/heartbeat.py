@@ -13,7 +13,7 @@ from typing import Any
 from gitcoord import messages, timeutil
 from gitcoord.errors import UsageError
 
-DEFAULT_HEARTBEAT = "1h"
+DEFAULT_HEARTBEAT = "1h"  # also store.DEFAULT_CONFIG: what `config get policies.heartbeat` shows
 
 
 def heartbeat_seconds(config: dict[str, Any]) -> float:

@@ -222,7 +222,8 @@ def load_acks(view: Any, agent: str) -> list[str]:
     return list(record.get("acked") or [])
 
 
-def ack(store: Any, snapshot: Any, agent: str, ids: list[str] | None = None, *, all_items: bool = False) -> dict[str, Any]:
+def ack(store: Any, snapshot: Any, agent: str, ids: list[str] | None = None, *,
+        all_items: bool = False) -> dict[str, Any]:
     """Mark inbox items read (``ids``, or every current one with ``all_items``); unknown ids are bad input.
 
     The stored set keeps only ids still in the inbox, so it never grows past what the agent can see.

@@ -477,15 +477,6 @@ def post(store: Any, message: Message, *, force: bool = False) -> dict[str, Any]
     return result.value
 
 
-def as_guide_message(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The guide-shaped message an event carries (``data`` of a ``msg.*`` event), or None."""
-    kind = str(event.get("type", ""))[4:] if str(event.get("type", "")).startswith("msg.") else None
-    data = event.get("data")
-    if kind in GUIDE_TYPE_OF and isinstance(data, dict) and data.get("type") == GUIDE_TYPE_OF[kind]:
-        return data
-    return None
-
-
 # --------------------------------------------------------------------------- reading events
 
 

@@ -566,7 +566,7 @@ class Store:
     """The coordination branch of one repository, optionally shared through a remote."""
 
     def __init__(self, repo: pygit2.Repository, *, branch: str | None = None, remote: str | None = None,
-                 agent: str = "unknown", retries: int = 12):
+                 agent: str | Callable[[], str] = "unknown", retries: int = 12):
         self.repo = repo
         branch = branch or os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") \
             or DEFAULT_BRANCH
@@ -576,9 +576,19 @@ class Store:
             raise UsageError(f"--remote {remote}: no such remote in this repository (see `git remote -v`)")
         self.remote = remote
         self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
-        self.agent = agent
+        self._agent = agent  # a callable resolves on the first write: reading needs no identity
         self.retries = retries
         self.cache = EntityCache(gitutil.cache_dir(repo))
+
+    @property
+    def agent(self) -> str:
+        if callable(self._agent):
+            self._agent = self._agent()
+        return self._agent
+
+    @agent.setter
+    def agent(self, value: str) -> None:
+        self._agent = value
 
     # -- refs
     def _ref_oid(self, ref: str) -> str | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, run_cli
+from conftest import ROOT, git, run_cli
 
 TASKS = ("DESIGN", "API", "UI", "ANALYTICS", "TESTS", "INTEGRATION")
 DEPENDS = {"API": {"DESIGN"}, "UI": {"DESIGN"}, "ANALYTICS": {"DESIGN"}, "TESTS": {"DESIGN"},
@@ -28,7 +28,7 @@ def demo_run(tmp_path_factory):
     home.mkdir()
     (home / ".gitconfig").write_text("[user]\n\tname = Test\n\temail = test@example.com\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITCOORD_")}
-    env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1"})
+    env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "PYTHONPATH": str(ROOT)})
     directory = base / "shop"
     began = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "gitcoord", "--json", "demo", str(directory)], capture_output=True,

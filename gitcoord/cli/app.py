@@ -89,14 +89,34 @@ class App:
     def store(self):
         from gitcoord.store import Store
 
-        return Store(self.repo, remote=self.remote, agent=self.agent)
+        return Store(self.repo, remote=self.remote, agent=lambda: self.agent)
 
     def snapshot(self, *, fetch: bool | None = None, required: bool = True):
         """Current state. In remote mode a reporting command fetches first unless GITCOORD_OFFLINE=1."""
         if fetch is None:
             fetch = bool(self.remote)
         snap = self.store.snapshot(fetch=fetch)
+        if not snap.exists and self.remote is None and not self.offline and self._remote is None \
+                and self.__dict__.get("shared_remote") is None and self._join_by_asking_remotes():
+            snap = self.store.snapshot(fetch=True)
         return self.store.require(snap) if required else snap
+
+    def _join_by_asking_remotes(self) -> bool:
+        """No coordination branch here and none known: a clone that never fetched may still be part of
+        a team whose remote holds one. Ask the remotes (once) before saying "run init"."""
+        from gitcoord import gitutil
+        from gitcoord.joining import adopt_remote
+
+        if not list(self.repo.remotes) or gitutil.git_config_get(self.repo, "gitcoord.remote") is not None:
+            return False
+        adopted = adopt_remote(self.repo, probe=True)
+        if not adopted:
+            return False
+        self.info(f"gitcoord: using the coordination branch on remote '{adopted}' "
+                  f"(saved as `git config gitcoord.remote {adopted}`)")
+        for name in ("shared_remote", "remote", "store"):
+            self.__dict__.pop(name, None)
+        return True
 
     # -- output
     def emit(self, data: Any, human: str | Callable[[], str] | None = None) -> None:

@@ -309,6 +309,8 @@ def test_heartbeat_default_one_hour_in_doctor_and_inbox(auth: Path) -> None:
     ok("--agent", "manager", "task", "edit", "TASK-004", "--agent", "tech-writer-001", cwd=auth, env=at(1.6))
     [own] = run_cli("--json", "--agent", "backend-dev-001", "inbox", cwd=auth, env=at(1.6)).json["messages"]
     assert (own["reason"], own["task"]) == ("heartbeat", "TASK-002")
+    # the reminder's command acts as the same agent when typed as printed (identity came from --agent)
+    assert "`gitcoord --agent backend-dev-001 msg status TASK-002 --progress 25`" in own["summary"]
     [dependent] = run_cli("--json", "--agent", "tech-writer-001", "inbox", cwd=auth, env=at(1.6)).json["messages"]
     assert dependent["reason"] == "heartbeat" and "backend-dev-001" in dependent["summary"]
     assert run_cli("--json", "--agent", "frontend-dev-001", "inbox", cwd=auth, env=at(1.6)).json["messages"] == []

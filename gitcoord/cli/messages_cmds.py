@@ -186,7 +186,8 @@ def inbox(ctx: click.Context, app: App, for_agent: str | None, since: str | None
     from gitcoord.inbox import counts, inbox as collect
 
     agent = for_agent or app.agent
-    entries = collect(app.snapshot(), agent, since=messages.parse_since(since))
+    entries = collect(app.snapshot(), agent, since=messages.parse_since(since),
+                      command=app.gitcoord_cmd if agent == app.agent else "gitcoord")
     tally = counts(entries)
     shown = entries if show_all else [e for e in entries if not e["read"]]
 

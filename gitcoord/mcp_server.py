@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any, Callable
 
-from gitcoord.errors import GitcoordError, UsageError
+from gitcoord.errors import GitcoordError, UsageError, Violation
 
 INSTRUCTIONS = ("gitcoord coordinates parallel agents through git. Loop: whoami, next, task_start, work only "
                 "inside the task's owned paths (check_staged before committing), msg_post status_update, "
@@ -136,8 +136,13 @@ class Session:
         result = validate_cached(registry.spec_location(self.repo, record["spec"]),
                                  gitutil.cache_dir(self.repo) / "contracts", kind=registry.validation_kind(record),
                                  text=data)
-        return {"name": name, "spec": record["spec"], "valid": result.valid, "kind": result.kind,
-                "errors": [e.to_dict() for e in result.errors]}
+        report = {"name": name, "spec": record["spec"], "valid": result.valid, "kind": result.kind,
+                  "errors": [e.to_dict() for e in result.errors]}
+        if not result.valid:  # exit 1 in the CLI
+            first = report["errors"][0] if report["errors"] else {}
+            raise Violation(f"contract {name}: {record['spec']} is invalid: {len(report['errors'])} error(s), first "
+                            f"{first.get('pointer') or '/'}: {first.get('message', '')}"[:400], data=report)
+        return report
 
     def contract_diff(self, name: str, from_version: str | None = None) -> dict[str, Any]:
         from gitcoord.contracts import registry
@@ -150,9 +155,13 @@ class Session:
         new = registry.read_spec(self.repo, record["spec"])
         consumers = registry.effective_consumers(record, registry._tasks(snap))
         result = registry.diff_bytes(entry["snapshot"], old, record["spec"], new, record=record, consumers=consumers)
-        return {"breaking": result.breaking, "from": f"{name} {entry['version']} (approved)",
-                "to": f"{record['spec']} at work tree", "counts": result.counts(),
-                "changes": [{**c.to_dict(), "consumers": list(c.consumers)} for c in result.changes]}
+        report = {"breaking": result.breaking, "from": f"{name} {entry['version']} (approved)",
+                  "to": f"{record['spec']} at work tree", "counts": result.counts(),
+                  "changes": [{**c.to_dict(), "consumers": list(c.consumers)} for c in result.changes]}
+        if result.breaking:  # exit 1 in the CLI
+            raise Violation(f"contract {name}: {report['counts']['error']} breaking change(s) since "
+                            f"{entry['version']}", data=report)
+        return report
 
     def check_staged(self) -> dict[str, Any]:
         from gitcoord import check as engine
@@ -162,7 +171,13 @@ class Session:
                                   branch=current_branch(self.repo), mode="staged", task=None,
                                   branch_level=engine.WARNING, coordination_branch=self.store.branch,
                                   read=engine.index_reader(self.repo))
-        return result.to_dict()
+        report = result.to_dict()
+        if not result.ok:  # exit 1 in the CLI, with the whole report
+            errors = [v for v in report["violations"] if v.get("level") == "error"] or report["violations"]
+            first = errors[0] if errors else {}
+            raise Violation(f"check --staged: {len(errors)} violation(s); {first.get('path') or ''}: "
+                            f"{first.get('message', '')}"[:400], data=report)
+        return report
 
     # ------------------------------------------------------------------ resources
     def task_manifest(self, task_id: str) -> str:
@@ -188,7 +203,8 @@ def _public(task: dict[str, Any]) -> dict[str, Any]:
 
 def error_line(exc: GitcoordError) -> str:
     """The CLI's one line for an error."""
-    return f"gitcoord: error: {exc.message}" + (f" — {exc.hint}" if exc.hint else "")
+    line = f"gitcoord: error: {exc.message}" + (f" — {exc.hint}" if exc.hint else "")
+    return " ".join(line.split())
 
 
 # tool name → (Session method, short description); arguments come from the method's signature

@@ -98,11 +98,24 @@ def test_a_whole_task_lifecycle_over_mcp(project: Path) -> None:
         git(project, "add", "src/api/cart.py")
         assert (await me.call("check_staged"))["ok"] is True
         git(project, "commit", "-q", "-m", "cart totals")
+        # a path another task owns: the check refuses (exit-code class 1) and carries the whole report
+        (project / "docs").mkdir()
+        (project / "docs" / "cart.md").write_text("mine?\n")
+        git(project, "add", "docs/cart.md")
+        line, error = await me.fail("check_staged")
+        assert error["exit_code"] == 1 and "docs/cart.md" in line
+        assert [(v["path"], v["rule"]) for v in error["violations"] if v["level"] == "error"] == [
+            ("docs/cart.md", "outside-ownership")]
+        git(project, "rm", "-q", "--cached", "docs/cart.md")
         owners = await me.call("owners", paths=["src/api/cart.py", "src/shared/config.py"])
         assert [row["owners"] for row in owners["paths"]] == [["API-1"], []]
         await me.call("msg_post", message={"type": "status_update", "task_id": "API-1", "status": "in_progress",
                                            "progress": 80, "completed_items": ["cart totals"],
                                            "current_item": "tests", "next_items": [], "blockers": []})
+        line, error = await me.fail("msg_post", message={"type": "task_complete", "task_id": "API-1",
+                                                         "summary": "cart API done", "ready_for_merge": True,
+                                                         "test_results": {"passed": 2, "failed": 1}})
+        assert error["exit_code"] == 1 and "1 failed" in line
         await me.call("msg_post", message={"type": "task_complete", "task_id": "API-1", "branch": branch,
                                            "summary": "cart API done", "deliverables": ["src/api/cart.py"],
                                            "test_results": {"passed": 3, "failed": 0, "coverage": 90},

@@ -265,7 +265,10 @@ def test_inbox_ids_ack_and_unread_counts(auth: Path) -> None:
     unknown = run_cli("--agent", "backend-dev-001", "inbox", "ack", "not-an-id", cwd=auth)
     assert unknown.code == 2 and "not-an-id" in unknown.err and tip(auth) == before
     assert run_cli("--agent", "backend-dev-001", "inbox", "ack", cwd=auth).code == 2
-    ok("--agent", "backend-dev-001", "inbox", "ack", "--all", cwd=auth)
+    # the hint, typed as printed, acts as the same agent and marks everything read
+    hint = re.search(r"`gitcoord ([^`]+)` marks them read", human).group(1)
+    assert hint == "--agent backend-dev-001 inbox ack --all"
+    ok(*hint.split(), cwd=auth)
     data = run_cli("--json", "--agent", "backend-dev-001", "inbox", cwd=auth).json
     assert (data["messages"], data["unread"], data["read"]) == ([], 0, 3)
     assert json.loads(git(auth, "show", "refs/heads/gitcoord:inbox/backend-dev-001.json"))["acked"] == sorted(ids)

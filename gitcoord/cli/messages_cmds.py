@@ -198,7 +198,8 @@ def inbox(ctx: click.Context, app: App, for_agent: str | None, since: str | None
         lines = [f"{e['id']:<14} {e['reason']:<15} {'' if not e['read'] else '(read) '}{messages.format_event(e)}"
                  for e in shown]
         return "\n".join(lines + [f"{tally['unread']} unread, {tally['read']} read"
-                                   + (f" — `gitcoord inbox ack --all` marks them read" if tally["unread"] else "")])
+                                   + (f" — `{app.gitcoord_cmd} inbox ack --all` marks them read"
+                                      if tally["unread"] and agent == app.agent else "")])
 
     app.emit({"agent": agent, **tally, "messages": shown}, human)
 

@@ -522,9 +522,12 @@ def _time_key(at: str | None) -> str:
 
 
 def type_matches(event_type_name: str, pattern: str | None) -> bool:
-    """``--type``: exact (``msg.status``), a family (``msg`` = ``msg.*``) or a glob (``task.*``)."""
+    """``--type``: exact (``msg.status``), a family (``msg`` = ``msg.*``), a glob (``task.*``) or one of
+    the guide's message types (``status_update`` = ``msg.status``)."""
     if not pattern:
         return True
+    if pattern in GUIDE_TYPES:
+        return event_type_name == event_type(GUIDE_TYPES[pattern])
     if any(c in pattern for c in "*?["):
         return fnmatch.fnmatchcase(event_type_name, pattern)
     return event_type_name == pattern or event_type_name.startswith(pattern.rstrip(".") + ".")

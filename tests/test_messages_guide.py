@@ -90,6 +90,8 @@ def test_every_guide_example_posts_unchanged_and_reads_back_equal(auth: Path) ->
         assert event["data"] == by_type[event["data"]["type"]], event["type"]  # apart from the event's own id
     assert {e["type"] for e in events} == {"msg.status", "msg.blocker", "msg.request", "msg.complete",
                                           "msg.assignment"}
+    for kind, example in by_type.items():  # the guide's type names select events too
+        assert [e["data"] for e in run_cli("--json", "log", "--type", kind, cwd=auth).json["events"]] == [example]
     # the backend developer's inbox: the assignment, the blocker naming it, the request to it
     inbox = run_cli("--json", "--agent", "backend-dev-001", "inbox", cwd=auth).json
     received = {m["data"]["type"]: m for m in inbox["messages"]}

@@ -218,7 +218,8 @@ def inbox_ack(app: App, ids: tuple[str, ...], all_items: bool) -> None:
 
 
 @click.command()
-@click.option("--type", "type_", default=None, metavar="T", help="Event type: msg.status, a family (msg) or glob.")
+@click.option("--type", "type_", default=None, metavar="T",
+              help="Event type: msg.status, a family (msg), a glob, or a guide type (status_update).")
 @click.option("--task", default=None, metavar="ID", help="Only events about this task.")
 @click.option("--since", default=None, metavar="TIME", help="ISO 8601 time, or a duration back from now (2h).")
 @click.option("--follow", "-f", is_flag=True, help="Keep polling and print new events until Ctrl-C.")

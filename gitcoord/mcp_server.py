@@ -84,7 +84,11 @@ class Session:
     def msg_post(self, message: dict[str, Any], force: bool = False) -> dict[str, Any]:
         from gitcoord import messages
 
-        raw = json.dumps(message)  # the same size and shape checks as `msg post`
+        try:
+            raw = json.dumps(message)  # the same size and shape checks as `msg post`
+        except (RecursionError, TypeError, ValueError) as exc:
+            raise UsageError(f"msg post message: not a JSON object gitcoord can read ({type(exc).__name__})") \
+                from None
         return messages.post(self.store, messages.parse_message(raw, source="message"), force=force)
 
     def inbox(self, include_read: bool = False) -> dict[str, Any]:

@@ -298,6 +298,23 @@ def _hostile_char(text: str) -> str | None:
     return None
 
 
+MAX_DEPTH = 16  # the guide's messages nest two levels; deeper is a mistake or an attack
+
+
+def _too_deep(value: Any) -> list[Any] | None:
+    """The path of the first value nested deeper than MAX_DEPTH (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, list[Any]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return path
+        if isinstance(item, dict):
+            stack.extend((v, path + [k]) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, path + [i]) for i, v in enumerate(item))
+    return None
+
+
 def _check_strings(value: Any, path: list[Any]) -> tuple[list[Any], str] | None:
     if isinstance(value, str):
         bad = _hostile_char(value)
@@ -333,6 +350,10 @@ def validate(message: Message) -> None:
     """Check a message against ``contracts/msg-<kind>.schema.json`` and for hostile text (exit 2)."""
     if message.kind not in KINDS:
         raise UsageError(f"message kind {message.kind!r}: use one of {', '.join(KINDS)}")
+    deep = _too_deep(message.data)
+    if deep:
+        raise UsageError(f"{_prefix(message)}: {_where(message, deep[:3])}: nested deeper than {MAX_DEPTH} levels",
+                         data={"field": str(deep[0]), "kind": message.kind})
     found = _check_strings(message.data, [])
     if found:
         path, char = found

@@ -216,6 +216,8 @@ STATUS = {"type": "status_update", "task_id": "TASK-003", "progress": 10}
     (json.dumps({**STATUS, "agent_id": "backend-dev-001"}), "agent_id"),
     (json.dumps({**STATUS, "colour": "red"}), "colour"),
     ("TEN_MB", "larger than"),
+    ("DEEP", "nested"),
+    ("DEEP40", "/blockers/0/a: nested deeper than 16 levels"),
     (json.dumps([STATUS]), "JSON object"),
     ("{\"type\": \"status_update\",", "not JSON"),
     ("", "not JSON"),
@@ -227,6 +229,10 @@ STATUS = {"type": "status_update", "task_id": "TASK-003", "progress": 10}
 def test_bad_messages_exit_2_one_line_nothing_written(auth: Path, body: str, needle: str) -> None:
     if body == "TEN_MB":
         body = json.dumps({**STATUS, "current_item": "x" * (10 * 1024 * 1024)})
+    if body == "DEEP":  # deep enough to exhaust a recursive walk, small enough to pass the size limit
+        body = json.dumps(STATUS)[:-1] + ', "blockers": [' + '{"a": ' * 980 + "1" + "}" * 980 + "]}"
+    if body == "DEEP40":
+        body = json.dumps(STATUS)[:-1] + ', "blockers": [' + '{"a": ' * 40 + "1" + "}" * 40 + "]}"
     before = tip(auth)
     result = run_cli("--agent", "frontend-dev-001", "msg", "post", "-", cwd=auth, input=body)
     assert result.code == 2, (result.out, result.err)

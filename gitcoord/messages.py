@@ -99,14 +99,19 @@ def parse_message(raw: bytes | str, *, source: str = "-") -> Message:
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_MESSAGE_BYTES:
         raise UsageError(f"msg post {source}: message is larger than {MAX_MESSAGE_BYTES // 1024} KiB")
+    def no_constant(name: str) -> Any:
+        raise UsageError(f"msg post {source}: not JSON: {name} is not a JSON number")
+
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), parse_constant=no_constant)
     except UnicodeDecodeError:
         raise UsageError(f"msg post {source}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"msg post {source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise UsageError(f"msg post {source}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise UsageError(f"msg post {source}: not JSON gitcoord accepts: {_one_line(str(exc), 80)}") from None
     return from_guide(doc, source=source)
 
 

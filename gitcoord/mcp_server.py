@@ -11,7 +11,6 @@ Descriptions are short on purpose: agents pay for them in context on every turn.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Callable
 
 from gitcoord.errors import GitcoordError, UsageError, Violation
@@ -22,23 +21,20 @@ INSTRUCTIONS = ("gitcoord coordinates parallel agents through git. Loop: whoami,
 
 
 class Session:
-    """The repository, the store and the agent the server acts for (resolved once, at start)."""
+    """The repository, the store and the agent the server acts for (resolved once, at start, by the
+    same rules as every command: ``--agent``, GITCOORD_AGENT, git config…; the remote likewise)."""
 
-    def __init__(self, directory: str | None = None, agent: str | None = None, remote: str | None = None):
-        from gitcoord import gitutil
-        from gitcoord.identity import resolve
+    def __init__(self, repo: Any, identity: Any, remote: str | None = None):
         from gitcoord.store import Store
 
-        self.repo = gitutil.open_repo(directory)
-        self.identity = resolve(self.repo, agent)
-        self.agent = self.identity.name
-        self.remote = remote or os.environ.get("GITCOORD_REMOTE") or gitutil.git_config_get(self.repo,
-                                                                                              "gitcoord.remote")
-        self.store = Store(self.repo, remote=self.remote, agent=self.agent)
+        self.repo = repo
+        self.identity = identity
+        self.agent = identity.name
+        self.remote = remote
+        self.store = Store(repo, remote=remote, agent=self.agent)
 
     def snapshot(self):
-        fetch = bool(self.remote) and os.environ.get("GITCOORD_OFFLINE") != "1"
-        return self.store.require(self.store.snapshot(fetch=fetch))
+        return self.store.require(self.store.snapshot(fetch=bool(self.remote)))
 
     # ------------------------------------------------------------------ the loop
     def whoami(self) -> dict[str, Any]:
@@ -294,11 +290,10 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def serve(directory: str | None = None, agent: str | None = None, remote: str | None = None) -> None:
+def serve(repo: Any, identity: Any, remote: str | None = None) -> None:
     """Run the server on stdin/stdout until the client closes the stream."""
     try:
         import mcp  # noqa: F401
     except ImportError:
         raise UsageError("the MCP server needs the `mcp` package: pip install 'gitcoord[mcp]'") from None
-    session = Session(directory, agent, remote)
-    build_server(session).run("stdio")
+    build_server(Session(repo, identity, remote)).run("stdio")

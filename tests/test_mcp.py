@@ -198,3 +198,25 @@ def test_missing_sdk_is_one_line(project: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["gitcoord: error: the MCP server needs the `mcp` package: "
                                                 "pip install 'gitcoord[mcp]'"]
+
+
+def test_the_server_sees_the_team_through_a_remote(remote) -> None:
+    """Each tool call reads the shared branch afresh: another clone's message reaches the server's inbox,
+    and the server's claim reaches the other clone."""
+    a, b = remote.clone("a"), remote.clone("b")
+    ok("--remote", "origin", "init", cwd=a)
+    ok("--remote", "origin", "task", "add", "API-1", "--title", "Cart API", "--owns", "src/api/", cwd=a)
+    for clone in (a, b):
+        git(clone, "config", "gitcoord.remote", "origin")
+
+    async def scenario(me: Agent) -> None:
+        assert (await me.call("inbox"))["unread"] == 0
+        ok("--agent", "bob", "msg", "request", "--to", "alice", "--regarding", "API-1", "--request", "hurry",
+           cwd=b)
+        [item] = (await me.call("inbox"))["messages"]
+        assert (item["agent"], item["data"]["request"]) == ("bob", "hurry")
+        await me.call("task_start", task_id="API-1")
+
+    drive(a, scenario)
+    task = run_cli("--json", "task", "show", "API-1", cwd=b).json
+    assert (task["status"], task["agent"]) == ("in_progress", "alice")

@@ -358,3 +358,17 @@ def test_a_lock_request_drops_out_of_the_owners_inbox_once_answered(auth: Path) 
     # the answer stays news for the one who asked
     answers = run_cli("--json", "--agent", "alice", "inbox", cwd=auth).json["messages"]
     assert [(m["type"], m["data"]["by"]) for m in answers] == [("lock.denied", "bob")]
+
+
+@pytest.mark.parametrize("name", ["msg-status", "msg-blocker", "msg-request", "msg-complete", "msg-assignment",
+                                  "inbox", "config"])
+def test_schemas_are_valid_json_schema_and_strict(name: str) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[1] / "contracts" / f"{name}.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["additionalProperties"] is False
+    if name.startswith("msg-"):  # the guide's "type" names the message
+        from gitcoord import messages
+
+        assert schema["properties"]["type"]["const"] == messages.GUIDE_TYPE_OF[name[4:]]

@@ -372,8 +372,8 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
                 path, "outside-ownership", ERROR,
                 f"{path} is owned by task {who}, not by {mine}",
                 owner=owners[0],
-                hint=(f"ask {ask} for it: gitcoord lock acquire ./{path} --reason WHY (a request {ask} grants "
-                      f"or denies; it gives you nothing until granted), or split the task"),
+                hint=(f"ask {ask} for it: gitcoord lock acquire ./{path} (a request {ask} grants or denies; "
+                      f"it gives you nothing until granted), or split the task"),
                 commit=commit))
             continue
         imported = own.imported_owners(path)

@@ -52,6 +52,10 @@ def parse_value(text: str) -> Any:
 def set_value(store: Store, key: str, value: Any) -> dict[str, Any]:
     """Set ``key`` in gitcoord.yaml in one transaction; returns the new effective config."""
     parts = _check_key(key)
+    if key == "base" and isinstance(value, str):
+        from gitcoord.branches import require_base
+
+        require_base(store.repo, value, store.remote, fetch=online())
 
     def op(txn: Txn) -> dict[str, Any]:
         if not txn.base.exists:
@@ -106,3 +110,10 @@ def add_agent(store: Store, name: str, roles: list[str] | None = None) -> dict[s
         return entry
 
     return store.transact(op).value
+
+
+def online() -> bool:
+    """False under GITCOORD_OFFLINE=1: checks use what was last fetched instead of the network."""
+    import os
+
+    return os.environ.get("GITCOORD_OFFLINE") != "1"

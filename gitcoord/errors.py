@@ -28,6 +28,10 @@ class NotFound(UsageError):
     """An id, name or ref that does not exist (exit 2)."""
 
 
+class NotInRepository(UsageError):
+    """The command needs a git repository and there is none (exit 2)."""
+
+
 class InvalidFile(UsageError):
     """A file on the coordination branch (or given by the user) is malformed or breaks its schema."""
 

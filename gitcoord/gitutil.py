@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pygit2
 
-from gitcoord.errors import RemoteError, UsageError
+from gitcoord.errors import NotInRepository, RemoteError, UsageError
 
 ZERO_OID = "0" * 40
 
@@ -25,7 +25,7 @@ def open_repo(path: str | os.PathLike[str] | None = None) -> pygit2.Repository:
         raise UsageError(f"-C {start}: no such directory")
     found = pygit2.discover_repository(start)
     if found is None:
-        raise UsageError(f"{start}: not inside a git repository (run `git init` first, or pass -C PATH)")
+        raise NotInRepository(f"{start}: not inside a git repository (run `git init` first, or pass -C PATH)")
     return pygit2.Repository(found)
 
 
@@ -254,3 +254,88 @@ def raw_commit(repo: pygit2.Repository, oid: str) -> dict[str, object] | None:
         elif key == b"parent":
             out["parents"].append(value.decode(errors="replace"))  # type: ignore[union-attr]
     return out
+
+
+def _first_error_line(stderr: bytes, returncode: int) -> str:
+    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
+    meaningful = [ln for ln in lines if ln.startswith(("fatal:", "error:"))] or lines
+    return meaningful[0] if meaningful else f"exit {returncode}"
+
+
+def remote_branches(repo: pygit2.Repository, remote: str, branches: list[str]) -> dict[str, str]:
+    """Fetch the named branches that exist on ``remote`` into ``refs/remotes/<remote>/<branch>``.
+
+    Returns branch → tip for those the remote has (one ``ls-remote`` and one ``fetch``; a branch
+    the remote lacks is simply absent, and its stale tracking ref is removed)."""
+    wanted = list(dict.fromkeys(b for b in branches if b))
+    if not wanted:
+        return {}
+    proc = run_git(repo, "ls-remote", "--heads", remote, *[f"refs/heads/{b}" for b in wanted], check=False)
+    if proc.returncode != 0:
+        raise RemoteError(f"listing branches on remote '{remote}' failed: "
+                          f"{_first_error_line(proc.stderr, proc.returncode)}")
+    found: dict[str, str] = {}
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        oid, _, ref = line.partition("\t")
+        name = ref[len("refs/heads/"):]
+        if name in wanted:
+            found[name] = oid
+    missing = [oid for oid in found.values() if not _has_object(repo, oid)]
+    if missing:
+        specs = [f"+refs/heads/{b}:refs/remotes/{remote}/{b}" for b in found]
+        fetched = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs, check=False)
+        if fetched.returncode != 0:
+            raise RemoteError(f"fetch from remote '{remote}' failed: "
+                              f"{_first_error_line(fetched.stderr, fetched.returncode)}")
+    for name in wanted:
+        tracking = f"refs/remotes/{remote}/{name}"
+        if name in found and missing:
+            written = repo.references.get(tracking)  # what the fetch brought (it may be newer than ls-remote said)
+            if written is not None:
+                found[name] = str(written.target)
+        elif name in found:
+            repo.references.create(tracking, found[name], force=True)
+        elif repo.references.get(tracking) is not None:
+            repo.references.delete(tracking)
+    return found
+
+
+def _has_object(repo: pygit2.Repository, oid: str) -> bool:
+    try:
+        return oid in repo
+    except (ValueError, pygit2.GitError):
+        return False
+
+
+def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
+    """``git push -u REMOTE BRANCH`` as the user would type it (their pre-push hook runs).
+
+    Returns the pushed tip; a rejection (the remote branch has commits this one lacks) is a
+    RaceError, any other failure a RemoteError, each with git's own reason."""
+    from gitcoord.errors import RaceError
+
+    ref = f"refs/heads/{branch}"
+    local = repo.references.get(ref)
+    if local is None:
+        raise UsageError(f"branch {branch} does not exist here")
+    # Run from the work tree, as the user would: the pre-push hook finds its repository from there.
+    where = ["-C", repo.workdir] if repo.workdir else []
+    proc = run_git(repo, *where, "push", "--porcelain", "-u", remote, f"{ref}:{ref}", check=False,
+                   env={"GITCOORD_INTERNAL": ""})
+    if proc.returncode != 0:
+        out = proc.stdout.decode(errors="replace")
+        err = proc.stderr.decode(errors="replace")
+        if any(m in out for m in ("non-fast-forward", "fetch first")):
+            raise RaceError(f"push of {branch} to '{remote}' rejected: the remote branch has commits this one "
+                            f"lacks; integrate them first (`git pull --no-rebase {remote} {branch}` on that branch)")
+        if "\t" not in out and "fatal:" not in err:
+            # Nothing reached the remote and git itself did not fail: the pre-push hook refused.
+            from gitcoord.errors import Violation
+
+            said = [ln.strip() for ln in err.splitlines()
+                    if ln.strip() and not ln.startswith("error: failed to push some refs")]
+            raise Violation(f"push of {branch} refused by the pre-push hook: "
+                            f"{'; '.join(said)[:500] or 'exit ' + str(proc.returncode)}")
+        raise RemoteError(f"push of {branch} to '{remote}' failed: {_first_error_line(proc.stderr, proc.returncode)}")
+    repo.references.create(f"refs/remotes/{remote}/{branch}", str(local.target), force=True)
+    return str(local.target)

@@ -37,6 +37,8 @@ DEFAULT_BACKEND: Backend = "git"
 
 #: Environment variables that would point a git child process at the wrong repository.
 _GIT_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_PREFIX", "GIT_COMMON_DIR")
+#: What a merge record keeps of each test run's output: the last lines, at most this many characters.
+OUTPUT_TAIL_LINES = 40
 _OUTPUT_TAIL = 4000
 
 
@@ -113,6 +115,7 @@ class TestRun:
     passed: bool
     seconds: float
     output_tail: str
+    exit_code: int | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -120,9 +123,17 @@ class TestRun:
             "commit": self.commit,
             "tasks": list(self.tasks),
             "passed": self.passed,
+            "exit_code": self.exit_code,
             "seconds": round(self.seconds, 3),
             "output_tail": self.output_tail,
         }
+
+
+def output_tail(output: bytes, lines: int = OUTPUT_TAIL_LINES, limit: int = _OUTPUT_TAIL) -> str:
+    """The last ``lines`` lines of a command's output (at most ``limit`` characters), as text."""
+    text = output[-limit * 4:].decode(errors="replace")
+    kept = text.rstrip("\n").split("\n")[-lines:]
+    return "\n".join(kept)[-limit:]
 
 
 @dataclass
@@ -131,8 +142,10 @@ class BatchResult:
 
     ``result`` is the speculative tip that was (or would have been) landed, ``after`` the new
     target value, None when nothing landed. ``skipped`` entries are dicts with ``task``,
-    ``reason`` (conflict | test-failed | dependency-skipped | atomic-abort | prefix-cut),
-    ``files``, ``caused_by`` (the root cause task, or None) and ``detail``.
+    ``reason`` (conflict | test-failed | target-failed | dependency-skipped | atomic-abort |
+    prefix-cut), ``files``, ``caused_by`` (the root cause task, or None) and ``detail``.
+    ``target_failed``: the target fails the test command on its own, so nothing landed and no
+    branch was blamed.
     """
 
     target: str
@@ -151,6 +164,7 @@ class BatchResult:
     landed: bool = False
     pushed: bool = False
     tests: list[TestRun] = field(default_factory=list)
+    target_failed: bool = False
 
     @property
     def complete(self) -> bool:
@@ -175,6 +189,7 @@ class BatchResult:
             "landed": self.landed,
             "pushed": self.pushed,
             "tests": [t.to_dict() for t in self.tests],
+            "target_failed": self.target_failed,
         }
 
 
@@ -522,14 +537,14 @@ class _Tester:
                 stderr=subprocess.STDOUT,
             )
             passed = proc.returncode == 0
-            tail = proc.stdout[-_OUTPUT_TAIL:].decode(errors="replace")
+            tail = output_tail(proc.stdout)
         finally:
             _git(self.repo, "worktree", "remove", "--force", worktree, check=False)
             shutil.rmtree(scratch, ignore_errors=True)
             _git(self.repo, "worktree", "prune", check=False)
         self.verdicts[tree] = passed
         self.runs.append(TestRun(str(tree), str(commit), tasks, passed,
-                                 time.monotonic() - started, tail))
+                                 time.monotonic() - started, tail, proc.returncode))
         return passed
 
     def first_failing(self, base: pygit2.Oid, links: list[_Link]) -> int:
@@ -593,13 +608,15 @@ def _land(
     extra_push_refs: Sequence[tuple[str, str, str | None]],
     signature: pygit2.Signature,
     log_message: str,
+    push_ref: str | None = None,
 ) -> None:
     """Move ``ref`` from ``before`` to ``after``: push first (atomic, leased), then the local CAS.
 
     The local ref stays locked during the push, so a lost push leaves everything as it was and a
-    won push cannot be overtaken locally.
+    won push cannot be overtaken locally. ``push_ref`` names the ref on the remote when it differs
+    from the local one (a remote-tracking ref stands for the remote's branch).
     """
-    updates = [(ref, str(after), str(before)), *extra_push_refs]
+    updates = [(push_ref or ref, str(after), str(before)), *extra_push_refs]
     if not land:
         if push_remote:
             _push(repo, push_remote, updates)
@@ -633,15 +650,17 @@ def land_result(
     land: bool = True,
     push_remote: str | None = None,
     extra_push_refs: Sequence[tuple[str, str, str | None]] = (),
+    push_ref: str | None = None,
 ) -> None:
     """Land an already computed result (``BatchResult.result``) the way :func:`run_batch` does.
 
     For callers that must build other refs from the result first (the coordination branch
-    record that goes in the same atomic push)."""
+    record that goes in the same atomic push). With ``push_ref``, ``target_ref`` may be the
+    remote-tracking ref of the remote's ``push_ref``: it moves only when the push succeeded."""
     ref = _resolve_target_ref(repo, target_ref)
     _land(repo, ref, pygit2.Oid(hex=before), pygit2.Oid(hex=after), land=land, push_remote=push_remote,
           extra_push_refs=extra_push_refs, signature=_signature(repo),
-          log_message=f"gitcoord merge: {str(before)[:12]} -> {str(after)[:12]}")
+          log_message=f"gitcoord merge: {str(before)[:12]} -> {str(after)[:12]}", push_ref=push_ref)
 
 
 def run_batch(
@@ -703,21 +722,23 @@ def run_batch(
         links = [link for link in links if position[link.item.task] < first]
 
     tester = _Tester(repo, test_cmd, progress) if test_cmd else None
-    blamed_first = False
     while tester is not None and links and not tester.passes(
         links[-1].commit, links[-1].tree, [l.item.task for l in links]
     ):
         culprit = tester.first_failing(before, links)
-        if culprit == 0:
-            if blamed_first and not tester.base_passes(before):
-                for link in links:
-                    chain.drop(link.item.task, "test-failed", caused_by=None,
-                               detail=f"{ref} itself fails the test command")
-                links = []
-                break
-            blamed_first = True
+        # A branch is blamed only on evidence that the prefix before it passes; for the first
+        # branch that prefix is the target alone, so the target is tested before blaming it.
+        if culprit == 0 and not tester.base_passes(before):
+            for link in links:
+                chain.drop(link.item.task, "target-failed", caused_by=None,
+                           detail=f"{ref} fails the test command on its own; no branch is blamed")
+            links = []
+            result.target_failed = True
+            break
         bad = links[culprit].item
-        chain.drop(bad.task, "test-failed", detail="the test command failed with this branch merged")
+        failed = next((r for r in reversed(tester.runs) if r.tree == str(links[culprit].tree)), None)
+        code = f" (exit {failed.exit_code})" if failed is not None else ""
+        chain.drop(bad.task, "test-failed", detail=f"the test command failed{code} with this branch merged")
         if mode == "atomic":
             cut_after(0, "atomic-abort", bad.task)
             links = []

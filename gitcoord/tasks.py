@@ -449,6 +449,8 @@ def apply_transition(txn: Txn, task_id: str, target: str, *, reason: str | None 
         raise Conflict(f"task {task_id} is already in progress, held by {task.get('agent')} since "
                        f"{task.get('started_at')}; pick another with `gitcoord next`",
                        data={"task": task_id, "holder": task.get("agent"), "since": task.get("started_at")})
+    if target == "ready_to_merge" == current and task.get("agent") == me:
+        return {**task, "_unchanged": True}  # done again after fixing the branch: still ready to merge
     if target not in TRANSITIONS[current]:
         allowed = ", ".join(TRANSITIONS[current]) or "none (final)"
         raise UsageError(f"task {task_id}: cannot go from {current} to {target} (allowed from {current}: {allowed})")

@@ -402,3 +402,39 @@ def test_a_gitcoord_folder_in_the_project_does_not_shadow_the_hook(repo, monkeyp
     bad = commit(repo, {"src/web/app.js": "let x\n"})
     assert "shadowed" not in bad.stderr
     assert bad.returncode != 0 and "outside-ownership" in bad.stderr
+
+
+def _hook_hints(stderr: str) -> list[str]:
+    """The gitcoord commands a hook's `→` hint lines suggest."""
+    import re
+
+    return [m.group(1).strip() for line in stderr.splitlines() if "→" in line
+            for m in [re.search(r"(gitcoord [^()`;,]+?)(?:\s+\(|;|,|$)", line)] if m]
+
+
+def test_every_hint_the_pre_commit_hook_prints_works_as_printed(repo, monkeypatch):
+    """Foreign path: the hint asks its owner (a request, never a key); unowned path: the hint adds it."""
+    import shlex
+
+    setup_project(repo, monkeypatch)
+    bad = commit(repo, {"src/web/app.js": "let x\n"})
+    assert bad.returncode != 0
+    [ask] = [h for h in _hook_hints(bad.stderr) if "lock acquire" in h]
+    asked = run_cli(*shlex.split(ask)[1:], cwd=repo)
+    assert asked.code == 1 and "asked bob" in asked.err  # a request to the owner, nothing taken
+    again = subprocess.run(["git", "commit", "-q", "-m", "again"], cwd=repo, capture_output=True, text=True)
+    assert again.returncode != 0  # the request confers nothing
+    git(repo, "reset", "-q", "HEAD", "--", "src/web/app.js")
+
+    put_task(repo, "API-1", "alice", ["src/api/"])  # unowned paths warn by default: deny them
+    store = Store(gitutil.open_repo(repo), agent="lead")
+    store.transact(lambda txn: txn.put("gitcoord.yaml", {**txn.load("gitcoord.yaml"),
+                                                          "policies": {"unowned": "deny"}}))
+    unowned = commit(repo, {"tools/gen.py": "x\n"})
+    assert unowned.returncode != 0
+    [add] = [h for h in _hook_hints(unowned.stderr) if "--add-owns" in h]
+    assert run_cli(*shlex.split(add)[1:], cwd=repo, env={"GITCOORD_AGENT": "lead"}).code == 0
+    retried = subprocess.run(["git", "commit", "-q", "-m", "gen"], cwd=repo, capture_output=True, text=True)
+    assert retried.returncode == 0, retried.stderr
+    owns = run_cli("--json", "task", "show", "API-1", cwd=repo).json["owns"]
+    assert owns == ["src/api/", "/tools/gen.py"]  # added, nothing replaced

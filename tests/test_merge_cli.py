@@ -39,7 +39,9 @@ def make_task(repo: Path, task_id: str, owns: str, files: dict[str, str], deps: 
     start = run_cli("--json", "--agent", agent, "task", "start", task_id, "--force", cwd=repo)
     assert start.code == 0, start.err
     commit_on(repo, start.json["branch"], files, f"work on {task_id}")
-    assert run_cli("--agent", agent, "task", "done", task_id, cwd=repo).code == 0
+    shared = git(repo, "config", "--get", "gitcoord.remote", check=False)  # remote mode: push the work too
+    done = run_cli("--agent", agent, "task", "done", task_id, *(["--push"] if shared else []), cwd=repo)
+    assert done.code == 0, done.err
 
 
 @pytest.fixture
@@ -204,3 +206,44 @@ def test_task_reopened_during_the_run_still_gets_a_record(project):
     assert statuses == {"KEEP": "merged", "REOPEN": "in_progress"}  # the reopened task keeps its status
     shown = run_cli("--json", "merge", "show", result.json["run"], cwd=repo).json
     assert shown["merged"] == ["KEEP", "REOPEN"] and shown["status_kept"] == ["REOPEN"]
+
+
+def test_empty_branch_left_out_but_a_branch_merged_earlier_is_not_empty(project):
+    repo = project
+    make_task(repo, "EARLY", "/early/", {"early/x": "1\n"})
+    early_tip = git(repo, "rev-parse", run_cli("--json", "task", "show", "EARLY", cwd=repo).json["branch"])
+    git(repo, "update-ref", "refs/heads/main",  # merged by hand with a merge commit, status not updated
+        git(repo, "commit-tree", f"{early_tip}^{{tree}}", "-p", "main", "-p", early_tip, "-m", "merge by hand"))
+    run_cli("task", "add", "NOOP", "--title", "nothing to change", "--owns", "/noop/", cwd=repo)
+    assert run_cli("--agent", "ann", "task", "start", "NOOP", cwd=repo).code == 0
+    refused = run_cli("--agent", "ann", "task", "done", "NOOP", cwd=repo)
+    assert refused.code == 1 and "no commits of its own" in refused.err
+    assert run_cli("--agent", "ann", "task", "done", "NOOP", "--allow-empty", cwd=repo).code == 0
+    plan = run_cli("--json", "merge", "plan", cwd=repo).json
+    assert [i["task"] for i in plan["order"]] == ["EARLY"]
+    assert [(e["task"], e["reason"]) for e in plan["excluded"]] == [("NOOP", "empty")]
+    before = git(repo, "rev-parse", "main")
+    result = run_cli("--json", "merge", "run", cwd=repo)
+    assert result.code == 1 and result.json["merged"] == ["EARLY"]  # already on main: honest to mark it
+    assert git(repo, "rev-parse", "main") == before
+    statuses = {t["id"]: t["status"] for t in run_cli("--json", "task", "list", cwd=repo).json}
+    assert statuses == {"EARLY": "merged", "NOOP": "ready_to_merge"}
+    assert run_cli("--json", "merge", "run", "--allow-empty", cwd=repo).json["merged"] == ["NOOP"]
+
+
+def test_nothing_to_merge_writes_nothing(project):
+    repo = project
+    tip = git(repo, "rev-parse", "gitcoord")
+    result = run_cli("--json", "merge", "run", cwd=repo)
+    assert result.code == 0 and result.json["run"] is None and result.json["written"] is False
+    assert git(repo, "rev-parse", "gitcoord") == tip
+    assert run_cli("--json", "merge", "list", cwd=repo).json["runs"] == []
+    assert "nothing to merge" in run_cli("merge", "run", cwd=repo).out
+
+
+def test_done_again_after_a_fix_keeps_the_task_ready_to_merge(project):
+    repo = project
+    make_task(repo, "FIX", "/fix/", {"fix/x": "1\n"})
+    again = run_cli("--agent", "ann", "task", "done", "FIX", cwd=repo)
+    assert again.code == 0 and "already yours (ready_to_merge)" in again.out
+    assert run_cli("--agent", "bob", "task", "done", "FIX", cwd=repo).code == 2  # not bob's: no silent no-op

@@ -258,6 +258,8 @@ TEST_CMD = 'git rev-parse "HEAD^{tree}" >> "$LOG"; test ! -e FAIL'
 
 @pytest.mark.parametrize("bad", [0, 6, 15])
 def test_one_failing_branch_among_16_found_within_6_runs(repo, tmp_path, monkeypatch, bad):
+    """log2(16) bisection runs, the first run and the re-test; blaming the first branch needs one
+    more: the target alone, tested before it is blamed."""
     log = tmp_path / "tested.log"
     monkeypatch.setenv("LOG", str(log))
     base = tip(repo)
@@ -269,9 +271,11 @@ def test_one_failing_branch_among_16_found_within_6_runs(repo, tmp_path, monkeyp
         items.append(item(f"T{n:02}", commit_on(repo, [base], files)))
     result = run_batch(repo, "target", items, test_cmd=TEST_CMD)
     culprit = f"T{bad:02}"
-    assert result.test_runs <= 6 and result.tested
+    assert result.test_runs <= 6 + (bad == 0) and result.tested
+    if bad == 0:
+        assert any(run.tasks == [] and run.passed for run in result.tests)  # the target alone passed
     assert result.skipped == [{"task": culprit, "reason": "test-failed", "files": [], "caused_by": None,
-                               "detail": "the test command failed with this branch merged"}]
+                               "detail": "the test command failed (exit 1) with this branch merged"}]
     assert result.merged == [i.task for i in items if i.task != culprit]
     tested = log.read_text().split()
     assert len(tested) == result.test_runs == len(set(tested)), "a tree was tested twice"
@@ -298,10 +302,25 @@ def test_failing_branch_takes_its_dependents_along(repo, tmp_path, monkeypatch):
 def test_target_that_fails_its_own_tests_lands_nothing(repo):
     base = tip(repo)
     items = [item(f"T{n}", commit_on(repo, [base], {f"p{n}": "x"})) for n in range(4)]
-    result = run_batch(repo, "target", items, test_cmd="false")
+    result = run_batch(repo, "target", items, test_cmd="echo broken build; exit 3")
     assert result.after is None and tip(repo) == base and result.merged == []
-    assert all(s["reason"] == "test-failed" for s in result.skipped) and len(result.skipped) == 4
+    assert result.target_failed
+    assert all(s["reason"] == "target-failed" and s["caused_by"] is None for s in result.skipped)
+    assert len(result.skipped) == 4
     assert result.test_runs <= 4 + 2
+    alone = [run for run in result.tests if run.tasks == []]
+    assert len(alone) == 1 and not alone[0].passed and alone[0].exit_code == 3
+    assert alone[0].output_tail == "broken build"
+
+
+def test_test_output_keeps_the_last_40_lines_and_the_exit_code(repo):
+    base = tip(repo)
+    items = [item("T", commit_on(repo, [base], {"t": "x"}))]
+    result = run_batch(repo, "target", items, test_cmd="seq 1 100; exit 0")
+    (run,) = result.tests
+    assert run.exit_code == 0 and run.passed
+    assert run.output_tail.splitlines() == [str(n) for n in range(61, 101)]
+    assert result.to_dict()["tests"][0]["exit_code"] == 0
 
 
 # --------------------------------------------------------------------------- the user's checkout

@@ -201,7 +201,7 @@ def test_inbox_contract_changes_reach_consumers_and_dependents(coord: Path) -> N
 
 def test_inbox_task_lifecycle_of_upstream(coord: Path) -> None:
     ok("--agent", "bob", "task", "start", "API-1", cwd=coord)
-    ok("--agent", "bob", "task", "done", "API-1", cwd=coord)
+    ok("--agent", "bob", "task", "done", "API-1", "--allow-empty", cwd=coord)
     types = [m["type"] for m in inbox_of(coord, "alice")]
     assert "task.done" in types and "task.started" not in types
     assert all(m["reason"] == "dependency" for m in inbox_of(coord, "alice"))

@@ -38,6 +38,7 @@ def test_init_is_idempotent_and_leaves_worktree_index_head_alone(repo):
     assert git(repo, "rev-parse", "refs/heads/gitcoord") == tip  # no new commit
     assert git(repo, "ls-tree", "--name-only", "gitcoord") == "gitcoord.yaml"
     assert git(repo, "rev-list", "--max-parents=0", "gitcoord") == tip  # orphan
+    git(repo, "branch", "dev")  # a base must exist (config set base refuses one that does not)
     for args in (["state"], ["task", "add", "T1", "--title", "One", "--owns", "src/**"], ["config", "set", "base", "dev"],
                  ["task", "start", "T1"], ["history"]):
         result = run_cli(*args, cwd=repo)

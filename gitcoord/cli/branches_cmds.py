@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -43,13 +44,16 @@ def branch_create(app: App, task_id: str, from_rev: str | None) -> None:
         txn.describe("branch.create", f"{task_id}: branch {name}", task=task_id)
         return name
 
-    # The start point is checked first, so a bad --from records nothing.
-    start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev)
+    # The start point is checked first, so a bad --from or a missing base records nothing.
+    start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev,
+                                         fetch=os.environ.get("GITCOORD_OFFLINE") != "1")
     name = app.store.transact(op).value
-    created = branches.ensure_branch(app.repo, name, start)
-    data = {"task": task_id, "branch": name, "created": created, "commit": start}
-    app.emit(data, lambda: f"{'created' if created else 'exists'}: {name} (at {start[:10]})\n"
-                           f"next: `git switch {name}`")
+    created = branches.ensure_branch(app.repo, name, start.commit)
+    data = {"task": task_id, "branch": name, "created": created, "commit": start.commit, "from": start.source,
+            "note": start.note}
+    app.emit(data, lambda: f"{'created' if created else 'exists'}: {name} (from {start.source} at "
+                           f"{start.commit[:10]})" + (f"; {start.note}" if start.note else "") +
+                           f"\nnext: `git switch {name}`")
 
 
 def check_branch_name(snap, name: str) -> dict[str, Any]:
@@ -81,9 +85,10 @@ def branch_check(app: App, name: str | None) -> None:
     if not name:
         raise click.UsageError("no current branch (detached HEAD): pass NAME")
     result = check_branch_name(app.snapshot(), name)
+    fix = (f"`gitcoord branch create {result['task']}` makes the branch with the right name" if result["task"]
+           else "`gitcoord branch list` shows the task branches")
     app.emit(result, lambda: f"ok: {name} is task {result['task']}" if result["ok"]
-             else f"{name}: " + "; ".join(result["problems"]) +
-             "\nnext: `gitcoord branch create TASK` makes a branch with the right name")
+             else f"{name}: " + "; ".join(result["problems"]) + f"\nnext: {fix}")
     if not result["ok"]:
         raise SystemExit(1)
 
@@ -106,4 +111,4 @@ def branch_list(app: App) -> None:
     app.emit({"branches": rows}, lambda: "\n".join(
         [f"{'BRANCH':<48} {'TASK':<12} {'STATUS':<15} HERE"] +
         [f"{r['branch']:<48} {r['task']:<12} {r['status']:<15} {'yes' if r['exists'] else 'no'}" for r in rows])
-        if rows else "no task branches yet: `gitcoord task start ID` or `gitcoord branch create ID`")
+        if rows else "no task branches yet: `gitcoord next` names a task to start")

@@ -101,7 +101,9 @@ def _exit(code: int) -> None:
 @contract.command("add")
 @click.argument("name")
 @click.option("--spec", required=True, metavar="PATH", help="Spec path in the project tree (work tree or HEAD).")
-@click.option("--kind", type=click.Choice(["openapi", "jsonschema"]), default=None, help="Default: detected.")
+@click.option("--kind", type=click.Choice(["openapi", "jsonschema"]), default=None,
+              help="Default: openapi when the spec has an 'openapi'/'swagger' key; a JSON Schema needs "
+                   "--kind jsonschema.")
 @click.option("--owner", metavar="AGENT", help="Who answers for the contract (default: the providing task's agent, "
                                                "else you).")
 @click.option("--consumer", "consumers", multiple=True, metavar="X[=METHOD /path,…]",
@@ -184,36 +186,51 @@ def show(app: App, name: str) -> None:
 
 @contract.command("validate")
 @click.argument("targets", nargs=-1, metavar="[NAME_OR_FILE]...")
+@click.option("--kind", type=click.Choice(["openapi", "jsonschema"]), default=None,
+              help="For files: what they must be (default: OpenAPI, version detected; a JSON Schema "
+                   "needs --kind jsonschema). A registered contract uses its declared kind.")
 @json_option
 @pass_app
-def validate(app: App, targets: tuple[str, ...]) -> None:
+def validate(app: App, targets: tuple[str, ...], kind: str | None) -> None:
     """Validate specs (default: every registered contract); exit 1 if any is invalid.
 
-    Every error names its JSON pointer and, for YAML, its line. Results are cached by blob
-    id under .git/gitcoord/contracts, so unchanged specs cost nothing.
+    Every error names its JSON pointer and, for YAML, its line. Files can be validated outside
+    a git repository; inside one, results are cached by blob id under .git/gitcoord/contracts,
+    so unchanged specs cost nothing.
     """
     from gitcoord import gitutil
     from gitcoord.contracts import registry
-    from gitcoord.contracts.validate import validate_cached
+    from gitcoord.contracts.loader import load_document
+    from gitcoord.contracts.validate import validate_cached, validate_spec
     from gitcoord.errors import UsageError
 
-    if not targets:
+    repo = _repo_or_none(app)
+    if repo is None:
+        if not targets:
+            raise UsageError(f"{_cwd(app)}: not inside a git repository, so no registered contracts: "
+                             "name the spec files to validate (gitcoord contract validate FILE...)")
+        items = [(None, *_file(app, t), None) for t in targets]
+    elif not targets:
         snap = app.snapshot(required=False)
         items = [(name, r["spec"], registry.read_spec(app.repo, r["spec"]), r)
                  for name, r in (registry.load_contracts(snap).items() if snap.exists else [])]
     else:
         items = [_target(app, t) for t in targets]
-    cache = gitutil.cache_dir(app.repo) / "contracts"
+    cache = gitutil.cache_dir(repo) / "contracts" if repo is not None else None
     results = []
     for name, path, data, record in items:
-        location = registry.spec_location(app.repo, path) if record else path
+        location = registry.spec_location(repo, path) if record else path
+        wanted = registry.validation_kind(record) if record else kind
         try:
-            res = validate_cached(location, cache, kind=registry.validation_kind(record or {}), text=data)
+            res = validate_cached(location, cache, kind=wanted, text=data) if cache is not None \
+                else validate_spec(load_document(location, text=data), kind=wanted)
             entry = {"name": name, "spec": path, "valid": res.valid, "kind": res.kind,
                      "errors": [e.to_dict() for e in res.errors]}
-        except UsageError as exc:
-            entry = {"name": name, "spec": path, "valid": False, "kind": None,
-                     "errors": [{"message": exc.message, "pointer": "", "line": None}]}
+        except UsageError as exc:  # unparsable: the parser's line (and column) when it gives one
+            error = {"message": exc.message, "pointer": "", "line": exc.data.get("line")}
+            if exc.data.get("column"):
+                error["column"] = exc.data["column"]
+            entry = {"name": name, "spec": path, "valid": False, "kind": None, "errors": [error]}
         results.append(entry)
     valid = all(r["valid"] for r in results)
 
@@ -233,6 +250,16 @@ def validate(app: App, targets: tuple[str, ...]) -> None:
 
     app.emit({"valid": valid, "results": results}, text)
     _exit(0 if valid else 1)
+
+
+def _repo_or_none(app: App) -> Any:
+    """The repository, or None when the command runs outside one (file-only commands still work)."""
+    from gitcoord.errors import NotInRepository
+
+    try:
+        return app.repo
+    except NotInRepository:
+        return None
 
 
 @contract.command("diff")
@@ -297,20 +324,24 @@ def _file(app: App, arg: str) -> tuple[str, bytes]:
 
 @contract.command("approve")
 @click.argument("name")
-@click.option("--version", "version", metavar="V", help="The version to approve (default: bumped automatically — "
-                                                         "major if breaking, minor if additions, patch otherwise).")
+@click.option("--version", "version", metavar="V", help="The version to approve (default: minor if additions, patch "
+                                                         "otherwise; a breaking change needs this or --allow-breaking).")
+@click.option("--allow-breaking", is_flag=True, help="Approve a breaking change as the next major version.")
 @click.option("--rev", metavar="REV", help="Approve the spec as committed at REV (default: the work tree).")
 @json_option
 @pass_app
-def approve(app: App, name: str, version: str | None, rev: str | None) -> None:
+def approve(app: App, name: str, version: str | None, allow_breaking: bool, rev: str | None) -> None:
     """Approve the spec as a new version: it must be valid, and a breaking change against the
-    last approved version needs a major bump (exit 1 listing the changes). Dependent tasks
-    waiting on the contract become ready; consumers are notified of breaking changes."""
+    last approved version is approved only on purpose, with a major --version or
+    --allow-breaking (else exit 1 naming the changes and their consumers). Dependent tasks
+    waiting on the contract become ready; consumers are notified of breaking changes, and
+    consumer tasks started against the old version stay out of merges until they
+    acknowledge it (`contract ack`) or their contract test passes."""
     from gitcoord.contracts.registry import approve_contract
     from gitcoord.errors import Violation
 
     try:
-        result = approve_contract(app.store, name, version=version, rev=rev)
+        result = approve_contract(app.store, name, version=version, rev=rev, allow_breaking=allow_breaking)
     except Violation as exc:
         if not app.as_json:
             if exc.data.get("changes"):
@@ -325,7 +356,7 @@ def approve(app: App, name: str, version: str | None, rev: str | None) -> None:
         how = ""
         if result.get("auto_version") and result.get("bump"):
             how = f" (version chosen automatically: {result['bump']} bump from {result['previous']}" + \
-                  (", because of breaking changes)" if result["breaking"] else ")")
+                  (", breaking changes allowed by --allow-breaking)" if result["breaking"] else ")")
         elif result.get("auto_version") and result["previous"] is None:
             how = " (first approval; version from the record, the spec's info.version, or 1.0.0)"
         lines = [f"approved contract {name} {result['version']}{how}"]
@@ -354,20 +385,41 @@ def deprecate(app: App, name: str, sunset: str | None) -> None:
              + ("" if result["changed"] else " (already)"))
 
 
+@contract.command("ack")
+@click.argument("name")
+@click.option("--task", "task", metavar="ID", help="The consumer task (default: your tasks that wait on a change "
+                                                    "of NAME).")
+@json_option
+@pass_app
+def ack(app: App, name: str, task: str | None) -> None:
+    """Acknowledge the latest approved version of contract NAME for a consumer task that started
+    against an older one: after a breaking approval `merge plan/run` leave such a task out
+    (reason contract-changed) until its holder runs this, or `contract test` passes against
+    the new version."""
+    from gitcoord.contracts.registry import acknowledge
+
+    result = acknowledge(app.store, name, task=task)
+    app.emit(result, lambda: f"acknowledged contract {name} {result['version']} for {', '.join(result['tasks'])}")
+
+
 # --------------------------------------------------------------------------- mock / test
 
 
 def _spec_dict(app: App, arg: str, rev: str | None, approved: str | None = None) -> tuple[str, dict[str, Any]]:
     from gitcoord.contracts.loader import load_document
+
+    name, path, data, _ = _target(app, arg, rev=rev, approved=approved)
+    return _openapi_only(name or path, load_document(path, text=data).data)
+
+
+def _openapi_only(label: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     from gitcoord.contracts.validate import detect_kind
     from gitcoord.errors import UsageError
 
-    name, path, data, _ = _target(app, arg, rev=rev, approved=approved)
-    doc = load_document(path, text=data)
-    if detect_kind(doc.data) == "jsonschema":
-        raise UsageError(f"{name or path}: a JSON Schema contract has no operations to mock or test; "
+    if detect_kind(spec) == "jsonschema":
+        raise UsageError(f"{label}: a JSON Schema contract has no operations to mock or test; "
                          "only OpenAPI contracts can")
-    return name or path, doc.data
+    return label, spec
 
 
 @contract.command("mock")
@@ -410,13 +462,23 @@ def mock(app: App, name: str, host: str, port: int, rev: str | None, approved: s
 @click.option("--rev", metavar="REV", help="The spec as committed at REV (default: the work tree).")
 @click.option("--approved", "approved", metavar="VERSION", default=None, is_flag=False, flag_value="latest",
               help="Use an approved snapshot from the coordination branch (bare flag: the latest).")
+@click.option("--task", "task", metavar="ID", help="A consumer task this run vouches for: when it passes against "
+                                                    "the latest approved version, the task acknowledges it.")
 @json_option
 @pass_app
 def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: float, rev: str | None,
-         approved: str | None) -> None:
-    """Call each operation that has example requests and check every answer against the
-    contract; each mismatch is printed with its JSON path. Exit 1 on any mismatch."""
+         approved: str | None, task: str | None) -> None:
+    """Call every operation — inputs from the examples, else generated from the schemas — and
+    check each answer (status, content type, body) against the contract; every operation with
+    a JSON body also gets an invalid body, which must be refused with a 4xx. Exit 1 on any
+    mismatch, and when nothing could be tested.
+
+    A passing run against the latest approved version of a registered contract acknowledges
+    it for --task (default: your tasks that wait on a breaking change of it), which lets
+    them back into merges.
+    """
     from gitcoord.contracts.conformance import run_contract_tests
+    from gitcoord.contracts.loader import load_document
     from gitcoord.errors import UsageError
 
     extra = {}
@@ -425,25 +487,65 @@ def test(app: App, name: str, base_url: str, headers: tuple[str, ...], timeout: 
         if not sep or not key.strip():
             raise UsageError(f"--header {h!r}: use NAME:VALUE")
         extra[key.strip()] = value.strip()
-    label, spec = _spec_dict(app, name, rev, approved)
+    if _repo_or_none(app) is None:
+        if approved is not None or rev is not None or task is not None:
+            raise UsageError("--approved, --rev and --task need a git repository with gitcoord")
+        contract_name, path, raw, record = None, *_file(app, name), None
+    else:
+        contract_name, path, raw, record = _target(app, name, rev=rev, approved=approved)
+    label, spec = _openapi_only(contract_name or path, load_document(path, text=raw).data)
     report = run_contract_tests(spec, base_url, timeout=timeout, headers=extra)
-    data = {"contract": label, **report.to_dict()}
+    data = {"contract": label, **report.to_dict(), "acknowledged": []}
+    if report.ok and record is not None:
+        data["acknowledged"] = _ack_by_test(app, record, raw, task)
 
     def text() -> str:
         lines = []
         for r in report.results:
+            how = {"generated": " (generated inputs)", "negative": f" ({r.example}; must be refused)"}.get(r.source, "")
             lines.append(f"{'PASS' if r.ok else 'FAIL'}  {r.method} {r.url} → {r.status}"
-                         + (f" (example {r.example})" if r.example else ""))
+                         + (f" (example {r.example})" if r.example and r.source != "negative" else how))
             for m in r.mismatches:
                 lines.append(f"      {m.path}: {m.message}")
         for s in report.skipped:
             lines.append(f"skip  {s.method} {s.path}: {s.reason}")
-        lines.append(f"{'OK' if report.ok else 'FAIL'}: {data['passed']} passed, {data['failed']} failed, "
-                     f"{len(report.skipped)} skipped against {base_url}")
+        ops = data["operations"]
+        verdict = "OK" if report.ok else ("FAIL (nothing was tested)" if not report.results else "FAIL")
+        lines.append(f"{verdict}: {data['passed']} passed, {data['failed']} failed, {len(report.skipped)} skipped; "
+                     f"operations covered {ops['covered']}/{ops['total']} against {base_url}")
+        for ack in data["acknowledged"]:
+            lines.append(f"acknowledged {ack['contract']} {ack['version']} for {', '.join(ack['tasks'])}")
         return "\n".join(lines)
 
     app.emit(data, text)
     _exit(0 if report.ok else 1)
+
+
+def _ack_by_test(app: App, record: dict[str, Any], raw: bytes, task: str | None) -> list[dict[str, Any]]:
+    """After a passing run: acknowledge the tested version for the consumer task(s), if it is the latest."""
+    from gitcoord.contracts import registry
+    from gitcoord.contracts.validate import blob_id
+    from gitcoord.errors import GitcoordError
+
+    last = registry.latest_approval(record)
+    if last is None or last.get("blob") != blob_id(raw):
+        if task is not None:
+            app.info(f"--task {task}: not acknowledged, the spec tested is not the latest approved version of "
+                     f"{record['name']} (test it with --approved)")
+        return []
+    if task is None:
+        snap = app.snapshot()
+        tasks = registry._tasks(snap)
+        mine = [t for t, stale in registry.unacknowledged_consumers(snap, tasks).items()
+                if any(s["contract"] == record["name"] for s in stale)
+                and (tasks.get(t) or {}).get("agent") == app.store.agent]
+        if not mine:
+            return []
+    try:
+        return [registry.acknowledge(app.store, record["name"], task=task, via="test", version=last["version"])]
+    except GitcoordError as exc:  # e.g. another agent's task: the run still passed
+        app.info(f"not acknowledged: {exc.message}")
+        return []
 
 
 # --------------------------------------------------------------------------- PR check

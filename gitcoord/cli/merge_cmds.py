@@ -26,18 +26,23 @@ def merge() -> None:
 @click.option("--feature", help="Only this feature.")
 @click.option("--into", metavar="REF", help="Target branch (default: base from gitcoord.yaml).")
 @click.option("--threshold", type=float, help="Share of the feature that must be ready (0-1).")
+@click.option("--allow-empty", is_flag=True, help="Include branches with no commits beyond the base.")
 @json_option
 @pass_app
-def merge_plan(app: App, feature: str | None, into: str | None, threshold: float | None) -> None:
-    """The order tasks would land in, and the predicted conflicts (trial merges in memory)."""
+def merge_plan(app: App, feature: str | None, into: str | None, threshold: float | None, allow_empty: bool) -> None:
+    """The order tasks would land in, and the predicted conflicts (trial merges in memory).
+
+    In remote mode the base and the task branches are fetched from the remote first."""
     from gitcoord import merge as m
 
-    data = m.plan(app.snapshot(), app.repo, feature=feature, into=into, remote=app.remote, threshold=threshold)
+    data = m.plan(app.snapshot(), app.repo, feature=feature, into=into, remote=app.remote, threshold=threshold,
+                  online=not app.offline, allow_empty=allow_empty)
     app.emit(data, lambda: render_plan(data))
 
 
 def render_plan(data: dict[str, Any]) -> str:
-    lines = [f"merge into {data['into']} (at {data['target'][:10]})"]
+    where = f" on {data['remote']}" if data.get("remote") else ""
+    lines = [f"merge into {data['into']}{where} (at {data['target'][:10]})"]
     if data["order"]:
         lines.append("order:")
         for n, item in enumerate(data["order"], 1):
@@ -56,8 +61,14 @@ def render_plan(data: dict[str, Any]) -> str:
     lines.append(f"ready share {data['ready_share']:.0%}" + (f" (threshold {data['threshold']:.0%}: "
                  f"{'met' if data['threshold_met'] else 'not met'})" if data["threshold"] else ""))
     if data["order"]:
-        lines.append("next: `gitcoord merge run" + (f" --feature {data['feature']}" if data["feature"] else "") + "`")
+        lines.append(f"next: `{_run_command(data)}`")
     return "\n".join(lines)
+
+
+def _run_command(data: dict[str, Any], *extra: str) -> str:
+    """The `merge run` that repeats this plan or run (same feature; --push in remote mode)."""
+    return " ".join(["gitcoord merge run", *([f"--feature {data['feature']}"] if data.get("feature") else []),
+                     *extra, *(["--push"] if data.get("remote") else [])])
 
 
 @merge.command("run")
@@ -72,11 +83,18 @@ def render_plan(data: dict[str, Any]) -> str:
 @click.option("--dry-run", is_flag=True, help="Print the plan and the expected number of test runs.")
 @click.option("--push", is_flag=True, help="Push target and coordination branch together (atomic, leased).")
 @click.option("--allow-checked-out", is_flag=True, help="Move the target even if a worktree has it checked out.")
+@click.option("--allow-empty", is_flag=True, help="Land (mark merged) branches with no commits beyond the base.")
 @json_option
 @pass_app
 def merge_run(app: App, feature: str | None, into: str | None, test_cmd: str | None, mode: str | None,
-              threshold: float | None, wait: str | None, dry_run: bool, push: bool, allow_checked_out: bool) -> None:
-    """Merge every ready task in dependency order; exit 1 if something was left out."""
+              threshold: float | None, wait: str | None, dry_run: bool, push: bool, allow_checked_out: bool,
+              allow_empty: bool) -> None:
+    """Merge every ready task in dependency order; exit 1 if something was left out.
+
+    \b
+    In remote mode it needs --push: the base and the task branches are fetched from the remote,
+    the result is pushed to the remote's base with the record, and a checked-out local base is
+    left as it is (the output names the `git pull` that updates it)."""
     from gitcoord import merge as m
     from gitcoord.timeutil import parse_duration
 
@@ -89,7 +107,8 @@ def merge_run(app: App, feature: str | None, into: str | None, test_cmd: str | N
     if wait and threshold is None:
         raise click.UsageError("--wait needs --threshold")
     data = m.run(app.store, app.repo, feature=feature, into=into, test_cmd=test_cmd, mode=mode, threshold=threshold,
-                 wait=seconds, dry_run=dry_run, push=push, allow_checked_out=allow_checked_out, progress=app.info)
+                 wait=seconds, dry_run=dry_run, push=push, allow_checked_out=allow_checked_out,
+                 allow_empty=allow_empty, online=not app.offline, progress=app.info)
     if dry_run:
         app.emit(data, lambda: render_plan(data) + f"\nexpected test runs: {data['expected_test_runs']}")
         return
@@ -99,20 +118,75 @@ def merge_run(app: App, feature: str | None, into: str | None, test_cmd: str | N
 
 
 def render_run(data: dict[str, Any]) -> str:
-    lines = [f"merge run {data['run']} into {data['into']}: {len(data['merged'])} merged, "
-             f"{len(data['skipped'])} left out" + (f", {data['test_runs']} test run(s)" if data["tested"] else "")]
+    if data.get("run") is None:
+        lines = [f"nothing to merge into {data['into']}; nothing was written"]
+    else:
+        lines = [f"merge run {data['run']} into {data['into']}: {len(data['merged'])} merged, "
+                 f"{len(data['skipped'])} left out" + (f", {data['test_runs']} test run(s)" if data["tested"] else "")]
     if data["merged"]:
         lines.append("merged in order: " + " -> ".join(data["merged"]))
         lines.append(f"{data['into']}: {str(data['before'])[:10]} -> {str(data['after'])[:10]}"
-                     + (" (pushed)" if data.get("pushed") else ""))
+                     + (f" (pushed to {data['remote']})" if data.get("pushed") else ""))
+    lines += render_tests(data)
+    if data.get("target_failed"):
+        lines.append(f"the target fails on its own: {data['into']} at {str(data['before'])[:10]} fails the test "
+                     "command without any branch; nothing landed and no branch is blamed")
     for s in data["skipped"]:
         files = f" [{', '.join(s.get('files') or [])}]" if s.get("files") else ""
         lines.append(f"  left out {s['task']}: {s['reason']}{files}" + (f" — {s['detail']}" if s.get("detail") else ""))
     if data.get("released_locks"):
         lines.append("released locks: " + ", ".join(data["released_locks"]))
-    if data["skipped"]:
-        lines.append("next: fix the branches left out, `gitcoord task done ID` again, then `gitcoord merge run`")
+    local = data.get("local") or {}
+    if local.get("hint"):
+        lines.append(f"your local {local['branch']} is checked out and was left as it is; "
+                     f"`{local['hint']}` brings it up to date")
+    elif local.get("note"):
+        lines.append(local["note"])
+    lines += next_steps(data)
     return "\n".join(lines)
+
+
+def render_tests(data: dict[str, Any]) -> list[str]:
+    """One line per test run (exit code, what was tested); the output tail of failing runs."""
+    lines: list[str] = []
+    shown: set[str] = set()  # bisection re-runs often fail the same way: print each output once
+    for n, run in enumerate(data.get("tests") or [], 1):
+        what = f"{len(run['tasks'])} task(s): {', '.join(run['tasks'])}" if run["tasks"] else "the target alone"
+        verdict = "passed" if run["passed"] else "FAILED"
+        code = run.get("exit_code")
+        lines.append(f"  test run {n} at {run['commit'][:10]} ({what}): {verdict}, exit {'?' if code is None else code}, "
+                     f"{run['seconds']:.1f} s")
+        tail = run.get("output_tail")
+        if not run["passed"] and tail:
+            if tail in shown:
+                lines.append("    (same output as above)")
+            else:
+                shown.add(tail)
+                lines += [f"    | {line}" for line in tail.splitlines()]
+    return lines
+
+
+#: Reasons a left-out task's own agent has to act on (fix the branch, then say it is done again).
+_FIX_BRANCH = ("conflict", "test-failed")
+
+
+def next_steps(data: dict[str, Any]) -> list[str]:
+    """Hints that work as printed: who runs what, where."""
+    skipped = data.get("skipped") or []
+    if not skipped:
+        return []
+    steps = []
+    if data.get("target_failed"):
+        what = f"`gitcoord merge show {data['run']}`" if data.get("run") else "the output above"
+        steps.append(f"  fix {data['into']} first ({what} shows the failing test output), then `{_run_command(data)}`")
+    fixes = [s["task"] for s in skipped if s["reason"] in _FIX_BRANCH]
+    for task in fixes:
+        done = f"gitcoord task done {task}" + (" --push" if data.get("remote") else "")
+        steps.append(f"  {task}: in its agent's clone, fix the branch (merge {data['into'].removeprefix('refs/heads/')} "
+                     f"into it), commit, then `{done}`")
+    if fixes or any(s["reason"] in ("no-branch", "empty") for s in skipped):
+        steps.append(f"  then `{_run_command(data)}` again")
+    return ["next:"] + steps if steps else []
 
 
 @merge.command("show")

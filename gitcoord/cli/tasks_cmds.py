@@ -194,21 +194,30 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
     @json_option
     @pass_app
     def command(app: App, task_id: str, reason_text: str | None = None, force_flag: bool = False,
-                from_rev: str | None = None) -> None:
+                from_rev: str | None = None, push: bool = False, allow_empty: bool = False) -> None:
         from gitcoord import branches, tasks
 
         start = None
-        if from_rev:  # checked before the claim, so a bad --from changes nothing
-            start = branches.resolve_start_point(app.repo, app.snapshot().config["base"], app.remote, from_rev)
+        if name == "start":  # resolved before the claim: a bad --from or a missing base changes nothing
+            snap = app.snapshot()
+            recorded = (snap.load(tasks.task_path(task_id)) or {}).get("branch")
+            if not recorded or app.repo.references.get(f"refs/heads/{recorded}") is None:
+                start = branches.resolve_start_point(app.repo, snap.config["base"], app.remote, from_rev,
+                                                     fetch=not app.offline, task_branch=recorded)
+        work = _check_done(app, task_id, push, allow_empty, force_flag) if target == "ready_to_merge" else None
         result = tasks.transition(app.store, task_id, target, reason=reason_text, force=force_flag)
         extra = ""
         if target == "in_progress" and result.get("branch"):
-            extra = _ensure_task_branch(app, result["branch"], start)
+            extra, result["branch_start"] = _ensure_task_branch(app, result["branch"], start)
         if name == "start":
             extra += _remember_identity(app)
+        if work is not None:
+            result["work"] = work.to_dict()
+            if work.pushed_now:
+                extra += f"\npushed {work.branch} to {app.remote}"
         released = result.pop("_released_locks", [])
         unchanged = result.pop("_unchanged", False)
-        app.emit(result, lambda: (f"{task_id} is already yours (in_progress)" if unchanged
+        app.emit(result, lambda: (f"{task_id} is already yours ({result['status']})" if unchanged
                                   else f"{task_id}: {result['status']}") + extra
                  + (f"\nreleased locks: {', '.join(released)}" if released else "")
                  + _next_hint(target, task_id))
@@ -221,7 +230,13 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
                                help="Override assignment/readiness checks (recorded in the history).")(command)
     if target == "in_progress" and name == "start":
         command = click.option("--from", "from_rev", metavar="REV",
-                               help="Start the task branch from REV (default: the base branch).")(command)
+                               help="Start the task branch from REV (default: the base branch; in remote mode "
+                                    "its tip on the remote).")(command)
+    if target == "ready_to_merge":
+        command = click.option("--push", is_flag=True,
+                               help="Push the task branch to the remote first (git push -u REMOTE BRANCH).")(command)
+        command = click.option("--allow-empty", is_flag=True,
+                               help="Accept a branch with no commits of its own.")(command)
     return task.command(name)(command)
 
 
@@ -233,12 +248,34 @@ def _remember_identity(app: App) -> str:
     return "" if where == "unchanged" else f"\nthis checkout now acts as {app.agent} ({where})"
 
 
-def _ensure_task_branch(app: App, name: str, start: str | None) -> str:
+def _check_done(app: App, task_id: str, push: bool, allow_empty: bool, force: bool):
+    """The branch holds work of its own and (remote mode) is on the remote, before a task is done.
+
+    Only when the lifecycle would let this agent finish it: anyone else gets the lifecycle's own error."""
+    from gitcoord import branches, tasks
+
+    snap = app.snapshot()
+    current = tasks.get_task(snap, task_id)
+    if current["status"] not in ("in_progress", "ready_to_merge") or \
+            (current.get("agent") not in (None, app.agent) and not force):
+        return None
+    return branches.check_done(app.repo, task_id, current.get("branch"), snap.config["base"], app.remote,
+                               fetch=not app.offline, push=push, allow_empty=allow_empty)
+
+
+def _ensure_task_branch(app: App, name: str, start=None) -> tuple[str, dict[str, Any]]:
+    """Create the task branch (never touching the work tree): the line to print and what happened."""
     from gitcoord import branches
 
-    start = start or branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote)
-    created = branches.ensure_branch(app.repo, name, start)
-    return f"\nbranch {name} {'created' if created else 'exists'}: `git switch {name}`"
+    if app.repo.references.get(f"refs/heads/{name}") is not None:
+        return f"\nbranch {name} exists: `git switch {name}`", {"created": False}
+    start = start or branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote,
+                                                  fetch=not app.offline, task_branch=name)
+    created = branches.ensure_branch(app.repo, name, start.commit)
+    note = f" ({start.note})" if start.note else ""
+    info = {"created": created, "commit": start.commit, "from": start.source, "note": start.note}
+    return (f"\nbranch {name} {'created' if created else 'exists'} from {start.source} at {start.commit[:10]}{note}: "
+            f"`git switch {name}`", info)
 
 
 def _next_hint(target: str, task_id: str) -> str:

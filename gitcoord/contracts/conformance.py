@@ -1,5 +1,12 @@
-"""Contract tests: call a running provider with the contract's example requests and check
+"""Contract tests: call a running provider with requests built from the contract and check
 that every answer is one the contract documents (status, media type, body schema).
+
+Inputs come from the contract's examples; where a required parameter or a body has none,
+a value is generated from its schema (``sample.example_for``: deterministic, no extra
+dependency, the same generator the mock answers with). Every operation with a JSON request
+body also gets a negative case — a body the schema rejects — which must be answered with a
+4xx. A run that calls nothing is a failure, and the report says how many operations were
+covered out of how many.
 
 This is what tells a provider it still honours what its consumers were promised. Only
 the given base URL is ever called: redirects are not followed and proxies are bypassed.
@@ -16,7 +23,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, urlencode, urlsplit
 
 from gitcoord.contracts.mock import ContractModel, Operation, Parameter, _pick_media, is_json_media
-from gitcoord.contracts.sample import escape_pointer_token
+from gitcoord.contracts.sample import escape_pointer_token, example_for
 from gitcoord.errors import RemoteError, UsageError
 
 # Safe calls first, deletes last, so one case does not remove what a later one reads.
@@ -38,6 +45,7 @@ class CaseResult:
     ok: bool
     mismatches: list[Mismatch] = field(default_factory=list)
     example: str | None = None  # the named request-body example used, if any
+    source: str = "example"  # example | generated (inputs from the schemas) | negative (an invalid body)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,10 +67,17 @@ class ConformanceReport:
     base_url: str
     results: list[CaseResult] = field(default_factory=list)
     skipped: list[SkippedOperation] = field(default_factory=list)
+    total_operations: int = 0
+
+    @property
+    def covered(self) -> int:
+        """Operations called at least once."""
+        return len({(r.method, r.operation) for r in self.results})
 
     @property
     def ok(self) -> bool:
-        return all(result.ok for result in self.results)
+        """Every answer conforms, and something was tested: a run that calls nothing proves nothing."""
+        return bool(self.results) and all(result.ok for result in self.results)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +85,7 @@ class ConformanceReport:
             "base_url": self.base_url,
             "passed": sum(1 for r in self.results if r.ok),
             "failed": sum(1 for r in self.results if not r.ok),
+            "operations": {"covered": self.covered, "total": self.total_operations},
             "results": [r.to_dict() for r in self.results],
             "skipped": [s.to_dict() for s in self.skipped],
         }
@@ -82,11 +98,12 @@ class _Case:
     headers: dict[str, str]
     body: bytes | None
     example: str | None
+    source: str = "example"
 
 
 def run_contract_tests(spec: dict, base_url: str, *, timeout: float = 10,
                        headers: Mapping[str, str] | None = None) -> ConformanceReport:
-    """Call each operation that has example inputs and check the answers against the contract.
+    """Call each operation (inputs from examples, else generated) and check the answers.
 
     ``headers`` are sent with every request (e.g. an ``Authorization`` for the provider).
     """
@@ -97,6 +114,7 @@ def run_contract_tests(spec: dict, base_url: str, *, timeout: float = 10,
     report = ConformanceReport(base_url=base_url)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
     operations = sorted(model.operations, key=lambda op: (_METHOD_ORDER.get(op.method, 5), op.path))
+    report.total_operations = len(operations)
     for op in operations:
         cases, reason = _cases_for(model, op, base_url.rstrip("/"), dict(headers or {}))
         if reason is not None:
@@ -107,6 +125,14 @@ def run_contract_tests(spec: dict, base_url: str, *, timeout: float = 10,
     return report
 
 
+def _generate(model: ContractModel, schema: Any, what: str) -> tuple[bool, Any]:
+    """(found, value) generated from ``schema``; False when the generator cannot make one."""
+    try:
+        return True, example_for(schema if isinstance(schema, dict) else {}, model.spec)
+    except UsageError:
+        return False, f"cannot generate a value for {what} (its schema has an unresolvable $ref)"
+
+
 # --------------------------------------------------------------------------- building requests
 
 
@@ -115,12 +141,16 @@ def _cases_for(model: ContractModel, op: Operation, base: str, extra_headers: di
     query: list[tuple[str, str]] = []
     headers = dict(extra_headers)
     cookies: list[str] = []
+    generated = False
     for param in op.parameters:
         if not param.required:
             continue
         found, value = param.example()
         if not found:
-            return [], f"no example for required {param.location} parameter {param.name!r}"
+            found, value = _generate(model, param.schema, f"{param.location} parameter {param.name!r}")
+            if not found:
+                return [], value
+            generated = True
         if param.location == "path":
             path = path.replace("{" + param.name + "}", quote(_text(value, param), safe=""))
         elif param.location == "query":
@@ -138,20 +168,85 @@ def _cases_for(model: ContractModel, op: Operation, base: str, extra_headers: di
     if accept:
         headers.setdefault("Accept", ", ".join(accept))
     url = base + path + ("?" + urlencode(query) if query else "")
-    bodies: list[tuple[str | None, str | None, bytes | None]] = [(None, None, None)]
+    bodies: list[tuple[str | None, str | None, bytes | None, bool]] = [(None, None, None, False)]
+    negative: tuple[str, bytes, str] | None = None
     if op.body is not None:
         examples = op.body.examples(model.spec)
         if examples:
-            bodies = [(name, media_type, _encode_body(media_type, value)) for name, media_type, value in examples]
-        elif op.body.required:
-            return [], "no example request body"
+            bodies = [(name, media_type, _encode_body(media_type, value), False) for name, media_type, value in examples]
+        else:
+            made = _generated_body(model, op)
+            if made is not None:
+                bodies = [(None, made[0], _encode_body(made[0], made[1]), True)]
+            elif op.body.required:
+                return [], "no example request body, and none can be generated (no JSON schema for it)"
+        negative = _invalid_body(model, op)
     cases = []
-    for name, media_type, payload in bodies:
+    for name, media_type, payload, made_up in bodies:
         case_headers = dict(headers)
         if media_type is not None:
             case_headers["Content-Type"] = media_type if media_type != "*/*" else "application/json"
-        cases.append(_Case(op, url, case_headers, payload, name))
+        source = "generated" if generated or made_up else "example"
+        cases.append(_Case(op, url, case_headers, payload, name, source))
+    if negative is not None:
+        media_type, payload, why = negative
+        cases.append(_Case(op, url, {**headers, "Content-Type": media_type}, payload, why, "negative"))
     return cases, None
+
+
+def _json_body_media(op: Operation) -> tuple[str, str] | None:
+    """(media type, schema pointer) of the operation's first JSON request body with a schema."""
+    for media_type, (_media, pointer) in (op.body.media.items() if op.body else []):
+        if pointer is not None and (is_json_media(media_type) or media_type == "*/*"):
+            return ("application/json" if media_type == "*/*" else media_type), pointer
+    return None
+
+
+def _generated_body(model: ContractModel, op: Operation) -> tuple[str, Any] | None:
+    """A body generated from the JSON schema, when the generator's value passes that schema."""
+    found = _json_body_media(op)
+    if found is None:
+        return None
+    media_type, pointer = found
+    from gitcoord.contracts.refs import resolve_pointer
+
+    try:
+        schema = resolve_pointer(model.spec, pointer)
+    except KeyError:
+        return None
+    ok, value = _generate(model, schema, "the request body")
+    if not ok or model.schema_errors(value, pointer=pointer):
+        return None
+    return media_type, value
+
+
+def _invalid_body(model: ContractModel, op: Operation) -> tuple[str, bytes, str] | None:
+    """(media type, body, what is wrong) for a JSON body the schema rejects; None if none is found.
+
+    Candidates: the valid body with a required property dropped, then values of the wrong
+    type; the first that the contract's own schema check rejects is used.
+    """
+    found = _json_body_media(op)
+    if found is None:
+        return None
+    media_type, pointer = found
+    from gitcoord.contracts.refs import resolve_pointer
+
+    try:
+        schema = resolve_pointer(model.spec, pointer)
+    except KeyError:
+        return None
+    ok, valid = _generate(model, schema, "the request body")
+    candidates: list[tuple[Any, str]] = []
+    if ok and isinstance(valid, dict):
+        for name in sorted(valid):
+            candidates.append(({k: v for k, v in valid.items() if k != name}, f"invalid: without {name!r}"))
+    candidates += [("not an object", "invalid: a string"), (12345, "invalid: a number"), ([], "invalid: an array"),
+                   ({}, "invalid: an empty object"), (None, "invalid: null")]
+    for value, why in candidates:
+        if model.schema_errors(value, pointer=pointer):
+            return media_type, json.dumps(value).encode(), why
+    return None
 
 
 def _text(value: Any, param: Parameter) -> str:
@@ -205,12 +300,28 @@ def _run_case(model: ContractModel, case: _Case, opener: urllib.request.OpenerDi
         raise RemoteError(f"--base-url {case.url}: cannot connect ({exc.reason}); is the provider running?") from exc
     except (socket.timeout, TimeoutError):
         return _failed(case, 0, [Mismatch("request", f"no answer within {timeout:g} s")])
-    mismatches = _check_answer(model, op, status, answer_headers, body)
-    return CaseResult(op.label, op.method.upper(), case.url, status, not mismatches, mismatches, case.example)
+    if case.source == "negative":
+        mismatches = _check_rejection(model, op, status, answer_headers, body, case.example or "invalid body")
+    else:
+        mismatches = _check_answer(model, op, status, answer_headers, body)
+    return CaseResult(op.label, op.method.upper(), case.url, status, not mismatches, mismatches, case.example,
+                      case.source)
 
 
 def _failed(case: _Case, status: int, mismatches: list[Mismatch]) -> CaseResult:
-    return CaseResult(case.op.label, case.op.method.upper(), case.url, status, False, mismatches, case.example)
+    return CaseResult(case.op.label, case.op.method.upper(), case.url, status, False, mismatches, case.example,
+                      case.source)
+
+
+def _check_rejection(model: ContractModel, op: Operation, status: int, headers: Any, body: bytes,
+                     why: str) -> list[Mismatch]:
+    """An invalid body must be refused with a 4xx; a documented 4xx answer must match its schema."""
+    if not 400 <= status < 500:
+        return [Mismatch("status", f"a request body the contract rejects ({why.removeprefix('invalid: ')}) was "
+                                   f"answered {status}; expected a 4xx")]
+    if op.response_key_for(status) is None:
+        return []  # the contract says nothing about this error: any 4xx refusal will do
+    return _check_answer(model, op, status, headers, body)
 
 
 def _check_answer(model: ContractModel, op: Operation, status: int, headers: Any, body: bytes) -> list[Mismatch]:

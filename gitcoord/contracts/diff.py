@@ -17,106 +17,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from gitcoord.contracts.loader import join_pointer
+from gitcoord.contracts.diff_rules import LEVELS, REASONS, REQUEST_SUFFIXES, RESPONSE_SUFFIXES, RULES, SCHEMA_PREFIXES
+from gitcoord.contracts.diff_schema import SchemaComparer, esc, fingerprint
+from gitcoord.contracts.diff_security import compare_requirements, compare_schemes
+from gitcoord.contracts.sunset import STABILITY, UNSTABLE, retired, stability, sunset, sunset_moved
+
+__all__ = ["Change", "DiffResult", "LEVELS", "REASONS", "RULES", "diff_specs", "operation_key"]
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-LEVELS = ("error", "warning", "info")
 
-# ----------------------------------------------------------------------------- rule table
-# Schema-level rules exist once per place a schema can sit; the suffix says what changed.
-_SCHEMA_PREFIXES = {
-    "request-parameter": "request",
-    "request-property": "request",
-    "response-property": "response",
-    "schema": "input",
-}
-_REQUEST_SUFFIXES = {
-    "type-changed": "error",
-    "format-changed": "error",
-    "enum-narrowed": "error",
-    "enum-widened": "info",
-    "max-decreased": "error",
-    "min-increased": "error",
-    "max-length-decreased": "error",
-    "min-length-increased": "error",
-    "max-items-decreased": "error",
-    "min-items-increased": "error",
-    "pattern-changed": "error",
-    "became-not-nullable": "error",
-    "variant-removed": "error",
-}
-_RESPONSE_SUFFIXES = {
-    "type-changed": "error",
-    "format-changed": "error",
-    "enum-widened": "error",
-    "enum-narrowed": "info",
-    "became-nullable": "error",
-    "variant-added": "error",
-}
-
-RULES: dict[str, str] = {
-    # paths and operations
-    "path-removed": "error",
-    "path-added": "info",
-    "operation-removed": "error",
-    "operation-added": "info",
-    "operation-id-changed": "warning",
-    "operation-deprecated-without-sunset": "warning",
-    "operation-deprecated-with-sunset": "info",
-    "operation-undeprecated": "info",
-    # request parameters
-    "request-parameter-added-required": "error",
-    "request-parameter-added-optional": "info",
-    "request-parameter-became-required": "error",
-    "request-parameter-became-optional": "info",
-    "request-parameter-removed": "error",
-    "request-parameter-default-changed": "warning",
-    "request-parameter-deprecated": "info",
-    # request bodies
-    "request-body-added-required": "error",
-    "request-body-added-optional": "info",
-    "request-body-became-required": "error",
-    "request-body-became-optional": "info",
-    "request-body-removed": "warning",
-    "request-body-media-type-removed": "error",
-    "request-body-media-type-added": "info",
-    "request-property-added-required": "error",
-    "request-property-added-optional": "info",
-    "request-property-became-required": "error",
-    "request-property-became-optional": "info",
-    "request-property-removed": "warning",
-    "request-additional-properties-became-false": "error",
-    # responses
-    "response-success-status-removed": "error",
-    "response-status-removed": "warning",
-    "response-status-added": "info",
-    "response-media-type-removed": "error",
-    "response-media-type-added": "info",
-    "response-body-removed": "error",
-    "response-property-removed": "error",
-    "response-property-added": "info",
-    "response-required-property-became-optional": "error",
-    "response-property-became-required": "info",
-    "response-header-removed": "warning",
-    # security and servers
-    "security-requirement-added": "error",
-    "security-requirement-removed": "info",
-    "security-scope-added": "error",
-    "security-scope-removed": "info",
-    "server-removed": "error",
-    "server-changed": "warning",
-    "server-added": "info",
-    "base-path-changed": "error",
-    # JSON Schema documents
-    "schema-required-added": "error",
-    "schema-required-removed": "info",
-    "schema-property-removed": "error",
-    "schema-property-added": "info",
-    "schema-additional-properties-became-false": "error",
-}
-for _prefix, _direction in _SCHEMA_PREFIXES.items():
-    for _suffix, _level in (_RESPONSE_SUFFIXES if _direction == "response" else _REQUEST_SUFFIXES).items():
-        RULES.setdefault(f"{_prefix}-{_suffix}", _level)
+# Kept for callers that read the tables by their old names (suffix -> level).
+_SCHEMA_PREFIXES = SCHEMA_PREFIXES
+_REQUEST_SUFFIXES = {suffix: level for suffix, (level, _) in REQUEST_SUFFIXES.items()}
+_RESPONSE_SUFFIXES = {suffix: level for suffix, (level, _) in RESPONSE_SUFFIXES.items()}
 
 
 @dataclass
@@ -155,10 +68,6 @@ class DiffResult:
 # ----------------------------------------------------------------------------- normalised model
 
 
-def _esc(key: Any) -> str:
-    return str(key).replace("~", "~0").replace("/", "~1")
-
-
 def _path_key(path: str) -> str:
     """``/pets/{petId}`` and ``/pets/{id}`` are the same endpoint."""
     return re.sub(r"\{[^}]*\}", "{}", path)
@@ -168,6 +77,51 @@ def operation_key(operation: str) -> str:
     """Normalised ``"GET /pets/{}"`` for ``"get /pets/{id}"`` (what consumer lists are matched on)."""
     method, _, path = operation.strip().partition(" ")
     return f"{method.upper()} {_path_key(path.strip())}"
+
+
+def _media_base(mime: str) -> str:
+    return str(mime).split(";", 1)[0].strip().lower()
+
+
+def _media_related(a: str, b: str) -> bool:
+    """Same media type up to parameters, a structured-suffix specialisation, or a wildcard."""
+    a, b = _media_base(a), _media_base(b)
+    if a == b:
+        return True
+    at, _, asub = a.partition("/")
+    bt, _, bsub = b.partition("/")
+    if "*" in (at, bt) or (at == bt and "*" in (asub, bsub)):
+        return True
+    return at == bt and (bsub.endswith("+" + asub) or asub.endswith("+" + bsub))
+
+
+def _media_pairs(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+    """Old->new media types matched (exactly first, then related), and the leftovers."""
+    pairs = [(m, m) for m in old if m in new]
+    gone = [m for m in old if m not in new]
+    fresh = [m for m in new if m not in old]
+    for m in list(gone):
+        match = next((n for n in fresh if _media_related(m, n)), None)
+        if match is not None:
+            pairs.append((m, match))
+            gone.remove(m)
+            fresh.remove(match)
+    return pairs, gone, fresh
+
+
+def _more_general(after: str, before: str) -> bool:
+    """``application/json`` after ``application/problem+json`` (or a wildcard after a concrete type)."""
+    a, b = _media_base(after), _media_base(before)
+    if a == b:
+        return False
+    at, _, asub = a.partition("/")
+    _, _, bsub = b.partition("/")
+    return "*" in (at, asub) or bsub.endswith("+" + asub)
+
+
+def _jsonish(mime: str) -> bool:
+    base = _media_base(mime)
+    return base.endswith("json") or "*" in base
 
 
 class _Side:
@@ -208,17 +162,26 @@ class _Side:
             node = self.deref({"$ref": ref})
         return {}, pointer
 
-    def operations(self) -> dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]]:
-        """key -> (display name, raw path, path item, operation)."""
-        out: dict[str, tuple[str, str, dict[str, Any], dict[str, Any]]] = {}
-        for path, item in (self.data.get("paths") or {}).items():
+    def items(self, container: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Normalised key -> (raw name, path item) for ``paths`` or (3.1) ``webhooks``."""
+        raw = self.data.get(container)
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        for name, item in (raw.items() if isinstance(raw, dict) else ()):
             item = self.deref(item)
-            if not isinstance(item, dict):
-                continue
+            if isinstance(item, dict):
+                out[_path_key(str(name)) if container == "paths" else str(name)] = (str(name), item)
+        return out
+
+    def operations(self, container: str = "paths") -> dict[str, tuple[str, str, dict[str, Any], dict[str, Any], str]]:
+        """key -> (display name, raw path, path item, operation, JSON pointer)."""
+        out: dict[str, tuple[str, str, dict[str, Any], dict[str, Any], str]] = {}
+        for key, (raw, item) in self.items(container).items():
             for method in HTTP_METHODS:
                 op = item.get(method)
                 if isinstance(op, dict):
-                    out[f"{method.upper()} {_path_key(str(path))}"] = (f"{method.upper()} {path}", str(path), item, op)
+                    where = raw if container == "paths" else f"webhook:{raw}"
+                    out[f"{method.upper()} {key if container == 'paths' else where}"] = (
+                        f"{method.upper()} {where}", raw, item, op, f"/{container}/{esc(raw)}/{method}")
         return out
 
     def params(self, item: dict[str, Any], op: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -237,7 +200,7 @@ class _Side:
             for media in (param["content"] or {}).values():
                 return (media or {}).get("schema", {})
         # Swagger 2.0: the parameter itself carries the schema keywords.
-        return {k: v for k, v in param.items() if k not in ("name", "in", "required", "description", "allowEmptyValue", "collectionFormat")}
+        return {k: v for k, v in param.items() if k not in ("name", "in", "required", "description", "allowEmptyValue", "collectionFormat", "deprecated")}
 
     def body(self, op: dict[str, Any]) -> dict[str, Any] | None:
         if self.v2:
@@ -246,10 +209,7 @@ class _Side:
                 if isinstance(param, dict) and param.get("in") == "body":
                     types = op.get("consumes") or self.data.get("consumes") or ["application/json"]
                     return {"required": bool(param.get("required")), "content": {t: param.get("schema", {}) for t in types}}
-            form = [p for p in (self.deref(r) for r in op.get("parameters") or []) if isinstance(p, dict) and p.get("in") == "formData"]
-            if form:
-                return None  # formData fields are compared as parameters
-            return None
+            return None  # formData fields are compared as parameters
         body = self.deref(op.get("requestBody"))
         if not isinstance(body, dict):
             return None
@@ -266,12 +226,20 @@ class _Side:
                 content = {t: response["schema"] for t in types} if "schema" in response else {}
             else:
                 content = {k: (v or {}).get("schema") for k, v in (response.get("content") or {}).items()}
-            out[str(code)] = {"content": content, "headers": response.get("headers") or {}}
+            headers = {str(k): self.deref(v) for k, v in (response.get("headers") or {}).items()}
+            out[str(code)] = {"content": content, "headers": {k: v for k, v in headers.items() if isinstance(v, dict)}}
         return out
 
     def security(self, op: dict[str, Any]) -> list[dict[str, list[str]]]:
         reqs = op["security"] if "security" in op else self.data.get("security") or []
-        return [r for r in reqs if isinstance(r, dict)]
+        return [r for r in reqs if isinstance(r, dict)] if isinstance(reqs, list) else []
+
+    def security_schemes(self) -> tuple[str, dict[str, Any]]:
+        if self.v2:
+            where, raw = "/securityDefinitions", self.data.get("securityDefinitions")
+        else:
+            where, raw = "/components/securitySchemes", (self.data.get("components") or {}).get("securitySchemes")
+        return where, {str(k): self.deref(v) for k, v in (raw.items() if isinstance(raw, dict) else ())}
 
     def servers(self) -> list[str]:
         if self.v2:
@@ -282,16 +250,35 @@ class _Side:
         return [str(s.get("url")) for s in self.data.get("servers") or [] if isinstance(s, dict)]
 
 
+def _param_style(param: dict[str, Any], v2: bool) -> str:
+    if v2:
+        return str(param.get("collectionFormat") or "csv")
+    return str(param.get("style") or ("form" if param.get("in") in ("query", "cookie") else "simple"))
+
+
+def _param_explode(param: dict[str, Any], v2: bool) -> bool:
+    if v2:
+        return param.get("collectionFormat") == "multi"
+    if isinstance(param.get("explode"), bool):
+        return param["explode"]
+    return _param_style(param, v2) == "form"
+
+
 # ----------------------------------------------------------------------------- the differ
 
 
-class _Differ:
+class _Differ(SchemaComparer):
     def __init__(self, old: _Side, new: _Side) -> None:
         self.old = old
         self.new = new
         self.changes: list[Change] = []
         self._pairs: dict[tuple[int, int, str], dict[int, Change]] = {}
         self._sink: dict[int, Change] | None = None
+        self._alive: list[Any] = []  # objects whose id() keys a cached pair must not be reused
+        self._param_roots: set[tuple[int, int]] = set()  # top-level schemas of non-content parameters
+        self._lenient_param = False
+        self._unstable: set[str] = set()  # operations marked draft/alpha in the old version
+        self._text: _Differ | None = None  # compares schemas of non-JSON media types
 
     def emit(self, rule: str, path: str, operation: str | None, message: str) -> None:
         change = Change(rule, RULES[rule], path, operation, message)
@@ -304,23 +291,66 @@ class _Differ:
     # -- top level ---------------------------------------------------------------------
     def run(self) -> None:
         self.servers()
-        old_ops = self.old.operations()
-        new_ops = self.new.operations()
-        old_paths = {_path_key(p) for p in (self.old.data.get("paths") or {})}
-        new_paths = {_path_key(p): p for p in (self.new.data.get("paths") or {})}
-        old_raw = {_path_key(p): p for p in (self.old.data.get("paths") or {})}
-        for key in sorted(old_paths - set(new_paths)):
-            raw = old_raw[key]
-            self.emit("path-removed", f"/paths/{_esc(raw)}", None, f"path {raw} was removed")
-        for key in sorted(set(new_paths) - old_paths):
-            raw = new_paths[key]
-            self.emit("path-added", f"/paths/{_esc(raw)}", None, f"path {raw} was added")
-        for key, (name, raw, _, _) in old_ops.items():
-            if key not in new_ops and _path_key(raw) in new_paths:
-                self.emit("operation-removed", f"/paths/{_esc(raw)}/{name.split()[0].lower()}", name, f"operation {name} was removed")
-        for key, (name, raw, _, _) in new_ops.items():
-            if key not in old_ops and _path_key(raw) in old_paths:
-                self.emit("operation-added", f"/paths/{_esc(raw)}/{name.split()[0].lower()}", name, f"operation {name} was added")
+        self.container("paths")
+        self.container("webhooks")
+        where, old_schemes = self.old.security_schemes()
+        _, new_schemes = self.new.security_schemes()
+        seen = len(self.changes)
+        compare_schemes(old_schemes, new_schemes, where, self.emit)
+        self.scheme_users(self.changes[seen:], where)
+        for change in self.changes:
+            touched = set(change.operations) | ({change.operation} if change.operation else set())
+            if change.level == "error" and touched and touched <= self._unstable:
+                change.level = "info"
+                change.message += " (x-stability-level draft/alpha: no compatibility promised)"
+
+    def scheme_users(self, changes: list[Change], where: str) -> None:
+        """A security scheme's change reaches the operations whose requirements name it (for
+        consumers); a definition nobody references yet still counts, as a promise."""
+        users: dict[str, list[str]] = {}
+        for container in ("paths", "webhooks"):
+            for name, _, _, op, _ in self.old.operations(container).values():
+                for group in self.old.security(op):
+                    for scheme in group:
+                        users.setdefault(str(scheme), []).append(name)
+        for change in changes:
+            scheme = change.path[len(where) + 1:].split("/", 1)[0].replace("~1", "/").replace("~0", "~")
+            change.operations.extend(sorted(set(users.get(scheme, []))))
+
+    def container(self, container: str) -> None:
+        """Paths (or webhooks) removed and added, then every operation on both sides."""
+        old_items, new_items = self.old.items(container), self.new.items(container)
+        old_ops, new_ops = self.old.operations(container), self.new.operations(container)
+        kind = "path" if container == "paths" else "webhook"
+        self._unstable |= {name for name, _, _, op, _ in old_ops.values() if stability(op) in UNSTABLE}
+        for key in sorted(old_items.keys() - new_items.keys()):
+            raw, item = old_items[key]
+            states = [retired(item[m], item[m].get("responses")) for m in HTTP_METHODS if isinstance(item.get(m), dict)]
+            where = f"/{container}/{esc(raw)}"
+            if states and all(s == "retired" for s in states):
+                self.emit(f"{kind}-deprecated-removed", where, None, f"deprecated {kind} {raw} was removed after its sunset")
+            elif kind == "path" and "sunset-pending" in states and "live" not in states:
+                self.emit("path-removed-before-sunset", where, None, f"deprecated path {raw} was removed before its sunset date")
+            else:
+                self.emit(f"{kind}-removed", where, None, f"{kind} {raw} was removed")
+            # The operations it held: for consumers, and for draft/alpha ones promising nothing.
+            self.changes[-1].operations.extend(name for name, path, _, _, _ in old_ops.values() if path == raw)
+        for key in sorted(new_items.keys() - old_items.keys()):
+            raw, _ = new_items[key]
+            self.emit(f"{kind}-added", f"/{container}/{esc(raw)}", None, f"{kind} {raw} was added")
+        for key, (name, raw, _, op, where) in old_ops.items():
+            if key in new_ops or (_path_key(raw) if container == "paths" else raw) not in new_items:
+                continue
+            state = retired(op, op.get("responses"))
+            if state == "retired":
+                self.emit("operation-deprecated-removed", where, name, f"deprecated operation {name} was removed after its sunset")
+            elif state == "sunset-pending":
+                self.emit("operation-removed-before-sunset", where, name, f"operation {name} was removed before its sunset date {sunset(op, op.get('responses'))}")
+            else:
+                self.emit("operation-removed", where, name, f"operation {name} was removed")
+        for key, (name, raw, _, _, where) in new_ops.items():
+            if key not in old_ops and (_path_key(raw) if container == "paths" else raw) in old_items:
+                self.emit("operation-added", where, name, f"operation {name} was added")
         for key in old_ops.keys() & new_ops.keys():
             self.operation(old_ops[key], new_ops[key])
 
@@ -341,23 +371,30 @@ class _Differ:
             self.emit("base-path-changed", "/basePath", None, f"basePath changed from {self.old.data.get('basePath')!r} to {self.new.data.get('basePath')!r}")
 
     def operation(self, old: tuple, new: tuple) -> None:
-        _, _, old_item, old_op = old
-        name, raw, new_item, new_op = new
-        base = f"/paths/{_esc(raw)}/{name.split()[0].lower()}"
+        _, _, old_item, old_op, _ = old
+        name, _, new_item, new_op, base = new
         if old_op.get("operationId") and new_op.get("operationId") and old_op["operationId"] != new_op["operationId"]:
             self.emit("operation-id-changed", base + "/operationId", name, f"operationId changed from {old_op['operationId']!r} to {new_op['operationId']!r}")
         if new_op.get("deprecated") and not old_op.get("deprecated"):
-            sunset = new_op.get("x-sunset") or new_op.get("x-sunset-date") or new_op.get("x-deprecation-date")
-            if sunset:
-                self.emit("operation-deprecated-with-sunset", base + "/deprecated", name, f"{name} deprecated, sunset {sunset}")
+            when = sunset(new_op, new_op.get("responses"))
+            if when:
+                self.emit("operation-deprecated-with-sunset", base + "/deprecated", name, f"{name} deprecated, sunset {when}")
             else:
                 self.emit("operation-deprecated-without-sunset", base + "/deprecated", name, f"{name} deprecated without a sunset date (add x-sunset)")
         elif old_op.get("deprecated") and not new_op.get("deprecated"):
             self.emit("operation-undeprecated", base + "/deprecated", name, f"{name} is no longer deprecated")
+        moved = sunset_moved(old_op, new_op, old_op.get("responses"), new_op.get("responses"))
+        if moved:
+            self.emit("operation-sunset-changed", base + "/x-sunset", name, f"{name}: {moved}")
+        before, after = stability(old_op), stability(new_op)
+        if before != after:
+            lower = STABILITY.index(after) < STABILITY.index(before)
+            self.emit("operation-stability-decreased" if lower else "operation-stability-increased", base + "/x-stability-level", name,
+                      f"{name}: x-stability-level {'lowered' if lower else 'raised'} from {before} to {after}")
         self.parameters(old_item, old_op, new_item, new_op, base, name)
         self.request_body(old_op, new_op, base, name)
         self.responses(old_op, new_op, base, name)
-        self.security(old_op, new_op, base, name)
+        compare_requirements(self.old.security(old_op), self.new.security(new_op), base + "/security", name, self.emit)
 
     # -- parameters --------------------------------------------------------------------
     def parameters(self, old_item: dict, old_op: dict, new_item: dict, new_op: dict, base: str, op: str) -> None:
@@ -367,7 +404,7 @@ class _Differ:
         old_by = {norm(k): v for k, v in old_params.items()}
         new_by = {norm(k): v for k, v in new_params.items()}
         for (where, pname), param in new_by.items():
-            path = f"{base}/parameters/{_esc(pname)}"
+            path = f"{base}/parameters/{esc(pname)}"
             label = f"{where} parameter {pname!r}"
             if (where, pname) not in old_by:
                 if param.get("required") or where == "path":
@@ -384,17 +421,58 @@ class _Differ:
                 self.emit("request-parameter-became-optional", path + "/required", op, f"{label} became optional")
             if param.get("deprecated") and not old.get("deprecated"):
                 self.emit("request-parameter-deprecated", path + "/deprecated", op, f"{label} deprecated")
+            moved = sunset_moved(old, param)
+            if moved:
+                self.emit("request-parameter-sunset-changed", path + "/x-sunset", op, f"{label}: {moved}")
+            if old.get("allowEmptyValue") is True and param.get("allowEmptyValue") is not True:
+                self.emit("request-parameter-allow-empty-value-removed", path + "/allowEmptyValue", op, f"{label} no longer accepts an empty value")
+            elif param.get("allowEmptyValue") is True and old.get("allowEmptyValue") is not True:
+                self.emit("request-parameter-allow-empty-value-added", path + "/allowEmptyValue", op, f"{label} now accepts an empty value")
             old_schema = self.old.deref(self.old.param_schema(old))
             new_schema = self.new.deref(self.new.param_schema(param))
+            self._alive.append((old_schema, new_schema))  # 2.0 parameters yield fresh dicts: keep their ids unique
             if isinstance(old_schema, dict) and isinstance(new_schema, dict):
-                if "default" in old_schema and "default" in new_schema and old_schema["default"] != new_schema["default"]:
-                    self.emit("request-parameter-default-changed", path + "/default", op, f"{label} default changed from {old_schema['default']!r} to {new_schema['default']!r}")
+                self.default(old, param, old_schema, new_schema, path, op, label)
+                self.serialisation(old, param, path, op, label)
+                if "content" not in param:
+                    self._param_roots.add((id(old_schema), id(new_schema)))
             self.schema(old_schema, new_schema, path + ("/schema" if "schema" in param else ""), op, "request-parameter", label)
         for (where, pname), param in old_by.items():
             if (where, pname) not in new_by:
                 if where == "path" and any(k[0] == "path" for k in new_by):
                     continue
-                self.emit("request-parameter-removed", f"{base}/parameters/{_esc(pname)}", op, f"{where} parameter {pname!r} was removed")
+                ppath = f"{base}/parameters/{esc(pname)}"
+                state = retired(param)
+                if state == "retired":
+                    self.emit("request-parameter-deprecated-removed", ppath, op, f"deprecated {where} parameter {pname!r} was removed after its sunset")
+                elif state == "sunset-pending":
+                    self.emit("request-parameter-removed-before-sunset", ppath, op, f"{where} parameter {pname!r} was removed before its sunset date")
+                else:
+                    self.emit("request-parameter-removed", ppath, op, f"{where} parameter {pname!r} was removed")
+
+    def default(self, old: dict, new: dict, old_schema: dict, new_schema: dict, path: str, op: str, label: str) -> None:
+        """An optional parameter's default is what clients that omit it get: set, changed or removed."""
+        if new.get("required") or old.get("required") or new.get("in") == "path":
+            return
+        missing = object()
+        before, after = old_schema.get("default", missing), new_schema.get("default", missing)
+        if before == after:
+            return
+        what = f"set to {after!r}" if before is missing else f"removed (was {before!r})" if after is missing \
+            else f"changed from {before!r} to {after!r}"
+        self.emit("request-parameter-default-changed", path + "/default", op, f"{label} default {what}")
+
+    def serialisation(self, old: dict, new: dict, path: str, op: str, label: str) -> None:
+        """style/explode (collectionFormat in 2.0): the serialisation clients use must stay."""
+        if "content" in old or "content" in new:
+            return
+        if self.old.v2 != self.new.v2:
+            return  # a 2.0 -> 3.x migration: collectionFormat and style are not comparable
+        old_style, new_style = _param_style(old, self.old.v2), _param_style(new, self.new.v2)
+        if old_style != new_style and (not self.old.v2 or "array" in (old.get("type"), new.get("type"))):
+            self.emit("request-parameter-style-changed", path + "/style", op, f"{label} style changed from {old_style!r} to {new_style!r}")
+        elif not self.old.v2 and _param_explode(old, False) != _param_explode(new, False):
+            self.emit("request-parameter-explode-changed", path + "/explode", op, f"{label} explode changed to {_param_explode(new, False)}")
 
     # -- request body ------------------------------------------------------------------
     def request_body(self, old_op: dict, new_op: dict, base: str, op: str) -> None:
@@ -414,73 +492,105 @@ class _Differ:
             self.emit("request-body-became-required", path + "/required", op, "request body became required")
         elif old["required"] and not new["required"]:
             self.emit("request-body-became-optional", path + "/required", op, "request body became optional")
-        for mime in old["content"]:
-            if mime not in new["content"]:
-                self.emit("request-body-media-type-removed", f"{path}/content/{_esc(mime)}", op, f"request media type {mime} was removed")
-        for mime, schema in new["content"].items():
-            if mime not in old["content"]:
-                self.emit("request-body-media-type-added", f"{path}/content/{_esc(mime)}", op, f"request media type {mime} was added")
-            else:
-                self.schema(old["content"][mime], schema, f"{path}/content/{_esc(mime)}/schema", op, "request-property", "request body")
+        pairs, gone, fresh = _media_pairs(old["content"], new["content"])
+        for mime in gone:
+            self.emit("request-body-media-type-removed", f"{path}/content/{esc(mime)}", op, f"request media type {mime} was removed")
+        for mime in fresh:
+            self.emit("request-body-media-type-added", f"{path}/content/{esc(mime)}", op, f"request media type {mime} was added")
+        for before, after in pairs:
+            mpath = f"{path}/content/{esc(after)}"
+            if before != after:
+                self.emit("request-body-media-type-changed", mpath, op, f"request media type {before} changed to {after}")
+            self.media_schema(old["content"][before], new["content"][after], after, old["content"], new["content"], mpath + "/schema", op,
+                              "request-property", "request body")
+
+    def media_schema(self, old: Any, new: Any, mime: str, old_content: Mapping[str, Any], new_content: Mapping[str, Any],
+                     path: str, op: str, prefix: str, label: str) -> None:
+        """JSON-like media types as they are; XML, text, forms loosely: every value is text there,
+        so a type generalised to string is no break. A non-JSON media type carrying the same
+        schemas as a JSON sibling is not compared twice."""
+        if isinstance(old, dict) != isinstance(new, dict):
+            # A schema appearing on a request, or disappearing from a response.
+            if prefix == "request-property" and isinstance(new, dict):
+                self.emit("request-body-schema-added", path, op, f"{label} ({mime}) now has a schema")
+            elif prefix == "response-property" and isinstance(old, dict):
+                self.emit("response-body-schema-removed", path, op, f"{label} ({mime}) no longer has a schema")
+            return
+        if _jsonish(mime):
+            self.schema(old, new, path, op, prefix, label)
+            return
+        prints = (fingerprint(old, self.old), fingerprint(new, self.new))
+        if any(_jsonish(m) and m in new_content and (fingerprint(old_content[m], self.old), fingerprint(new_content[m], self.new)) == prints
+               for m in old_content):
+            return
+        if self._text is None:
+            # One differ for every text-wire schema, so a shared schema is reported once.
+            self._text = _Differ(self.old, self.new)
+            self._text._text_wire = True
+        seen = len(self._text.changes)
+        self._text.schema(old, new, path, op, prefix, f"{label} ({_media_base(mime)})")
+        self.changes.extend(self._text.changes[seen:])
 
     # -- responses ---------------------------------------------------------------------
     def responses(self, old_op: dict, new_op: dict, base: str, op: str) -> None:
         old, new = self.old.responses(old_op), self.new.responses(new_op)
         for code, response in old.items():
-            path = f"{base}/responses/{_esc(code)}"
+            path = f"{base}/responses/{esc(code)}"
             if code not in new:
-                if code.startswith("2") or code == "default" and not any(c.startswith("2") for c in old):
+                if code.startswith("2"):
                     self.emit("response-success-status-removed", path, op, f"success response {code} was removed")
+                elif code == "default":
+                    self.emit("response-default-removed", path, op, "default response was removed")
                 else:
                     self.emit("response-status-removed", path, op, f"response {code} was removed")
                 continue
             target = new[code]
-            for header in response["headers"]:
-                if header not in target["headers"]:
-                    self.emit("response-header-removed", f"{path}/headers/{_esc(header)}", op, f"response {code} header {header!r} was removed")
+            self.headers(response["headers"], target["headers"], code, path, op)
             if response["content"] and not target["content"]:
                 self.emit("response-body-removed", path, op, f"response {code} no longer has a body")
                 continue
-            for mime, schema in response["content"].items():
-                mpath = f"{path}/content/{_esc(mime)}" if not self.new.v2 else f"{path}/schema"
-                if mime not in target["content"]:
-                    self.emit("response-media-type-removed", mpath, op, f"response {code} media type {mime} was removed")
-                else:
-                    self.schema(schema, target["content"][mime], mpath + ("/schema" if not self.new.v2 else ""), op, "response-property", f"response {code}")
-            for mime in target["content"]:
-                if mime not in response["content"] and response["content"]:
-                    self.emit("response-media-type-added", f"{path}/content/{_esc(mime)}", op, f"response {code} media type {mime} was added")
+            pairs, gone, fresh = _media_pairs(response["content"], target["content"])
+            for mime in gone:
+                mpath = f"{path}/content/{esc(mime)}" if not self.new.v2 else f"{path}/schema"
+                self.emit("response-media-type-removed", mpath, op, f"response {code} media type {mime} was removed")
+            for mime in fresh:
+                if response["content"]:
+                    self.emit("response-media-type-added", f"{path}/content/{esc(mime)}", op, f"response {code} media type {mime} was added")
+            for before, after in pairs:
+                mpath = f"{path}/content/{esc(after)}" if not self.new.v2 else f"{path}/schema"
+                if before != after:
+                    rule = "response-media-type-generalised" if _more_general(after, before) else "response-media-type-changed"
+                    self.emit(rule, mpath, op, f"response {code} media type {before} changed to {after}")
+                self.media_schema(response["content"][before], target["content"][after], after, response["content"], target["content"],
+                                  mpath + ("/schema" if not self.new.v2 else ""), op, "response-property", f"response {code}")
         for code in new:
             if code not in old:
-                self.emit("response-status-added", f"{base}/responses/{_esc(code)}", op, f"response {code} was added")
+                self.emit("response-status-added", f"{base}/responses/{esc(code)}", op, f"response {code} was added")
 
-    # -- security ----------------------------------------------------------------------
-    def security(self, old_op: dict, new_op: dict, base: str, op: str) -> None:
-        old, new = self.old.security(old_op), self.new.security(new_op)
-        old_sets = {frozenset(r): r for r in old}
-        new_sets = {frozenset(r): r for r in new}
-        path = base + "/security"
-        if not old and new:
-            self.emit("security-requirement-added", path, op, f"{op} now requires {' or '.join('+'.join(sorted(r)) or 'nothing' for r in new)}")
-            return
-        for key, req in new_sets.items():
-            if key in old_sets:
-                for scheme, scopes in req.items():
-                    extra = sorted(set(scopes or []) - set(old_sets[key].get(scheme) or []))
-                    if extra:
-                        self.emit("security-scope-added", f"{path}/{_esc(scheme)}", op, f"{scheme} now needs scope(s) {', '.join(extra)}")
-                    fewer = sorted(set(old_sets[key].get(scheme) or []) - set(scopes or []))
-                    if fewer:
-                        self.emit("security-scope-removed", f"{path}/{_esc(scheme)}", op, f"{scheme} no longer needs scope(s) {', '.join(fewer)}")
-            elif old and not any(key >= k for k in old_sets) and key:
-                self.emit("security-requirement-added", path, op, f"{op} accepts a new security requirement {'+'.join(sorted(key))}")
-        removed = [k for k in old_sets if k not in new_sets]
-        if removed and new_sets and not any(k in old_sets for k in new_sets):
-            # Every way of authenticating changed: clients using the old ones are locked out.
-            self.emit("security-requirement-added", path, op, f"{op} security changed to {' or '.join('+'.join(sorted(k)) for k in new_sets)}")
-        elif removed:
-            for key in removed:
-                self.emit("security-requirement-removed", path, op, f"{op} no longer offers {'+'.join(sorted(key)) or 'anonymous access'}")
+    def headers(self, old: dict[str, dict], new: dict[str, dict], code: str, path: str, op: str) -> None:
+        """Response headers (names compared case-insensitively)."""
+        new_by = {name.lower(): (name, header) for name, header in new.items()}
+        for name, header in old.items():
+            hpath = f"{path}/headers/{esc(name)}"
+            if name.lower() not in new_by:
+                if header.get("required") is True:
+                    self.emit("response-required-header-removed", hpath, op, f"response {code} required header {name!r} was removed")
+                else:
+                    self.emit("response-header-removed", hpath, op, f"response {code} header {name!r} was removed")
+                continue
+            _, target = new_by[name.lower()]
+            if header.get("required") is True and target.get("required") is not True:
+                self.emit("response-header-became-optional", hpath + "/required", op, f"response {code} header {name!r} became optional")
+            if "content" not in header and "content" not in target and not self.old.v2 and not self.new.v2:
+                before = (header.get("style") or "simple", header.get("explode") is True)
+                after = (target.get("style") or "simple", target.get("explode") is True)
+                if before != after:
+                    self.emit("response-header-style-changed", hpath, op,
+                              f"response {code} header {name!r} serialisation changed from style={before[0]} explode={before[1]} to style={after[0]} explode={after[1]}")
+            old_schema = self.old.deref(self.old.param_schema(header))
+            new_schema = self.new.deref(self.new.param_schema(target))
+            self._alive.append((old_schema, new_schema))
+            self.schema(old_schema, new_schema, hpath + ("/schema" if "schema" in target else ""), op, "response-property", f"response {code} header {name}")
 
     # -- schemas -----------------------------------------------------------------------
     def schema(self, old_raw: Any, new_raw: Any, path: str, op: str | None, prefix: str, label: str) -> None:
@@ -506,242 +616,27 @@ class _Differ:
         found: dict[int, Change] = {}
         self._pairs[key] = found  # a recursive schema meets this (partial) list and stops
         saved, self._sink = self._sink, found
+        lenient, self._lenient_param = self._lenient_param, (id(old), id(new)) in self._param_roots
         try:
             self._compare(old, new, path, prefix, label)
         finally:
             self._sink = saved
+            self._lenient_param = lenient
         return found
 
     def _sub(self, old_raw: Any, new_raw: Any, path: str, prefix: str, label: str) -> None:
         assert self._sink is not None
         self._sink.update(self._schema_changes(old_raw, new_raw, path, prefix, label))
 
-    def _compare(self, old: dict, new: dict, path: str, prefix: str, label: str) -> None:
-        op = None
-        old = _flatten(old, self.old)
-        new = _flatten(new, self.new)
-        direction = _SCHEMA_PREFIXES[prefix]
-        narrowing = direction in ("request", "input")
+    def _flipped_errors(self, old: Any, new: Any, path: str, prefix: str, label: str) -> list[str]:
+        """Errors of comparing ``old``/``new`` under ``prefix`` (the flipped direction), unrecorded."""
+        probe = _Differ(self.old, self.new)
+        probe.schema(old, new, path, None, prefix, label)
+        return [c.message for c in probe.changes if c.level == "error"]
 
-        def rule(suffix: str) -> str:
-            return f"{prefix}-{suffix}"
-
-        old_types, new_types = _types(old), _types(new)
-        if old_types and new_types and (old_types - {"null"}) != (new_types - {"null"}):
-            lost = (old_types - new_types) - {"null"}
-            gained = (new_types - old_types) - {"null"}
-            harmful = (lost and not (lost == {"integer"} and "number" in new_types)) if narrowing else bool(gained and not (gained == {"integer"} and "number" in old_types))
-            if harmful:
-                self.emit(rule("type-changed"), path + "/type", op, f"{label}: type changed from {_fmt(old_types)} to {_fmt(new_types)}")
-        if narrowing and "null" in old_types and "null" not in new_types and new_types:
-            self.emit(rule("became-not-nullable"), path, op, f"{label}: null is no longer accepted")
-        if not narrowing and "null" in new_types and "null" not in old_types and old_types:
-            self.emit(rule("became-nullable"), path, op, f"{label}: may now be null")
-        if old.get("format") != new.get("format") and (old.get("format") or new.get("format")) and (narrowing or new.get("format")):
-            if old_types == new_types or not old_types:
-                self.emit(rule("format-changed"), path + "/format", op, f"{label}: format changed from {old.get('format')!r} to {new.get('format')!r}")
-        self.enum(old, new, path, op, prefix, label, narrowing)
-        if narrowing:
-            self.constraints(old, new, path, op, prefix, label)
-        self.variants(old, new, path, op, prefix, label, narrowing)
-        self.properties(old, new, path, op, prefix, label, direction)
-        if "items" in old and "items" in new:
-            self._sub(old["items"], new["items"], path + "/items", prefix, label + "[]")
-        old_ap, new_ap = old.get("additionalProperties"), new.get("additionalProperties")
-        if isinstance(old_ap, dict) and isinstance(new_ap, dict):
-            self._sub(old_ap, new_ap, path + "/additionalProperties", prefix, label + "{}")
-
-    def enum(self, old: dict, new: dict, path: str, op: str | None, prefix: str, label: str, narrowing: bool) -> None:
-        if not isinstance(old.get("enum"), list) and not isinstance(new.get("enum"), list):
-            return
-        old_values = old.get("enum") if isinstance(old.get("enum"), list) else None
-        new_values = new.get("enum") if isinstance(new.get("enum"), list) else None
-        if old_values is None:
-            if narrowing:
-                self.emit(f"{prefix}-enum-narrowed", path + "/enum", op, f"{label}: now restricted to {new_values}")
-            else:
-                self.emit(f"{prefix}-enum-narrowed", path + "/enum", op, f"{label}: now restricted to {new_values}")
-            return
-        if new_values is None:
-            self.emit(f"{prefix}-enum-widened", path + "/enum", op, f"{label}: no longer restricted to {old_values}")
-            return
-        removed = [v for v in old_values if v not in new_values]
-        added = [v for v in new_values if v not in old_values]
-        if removed:
-            self.emit(f"{prefix}-enum-narrowed", path + "/enum", op, f"{label}: enum value(s) removed: {removed}")
-        if added:
-            self.emit(f"{prefix}-enum-widened", path + "/enum", op, f"{label}: enum value(s) added: {added}")
-
-    def constraints(self, old: dict, new: dict, path: str, op: str | None, prefix: str, label: str) -> None:
-        def tighter(key: str, smaller_is_tighter: bool) -> bool:
-            if key not in new:
-                return False
-            if key not in old:
-                return True
-            try:
-                return new[key] < old[key] if smaller_is_tighter else new[key] > old[key]
-            except TypeError:
-                return False
-
-        for key, suffix, smaller in (
-            ("maximum", "max-decreased", True),
-            ("exclusiveMaximum", "max-decreased", True),
-            ("minimum", "min-increased", False),
-            ("exclusiveMinimum", "min-increased", False),
-            ("maxLength", "max-length-decreased", True),
-            ("minLength", "min-length-increased", False),
-            ("maxItems", "max-items-decreased", True),
-            ("minItems", "min-items-increased", False),
-        ):
-            if isinstance(new.get(key), bool) or isinstance(old.get(key), bool):
-                continue  # draft-4 boolean exclusive* flags
-            if tighter(key, smaller):
-                self.emit(f"{prefix}-{suffix}", f"{path}/{key}", op, f"{label}: {key} tightened from {old.get(key)!r} to {new.get(key)!r}")
-        if new.get("pattern") and old.get("pattern") != new.get("pattern"):
-            self.emit(f"{prefix}-pattern-changed", path + "/pattern", op, f"{label}: pattern changed from {old.get('pattern')!r} to {new['pattern']!r}")
-
-    def variants(self, old: dict, new: dict, path: str, op: str | None, prefix: str, label: str, narrowing: bool) -> None:
-        for keyword in ("oneOf", "anyOf"):
-            old_list, new_list = old.get(keyword), new.get(keyword)
-            if not isinstance(old_list, list) or not isinstance(new_list, list):
-                continue
-            old_prints = [_variant_identity(v, self.old) for v in old_list]
-            new_prints = [_variant_identity(v, self.new) for v in new_list]
-            for i, p in enumerate(old_prints):
-                if p in new_prints:  # same component (or same shape): compare structurally
-                    j = new_prints.index(p)
-                    self._sub(old_list[i], new_list[j], f"{path}/{keyword}/{j}", prefix, label)
-            unmatched_old = [i for i, p in enumerate(old_prints) if p not in new_prints]
-            unmatched_new = [i for i, p in enumerate(new_prints) if p not in old_prints]
-            # A lone leftover on each side is the same alternative, edited.
-            if len(unmatched_old) == 1 and len(unmatched_new) == 1:
-                i, j = unmatched_old[0], unmatched_new[0]
-                self._sub(old_list[i], new_list[j], f"{path}/{keyword}/{j}", prefix, label)
-            if narrowing and len(unmatched_old) > len(unmatched_new):
-                self.emit(f"{prefix}-variant-removed", f"{path}/{keyword}", op, f"{label}: {len(unmatched_old) - len(unmatched_new)} {keyword} alternative(s) removed")
-            if not narrowing and len(unmatched_new) > len(unmatched_old):
-                self.emit(f"{prefix}-variant-added", f"{path}/{keyword}", op, f"{label}: {len(unmatched_new) - len(unmatched_old)} {keyword} alternative(s) added")
-
-    def properties(self, old: dict, new: dict, path: str, op: str | None, prefix: str, label: str, direction: str) -> None:
-        old_props = old.get("properties") or {}
-        new_props = new.get("properties") or {}
-        old_req = set(old.get("required") or [])
-        new_req = set(new.get("required") or [])
-        doc_level = prefix == "schema"
-        for name in old_props:
-            ppath = f"{path}/properties/{_esc(name)}"
-            if name not in new_props:
-                if direction == "response":
-                    self.emit("response-property-removed", ppath, op, f"{label}: property {name!r} was removed")
-                elif doc_level:
-                    if new.get("additionalProperties") is False:
-                        self.emit("schema-property-removed", ppath, op, f"property {name!r} was removed and additional properties are not allowed")
-                    else:
-                        self.emit("schema-property-removed", ppath, op, f"property {name!r} was removed")
-                else:
-                    self.emit("request-property-removed", ppath, op, f"{label}: property {name!r} was removed")
-            else:
-                self._sub(old_props[name], new_props[name], ppath, prefix, f"{label}.{name}" if not doc_level else name)
-        for name in new_props:
-            if name in old_props:
-                continue
-            ppath = f"{path}/properties/{_esc(name)}"
-            if direction == "response":
-                self.emit("response-property-added", ppath, op, f"{label}: property {name!r} was added")
-            elif doc_level:
-                self.emit("schema-property-added", ppath, op, f"property {name!r} was added")
-            elif name in new_req:
-                self.emit("request-property-added-required", ppath, op, f"{label}: required property {name!r} was added")
-            else:
-                self.emit("request-property-added-optional", ppath, op, f"{label}: optional property {name!r} was added")
-        for name in sorted(new_req - old_req):
-            if name not in old_props and (name in new_props):
-                if doc_level:
-                    self.emit("schema-required-added", f"{path}/required", op, f"property {name!r} became required")
-                continue  # reported as an added property above
-            if direction == "response":
-                self.emit("response-property-became-required", f"{path}/required", op, f"{label}: property {name!r} is now always present")
-            elif doc_level:
-                self.emit("schema-required-added", f"{path}/required", op, f"property {name!r} became required")
-            else:
-                self.emit("request-property-became-required", f"{path}/required", op, f"{label}: property {name!r} became required")
-        for name in sorted(old_req - new_req):
-            if direction == "response":
-                if name in new_props or name not in old_props:
-                    self.emit("response-required-property-became-optional", f"{path}/required", op, f"{label}: property {name!r} may now be absent")
-            elif doc_level:
-                self.emit("schema-required-removed", f"{path}/required", op, f"property {name!r} is no longer required")
-            else:
-                self.emit("request-property-became-optional", f"{path}/required", op, f"{label}: property {name!r} became optional")
-        if direction in ("request", "input") and new.get("additionalProperties") is False and old.get("additionalProperties") is not False:
-            rule = "schema-additional-properties-became-false" if doc_level else "request-additional-properties-became-false"
-            self.emit(rule, f"{path}/additionalProperties", op, f"{label}: additional properties are no longer allowed")
-
-
-def _types(schema: dict) -> set[str]:
-    raw = schema.get("type")
-    types = {raw} if isinstance(raw, str) else {t for t in raw if isinstance(t, str)} if isinstance(raw, list) else set()
-    if schema.get("nullable") is True or schema.get("x-nullable") is True:
-        types.add("null")
-    if isinstance(schema.get("enum"), list) and None in schema["enum"] and types:
-        types.add("null")
-    return types
-
-
-def _fmt(types: set[str]) -> str:
-    return "|".join(sorted(types))
-
-
-def _flatten(schema: dict, side: _Side) -> dict:
-    """Merge ``allOf`` members into one view (properties, required, type) for comparison."""
-    if not isinstance(schema.get("allOf"), list):
-        return schema
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    props: dict[str, Any] = dict(merged.get("properties") or {})
-    required = list(merged.get("required") or [])
-    stack = list(schema["allOf"])
-    seen: set[int] = set()
-    while stack:
-        part = side.deref(stack.pop(0))
-        if not isinstance(part, dict) or id(part) in seen:
-            continue
-        seen.add(id(part))
-        stack.extend(part.get("allOf") or [])
-        for name, prop in (part.get("properties") or {}).items():
-            props.setdefault(name, prop)
-        required.extend(r for r in part.get("required") or [] if r not in required)
-        for key, value in part.items():
-            if key not in ("properties", "required", "allOf"):
-                merged.setdefault(key, value)
-    if props:
-        merged["properties"] = props
-    if required:
-        merged["required"] = required
-    return merged
-
-
-def _variant_identity(schema: Any, side: _Side) -> str:
-    """How to recognise the same oneOf/anyOf alternative in both versions: its ref, else its shape."""
-    if isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
-        return "ref:" + schema["$ref"].rsplit("/", 1)[-1]
-    node = side.deref(schema)
-    if isinstance(node, dict):
-        if node.get("title"):
-            return "title:" + str(node["title"])
-        return "shape:" + _fingerprint(node, side, 4)
-    return "value:" + repr(node)
-
-
-def _fingerprint(schema: Any, side: _Side, depth: int = 0) -> str:
-    """A ref-independent, order-stable text of a schema (bounded depth, so cycles stop)."""
-    schema = side.deref(schema)
-    if depth > 6:
-        return "…"
-    if isinstance(schema, dict):
-        return "{" + ",".join(f"{k}:{_fingerprint(v, side, depth + 1)}" for k, v in sorted(schema.items(), key=lambda kv: str(kv[0])) if k not in ("description", "title", "example", "examples")) + "}"
-    if isinstance(schema, list):
-        return "[" + ",".join(_fingerprint(v, side, depth + 1) for v in schema) + "]"
-    return repr(schema)
+    def _keep_alive(self, node: dict) -> dict:
+        self._alive.append(node)
+        return node
 
 
 # ----------------------------------------------------------------------------- entry point

@@ -129,7 +129,8 @@ def load_document(path: str | Path, *, text: bytes | None = None) -> Document:
             is_yaml = False
         except (ValueError, UnicodeDecodeError) as exc:
             if name.endswith(".json"):
-                raise UsageError(f"{name}: invalid JSON ({exc})") from None
+                place = {"line": exc.lineno, "column": exc.colno} if isinstance(exc, json.JSONDecodeError) else {}
+                raise UsageError(f"{name}: invalid JSON ({exc})", data={"path": name, **place}) from None
             data = _load_yaml(name, text)
     else:
         data = _load_yaml(name, text)
@@ -153,7 +154,8 @@ def _load_yaml(name: str, text: bytes) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UsageError(f"{name}: invalid YAML{where}: {exc.problem}") from None
+        place = {"line": mark.line + 1, "column": mark.column + 1} if mark else {}
+        raise UsageError(f"{name}: invalid YAML{where}: {exc.problem}", data={"path": name, **place}) from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{name}: invalid YAML: {exc}") from None
 

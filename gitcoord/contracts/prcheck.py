@@ -118,12 +118,13 @@ def check_spec(repo: pygit2.Repository, path: str, record: Mapping[str, Any] | N
         return report
 
     try:
-        result = registry.validate_bytes(repo, path, new, registry.validation_kind(record or {}))
+        # A file matched by contracts.globs (no record) may be a JSON Schema: the glob declares it a spec.
+        result = registry.validate_bytes(repo, path, new, registry.validation_kind(record) if record else "detect")
     except UsageError as exc:  # unparsable, alias bomb, not a mapping...
         report.valid = False
-        report.errors = [{"message": exc.message, "pointer": "", "line": None}]
+        report.errors = [{"message": exc.message, "pointer": "", "line": exc.data.get("line")}]
         report.findings.append(_finding(path, "contract-invalid", ERROR, f"{label}: {exc.message}", owner=owner,
-                                        hint=f"gitcoord contract validate {path}"))
+                                        line=exc.data.get("line"), hint=f"gitcoord contract validate {path}"))
         return report
     report.valid = result.valid
     report.kind = report.kind or registry.registry_kind(result.kind)

@@ -64,8 +64,10 @@ def registry_kind(detected: str) -> str:
 
 
 def validation_kind(record: Mapping[str, Any]) -> str | None:
-    """What to pass to ``validate_spec(kind=...)``: force JSON Schema, let OpenAPI versions be detected."""
-    return "jsonschema" if record.get("kind") == "jsonschema" else None
+    """What to pass to ``validate_spec(kind=...)``: the declared kind (OpenAPI versions are detected,
+    and a contract declared openapi whose spec has no version key fails); None for a bare file."""
+    kind = record.get("kind")
+    return kind if kind in KINDS else None
 
 
 # --------------------------------------------------------------------------- reading the registry
@@ -313,6 +315,11 @@ def add_contract(store: Store, name: str, spec: str, *, kind: str | None = None,
         raise UsageError(f"--kind {kind!r}: use openapi or jsonschema")
     if kind == "openapi" and detected != "openapi":
         raise UsageError(f"--kind openapi: {spec} has no 'openapi' or 'swagger' key; is it a JSON Schema?")
+    if kind is None and detected != "openapi":
+        # Silently registering a spec whose version key is missing or misspelt as a JSON Schema
+        # would make every later validation pass; a JSON Schema contract is declared as one.
+        raise UsageError(f"{spec} has no 'openapi' or 'swagger' key: if it is a JSON Schema, register it with "
+                         f"--kind jsonschema (gitcoord contract add {name} --spec {spec} --kind jsonschema)")
     kind = kind or detected
     if version is None:
         doc_version = (parse_spec(spec, data).get("info") or {}).get("version") if kind == "openapi" else None
@@ -352,12 +359,15 @@ def add_contract(store: Store, name: str, spec: str, *, kind: str | None = None,
     return store.transact(op).value
 
 
-def approve_contract(store: Store, name: str, *, version: str | None = None, rev: str | None = None) -> dict[str, Any]:
+def approve_contract(store: Store, name: str, *, version: str | None = None, rev: str | None = None,
+                     allow_breaking: bool = False) -> dict[str, Any]:
     """Approve the spec (work tree, or ``rev``) as a new version of contract ``name``.
 
     The spec must be valid. Against the last approved version a breaking change needs a
     breaking version bump (major; minor below 1.0.0), else Violation with the changes in
-    ``data["changes"]``. Without ``version`` the bump is chosen: major if breaking, minor if
+    ``data["changes"]``. A breaking change is never approved implicitly: it needs that
+    ``version`` or ``allow_breaking`` (then the next major is taken), else Violation naming the
+    breaking changes and their consumers. Without ``version`` a compatible change gets minor if
     something was added, patch otherwise. Returns what happened (``changed`` False when the
     spec is already approved as is).
     """
@@ -405,6 +415,19 @@ def approve_contract(store: Store, name: str, *, version: str | None = None, rev
             chosen = wanted or record.get("version") or FIRST_VERSION
         else:
             previous = semver.parse(last["version"])
+            if wanted is None and breaking and not allow_breaking:
+                errors = [c for c in diff.changes if c.level == "error"]
+                affected = sorted({u for c in errors for u in c.consumers}) or [c["name"] for c in consumers]
+                need = semver.bump(previous, "major")
+                listed = "; ".join(f"{c.id}{' (' + c.operation + ')' if c.operation else ''}" for c in errors[:5])
+                more = f" and {len(errors) - 5} more" if len(errors) > 5 else ""
+                raise Violation(
+                    f"contract {name}: {len(errors)} breaking change(s) since {last['version']}: {listed}{more}; "
+                    f"consumers affected: {', '.join(affected) or 'none registered'}. A breaking version is "
+                    f"approved only on purpose: --version {need} (or --allow-breaking)",
+                    hint=f"gitcoord contract approve {name} --version {need}",
+                    data={"breaking": True, "suggested_version": str(need), "consumers": affected,
+                          "changes": [c.to_dict() for c in diff.changes]})
             if wanted is None:
                 chosen = str(semver.bump(previous, bump or "patch"))
             else:
@@ -497,3 +520,121 @@ def describe_contract(view: View, name: str) -> dict[str, Any]:
     record = get_contract(view, name)
     tasks = _tasks(view)
     return {**record, "providers": providers(record, tasks), "consumers": effective_consumers(record, tasks)}
+
+
+# --------------------------------------------------------------------------- consumers of a changed contract
+
+
+def _started(task: Mapping[str, Any]) -> Any:
+    from gitcoord import timeutil
+
+    when = task.get("started_at") or task.get("created_at")
+    try:
+        return timeutil.parse_time(when) if when else None
+    except UsageError:
+        return None
+
+
+def _acked_version(record: Mapping[str, Any], task_id: str) -> semver.Version | None:
+    best = None
+    for ack in record.get("acknowledged") or []:
+        if ack.get("task") == task_id and semver.is_semver(ack.get("version")):
+            version = semver.parse(ack["version"])
+            best = version if best is None or best < version else best
+    return best
+
+
+def unacknowledged_consumers(view: View, tasks: Mapping[str, Mapping[str, Any]] | None = None,
+                             ) -> dict[str, list[dict[str, Any]]]:
+    """Open consumer tasks that started against a contract version a breaking approval has
+    since replaced, and have not acknowledged it: ``{task_id: [{contract, version, started_against}]}``.
+
+    A task "started against" the version approved last before its ``started_at`` (else its
+    ``created_at``); it is clear again once it acknowledges the newest breaking version
+    (``contract ack``, or a passing ``contract test`` against it). Merges leave these tasks
+    out (reason ``contract-changed``) so a consumer built for the old version cannot land
+    silently after the provider broke it.
+    """
+    from gitcoord import timeutil
+
+    tasks = _tasks(view) if tasks is None else tasks
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, record in load_contracts(view).items():
+        approvals = [a for a in record.get("approved") or [] if a.get("approved_at")]
+        if not any(a.get("breaking") for a in approvals):
+            continue
+        for task_id, task in sorted(tasks.items()):
+            if name not in (task.get("consumes") or []) or task.get("status") in ("merged", "cancelled"):
+                continue
+            start = _started(task)
+            if start is None:
+                continue
+            after = [a for a in approvals if timeutil.parse_time(a["approved_at"]) > start]
+            newest_breaking = next((a for a in reversed(after) if a.get("breaking")), None)
+            if newest_breaking is None:
+                continue
+            acked = _acked_version(record, task_id)
+            if acked is not None and not acked < semver.parse(newest_breaking["version"]):
+                continue
+            before = [a for a in approvals if a not in after]
+            out.setdefault(task_id, []).append({
+                "contract": name, "version": newest_breaking["version"],
+                "started_against": before[-1]["version"] if before else None})
+    return out
+
+
+def acknowledge(store: Store, name: str, *, task: str | None = None, via: str = "ack",
+                version: str | None = None) -> dict[str, Any]:
+    """Record that consumer task(s) of ``name`` were brought up to its latest approved version.
+
+    ``task`` defaults to the caller's own open tasks that consume the contract and still wait
+    on a breaking version. Only a task's holder acknowledges it (another agent's task is refused).
+    ``via`` says how: ``ack`` (by hand) or ``test`` (a passing ``contract test``); ``version``
+    (default: the latest approved) is what was acknowledged.
+    """
+    check_name(name)
+    if task is not None:
+        from gitcoord.tasks import check_id
+
+        check_id(task, what="--task")
+
+    def op(txn: Txn) -> dict[str, Any]:
+        from gitcoord.tasks import get_task
+
+        record = get_contract(txn, name)
+        last = latest_approval(record)
+        if last is None:
+            raise UsageError(f"contract {name} has no approved version to acknowledge")
+        acked = version or last["version"]
+        pending = unacknowledged_consumers(txn)
+        if task is not None:
+            held = get_task(txn, task)
+            if name not in (held.get("consumes") or []):
+                raise UsageError(f"task {task} does not consume contract {name} (its consumes: "
+                                 f"{', '.join(held.get('consumes') or []) or 'none'})")
+            if held.get("agent") not in (None, txn.agent):
+                raise Violation(f"task {task} is held by {held['agent']}: only its holder acknowledges "
+                                f"contract changes for it (ask them: gitcoord msg request --to {held['agent']} ...)")
+            chosen = [task]
+        else:
+            chosen = [t for t, stale in pending.items()
+                      if any(s["contract"] == name for s in stale)
+                      and (_tasks(txn).get(t) or {}).get("agent") == txn.agent]
+            if not chosen:
+                raise UsageError(f"none of your tasks waits on a change of contract {name}; name one with --task ID")
+        entries = record.setdefault("acknowledged", [])
+        for task_id in chosen:
+            entries[:] = [e for e in entries if e.get("task") != task_id]
+            entries.append({"task": task_id, "version": acked, "by": txn.agent, "at": txn.now, "via": via})
+        record["updated_at"] = txn.now
+        txn.put(contract_path(name), record)
+        for task_id in chosen:
+            txn.add_event("contract.acknowledged", task=task_id,
+                          summary=f"{task_id} acknowledged contract {name} {acked}"
+                                  + (" (contract test passed)" if via == "test" else ""),
+                          data={"contract": name, "version": acked, "via": via})
+        txn.describe("contract.ack", f"acknowledge contract {name} {acked} for {', '.join(chosen)}",
+                     task=chosen[0] if len(chosen) == 1 else None)
+        return {"contract": name, "version": acked, "tasks": chosen, "via": via}
+
+    return store.transact(op).value

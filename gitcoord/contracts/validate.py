@@ -40,7 +40,17 @@ def load_document(path: Any, *, text: bytes | None = None) -> "Document":
     return load(path, text=text)
 
 KINDS = ("openapi-2.0", "openapi-3.0", "openapi-3.1", "openapi-3.2", "jsonschema")
-CACHE_FORMAT = 1
+# The dialects openapi-spec-validator knows (jsonschema's drafts plus the OAS base dialects); a
+# trailing "#" is ignored, as jsonschema does.
+KNOWN_DIALECTS = frozenset({
+    "http://json-schema.org/draft-03/schema", "http://json-schema.org/draft-04/schema",
+    "http://json-schema.org/draft-06/schema", "http://json-schema.org/draft-07/schema",
+    "https://json-schema.org/draft/2019-09/schema", "https://json-schema.org/draft/2020-12/schema",
+    "https://spec.openapis.org/oas/3.1/dialect/base", "https://spec.openapis.org/oas/3.2/dialect/2025-09-17",
+})
+_DEFAULT_DIALECT = {"openapi-3.1": "https://spec.openapis.org/oas/3.1/dialect/base",
+                    "openapi-3.2": "https://spec.openapis.org/oas/3.2/dialect/2025-09-17"}
+CACHE_FORMAT = 2  # 2: markerless documents are no longer valid JSON Schema by default; all errors reported
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -132,16 +142,24 @@ def validate_spec(
 ) -> ValidationResult:
     """Validate a spec; every error carries a JSON pointer and, for YAML sources, a line.
 
-    ``kind`` overrides detection (``jsonschema`` forces a JSON Schema check); ``root`` bounds
-    relative file refs (default: the spec's directory).
+    ``kind`` overrides detection (``jsonschema`` forces a JSON Schema check, ``openapi`` any
+    OpenAPI version); with None a document lacking an ``openapi``/``swagger`` key is invalid, as
+    JSON Schema must be declared; ``detect`` takes such a document as JSON Schema (for files
+    that ``contracts.globs`` declares to be specs). ``root`` bounds relative file refs (default:
+    the git work tree holding the spec, else its directory).
     """
     from gitcoord.contracts.loader import Document
 
     doc = doc_or_path if isinstance(doc_or_path, Document) else load_document(doc_or_path)
     detected = detect_kind(doc.data)
+    if kind is None and detected == "jsonschema":
+        # A typo'd or missing version key must not turn an API spec into "valid JSON Schema".
+        return _result(doc, "openapi", backend, [SpecError(
+            "not an OpenAPI document: no 'openapi' or 'swagger' key (a JSON Schema must be declared as one: "
+            "--kind jsonschema)", "")])
     if kind == "openapi":
         kind = detected if detected != "jsonschema" else "openapi-3.0"
-    elif kind is None:
+    elif kind in (None, "detect"):
         kind = detected
     if kind not in KINDS:
         raise UsageError(f"unknown contract kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -307,7 +325,12 @@ def _esc(key: Any) -> str:
 
 
 class _OpenAPIChecker:
-    """The checks of openapi-spec-validator, on plain dicts (see module docstring)."""
+    """The checks of openapi-spec-validator, on plain dicts (see module docstring).
+
+    Unlike openapi-spec-validator, which stops at the first error, structural (metaschema) and
+    semantic errors are reported together; the semantic walk skips values of the wrong type
+    (the metaschema errors already name them) instead of tripping over them.
+    """
 
     def __init__(self, data: dict[str, Any], kind: str) -> None:
         self.data = data
@@ -315,6 +338,8 @@ class _OpenAPIChecker:
         self.out: list[SpecError] = []
         self.operation_ids: set[Any] = set()
         self.visited_schemas: set[int] = set()
+        self.methods = HTTP_METHODS + (("query",) if kind == "openapi-3.2" else ())
+        self.dialect: str | None = None
 
     def errors(self) -> list[SpecError]:
         try:
@@ -324,21 +349,31 @@ class _OpenAPIChecker:
             found = list(_meta_validator(self.kind).iter_errors(self.data))
         for err in found:
             self.out.append(SpecError(_rs_message(err), join_pointer(list(err.instance_path))))
-        if self.out:
-            # A structurally broken document would make the semantic walk trip over wrong types.
-            return self.out
+        self._root_dialect()
         self._tags()
         paths = self.data.get("paths")
         if isinstance(paths, dict):
             for url, item in paths.items():
                 self._path(str(url), item, f"/paths/{_esc(url)}")
         if self.kind == "openapi-2.0":
-            for name, schema in (self.data.get("definitions") or {}).items():
-                self._schema(schema, f"/definitions/{_esc(name)}")
+            schemas = self.data.get("definitions")
+            base = "/definitions"
         else:
-            for name, schema in ((self.data.get("components") or {}).get("schemas") or {}).items():
-                self._schema(schema, f"/components/schemas/{_esc(name)}")
+            components = self.data.get("components")
+            schemas = components.get("schemas") if isinstance(components, dict) else None
+            base = "/components/schemas"
+        if isinstance(schemas, dict):
+            for name, schema in schemas.items():
+                self._schema(schema, f"{base}/{_esc(name)}", top=True)
         return self.out
+
+    def _bad_ref(self, node: Any, where: str) -> bool:
+        """A ``$ref`` that is not a string: reported, and the node is not followed."""
+        if isinstance(node, dict) and "$ref" in node and not isinstance(node["$ref"], str):
+            self.out.append(SpecError(f"$ref must be a string, found {type(node['$ref']).__name__} "
+                                      f"{node['$ref']!r}", where + "/$ref"))
+            return True
+        return False
 
     def _deref(self, node: Any) -> Any:
         seen = 0
@@ -354,25 +389,64 @@ class _OpenAPIChecker:
                 return {}
         return node
 
+    def _root_dialect(self) -> None:
+        if self.kind not in _DEFAULT_DIALECT:
+            return
+        self.dialect = _DEFAULT_DIALECT[self.kind]
+        if "jsonSchemaDialect" in self.data:
+            value = self.data["jsonSchemaDialect"]
+            if isinstance(value, str) and value.rstrip("#") in KNOWN_DIALECTS:
+                self.dialect = value
+            else:
+                self.out.append(SpecError(f"Unknown JSON Schema dialect: {value!r}", "/jsonSchemaDialect"))
+                self.dialect = None  # every schema would repeat the error
+
     def _tags(self) -> None:
+        tags = self.data.get("tags")
+        if not isinstance(tags, list):
+            return
         seen: set[Any] = set()
-        for index, tag in enumerate(self.data.get("tags") or []):
+        parents: dict[str, tuple[Any, int]] = {}
+        for index, tag in enumerate(tags):
             name = tag.get("name") if isinstance(tag, dict) else None
             if name in seen:
                 self.out.append(SpecError(f"Duplicate tag name '{name}'", f"/tags/{index}/name"))
             seen.add(name)
+            if self.kind == "openapi-3.2" and isinstance(name, str) and isinstance(tag, dict):
+                parents[name] = (tag.get("parent"), index)
+        for name, (parent, index) in parents.items():
+            if parent is not None and parent not in seen:
+                self.out.append(SpecError(f"Tag '{name}' references unknown parent tag '{parent}'",
+                                          f"/tags/{index}/parent"))
+        reported: set[frozenset[str]] = set()
+        for start in parents:
+            trail: list[str] = []
+            name: Any = start
+            while isinstance(name, str) and name in parents and name not in trail:
+                trail.append(name)
+                name = parents[name][0]
+            if isinstance(name, str) and name in trail:
+                cycle = trail[trail.index(name):]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    self.out.append(SpecError("Circular tag hierarchy detected: " + " -> ".join([*cycle, name]),
+                                              f"/tags/{parents[name][1]}/parent"))
 
     def _parameters(self, params: Any, where: str) -> list[str]:
         """Checks a parameter list; returns the names of its path parameters."""
+        if not isinstance(params, list):
+            return []
         seen: set[tuple[Any, Any]] = set()
         path_names: list[str] = []
-        for index, raw in enumerate(params or []):
+        for index, raw in enumerate(params):
+            at = f"{where}/{index}"
+            if self._bad_ref(raw, at):
+                continue
             param = self._deref(raw)
             if not isinstance(param, dict):
                 continue
-            at = f"{where}/{index}"
             if "schema" in param:
-                self._schema(param["schema"], at + "/schema")
+                self._schema(param["schema"], at + "/schema", top=True)
             if self.kind == "openapi-2.0" and "default" in param:
                 self._value(param, param["default"], at + "/default", "default")
             key = (param.get("name"), param.get("in"))
@@ -384,6 +458,8 @@ class _OpenAPIChecker:
         return path_names
 
     def _path(self, url: str, item: Any, where: str) -> None:
+        if self._bad_ref(item, where):
+            return
         item = self._deref(item)
         if not isinstance(item, dict):
             return
@@ -394,23 +470,32 @@ class _OpenAPIChecker:
             url_params = {name for _, name, _, _ in string.Formatter().parse(url) if name}
         except ValueError:
             url_params = set()
-        for method, operation in item.items():
-            if method not in HTTP_METHODS or not isinstance(operation, dict):
+        operations = [(method, operation, f"{where}/{method}") for method, operation in item.items()
+                      if method in self.methods]
+        extra = item.get("additionalOperations") if self.kind == "openapi-3.2" else None
+        if isinstance(extra, dict):
+            operations += [(str(method), operation, f"{where}/additionalOperations/{_esc(method)}")
+                           for method, operation in extra.items()]
+        for method, operation, at in operations:
+            if not isinstance(operation, dict):
                 continue
-            at = f"{where}/{method}"
             op_id = operation.get("operationId")
             if op_id is not None:
                 if op_id in self.operation_ids:
                     self.out.append(SpecError(f"Operation ID '{op_id}' for '{method}' in '{url}' is not unique", at + "/operationId"))
                 self.operation_ids.add(op_id)
-            for code, response in (operation.get("responses") or {}).items():
-                self._response(self._deref(response), f"{at}/responses/{_esc(code)}")
+            responses = operation.get("responses")
+            if isinstance(responses, dict):
+                for code, response in responses.items():
+                    if not self._bad_ref(response, f"{at}/responses/{_esc(code)}"):
+                        self._response(self._deref(response), f"{at}/responses/{_esc(code)}")
             names = set(shared)
             if "parameters" in operation:
                 names.update(self._parameters(operation["parameters"], at + "/parameters"))
-            body = self._deref(operation.get("requestBody"))
-            if isinstance(body, dict):
-                self._content(body.get("content"), at + "/requestBody/content")
+            if not self._bad_ref(operation.get("requestBody"), at + "/requestBody"):
+                body = self._deref(operation.get("requestBody"))
+                if isinstance(body, dict):
+                    self._content(body.get("content"), at + "/requestBody/content")
             for name in sorted(url_params - names):
                 self.out.append(SpecError(f"Path parameter '{name}' for '{method}' operation in '{url}' was not resolved", at))
             for name in sorted(names - url_params):
@@ -421,7 +506,7 @@ class _OpenAPIChecker:
             return
         if self.kind == "openapi-2.0":
             if "schema" in response:
-                self._schema(response["schema"], where + "/schema")
+                self._schema(response["schema"], where + "/schema", top=True)
         else:
             self._content(response.get("content"), where + "/content")
 
@@ -429,9 +514,11 @@ class _OpenAPIChecker:
         if isinstance(content, dict):
             for mime, media in content.items():
                 if isinstance(media, dict) and "schema" in media:
-                    self._schema(media["schema"], f"{where}/{_esc(mime)}/schema")
+                    self._schema(media["schema"], f"{where}/{_esc(mime)}/schema", top=True)
 
-    def _schema(self, raw: Any, where: str) -> None:
+    def _schema(self, raw: Any, where: str, top: bool = False) -> None:
+        if self._bad_ref(raw, where):
+            return
         schema = self._deref(raw)
         if not isinstance(schema, dict) or id(schema) in self.visited_schemas:
             return
@@ -440,17 +527,20 @@ class _OpenAPIChecker:
             self._dialect_check(schema, where)
         nested: set[str] = set()
         for keyword in ("allOf", "anyOf", "oneOf"):
-            for index, sub in enumerate(schema.get(keyword) or []):
+            subs = schema.get(keyword)
+            for index, sub in enumerate(subs if isinstance(subs, list) else []):
                 self._schema(sub, f"{where}/{keyword}/{index}")
                 if keyword == "allOf":
                     nested |= self._collect_properties(sub, set())
         for keyword in ("not", "items", "additionalProperties"):
             if isinstance(schema.get(keyword), dict):
                 self._schema(schema[keyword], f"{where}/{keyword}")
-        for name, sub in (schema.get("properties") or {}).items():
+        properties = schema.get("properties")
+        for name, sub in (properties.items() if isinstance(properties, dict) else []):
             self._schema(sub, f"{where}/properties/{_esc(name)}")
-        if "allOf" in schema:
-            extra = set(schema.get("required") or []) - set(schema.get("properties") or {}) - nested
+        required = schema.get("required")
+        if top and "allOf" in schema and isinstance(required, list):
+            extra = {r for r in required if isinstance(r, str)} - set(properties if isinstance(properties, dict) else ()) - nested
             if extra:
                 self.out.append(SpecError(f"Required list has not defined properties: {sorted(extra)}", where + "/required"))
         if "default" in schema:
@@ -463,9 +553,10 @@ class _OpenAPIChecker:
         if not isinstance(schema, dict) or id(schema) in seen:
             return set()
         seen.add(id(schema))
-        props = set(schema.get("properties") or {})
+        props = set(schema["properties"]) if isinstance(schema.get("properties"), dict) else set()
         for keyword in ("allOf", "anyOf", "oneOf"):
-            for sub in schema.get(keyword) or []:
+            subs = schema.get(keyword)
+            for sub in subs if isinstance(subs, list) else []:
                 props |= self._collect_properties(sub, seen)
         for keyword in ("items", "not"):
             if keyword in schema:
@@ -473,15 +564,31 @@ class _OpenAPIChecker:
         return props
 
     def _dialect_check(self, schema: dict[str, Any], where: str) -> None:
+        """The schema against the metaschema of its dialect (its ``$schema``, else the document's)."""
         import jsonschema_rs
 
-        probe = {k: v for k, v in schema.items() if k not in ("$ref",)}
-        probe.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
+        dialect = schema.get("$schema", self.dialect)
+        if "$schema" in schema and not (isinstance(dialect, str) and dialect.rstrip("#") in KNOWN_DIALECTS):
+            self.out.append(SpecError(f"Unknown JSON Schema dialect: {dialect!r}", where + "/$schema"))
+            return
+        if dialect is None:
+            return  # the document's unknown jsonSchemaDialect is reported once, at the root
+        probe = {k: v for k, v in schema.items() if not (k == "$ref" and isinstance(v, str))}
+        base = dialect.rstrip("#")
+        if base == "http://json-schema.org/draft-03/schema":
+            from jsonschema import Draft3Validator
+
+            for err in Draft3Validator(Draft3Validator.META_SCHEMA).iter_errors(probe):
+                self.out.append(SpecError(f"invalid schema: {err.message}", where))
+            return
+        # The OAS base dialects are JSON Schema 2020-12 plus annotation keywords.
+        probe["$schema"] = base + "#" if "json-schema.org/draft-0" in base else (
+            base if base.startswith("https://json-schema.org/") else "https://json-schema.org/draft/2020-12/schema")
         try:
             jsonschema_rs.meta.validate(probe)
         except jsonschema_rs.ValidationError as exc:
             self.out.append(SpecError(f"invalid schema: {_rs_message(exc)}", where))
-        except Exception as exc:  # unknown $schema dialects and the like
+        except Exception as exc:  # a dialect jsonschema-rs does not know
             self.out.append(SpecError(f"invalid schema: {exc}", where))
 
     def _value(self, schema: dict[str, Any], value: Any, where: str, what: str) -> None:

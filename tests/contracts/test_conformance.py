@@ -89,13 +89,20 @@ def test_the_mock_conforms_to_its_own_contract(cart_spec: dict) -> None:
     # every operation has example inputs; createCart has two named body examples
     assert sorted(set(operations)) == sorted({"getHealth", "listCarts", "createCart", "getCart", "deleteCart",
                                               "addCartItem", "updateCartItem", "listCategories", "getCategory"})
-    assert [r.example for r in report.results if r.operation == "createCart"] == ["oneItem", "empty"]
+    assert [r.example for r in report.results if r.operation == "createCart" and r.source == "example"] == [
+        "oneItem", "empty"]
+    # every operation with a JSON body also gets a body its schema rejects, and the mock refuses it
+    negatives = [r for r in report.results if r.source == "negative"]
+    assert sorted(r.operation for r in negatives) == ["addCartItem", "createCart", "updateCartItem"]
+    assert all(400 <= r.status < 500 for r in negatives)
     assert operations[-1] == "deleteCart"  # deletes run last
     assert report.skipped == []
     as_dict = report.to_dict()
     assert json.loads(json.dumps(as_dict)) == as_dict
     assert (as_dict["ok"], as_dict["failed"], as_dict["passed"]) == (True, 0, len(report.results))
-    assert set(as_dict["results"][0]) == {"operation", "method", "url", "status", "ok", "mismatches", "example"}
+    assert as_dict["operations"] == {"covered": 9, "total": 9}
+    assert set(as_dict["results"][0]) == {"operation", "method", "url", "status", "ok", "mismatches", "example",
+                                          "source"}
 
 
 def _load_smoke_specs() -> dict[str, dict]:
@@ -168,9 +175,10 @@ def test_wrong_server_for_31_and_20_specs() -> None:
     assert [m.path for m in report31.results[0].mismatches] == ["$.id", "$.tag"]
     pets = result_for(report20, "GET /pets")
     assert [(m.path, m.message) for m in pets.mismatches] == [("$[0].name", "expected string, got null")]
-    created = result_for(report20, "POST /pets") if any(r.operation == "POST /pets" for r in report20.results) else None
-    assert created is None  # the body parameter has no example: skipped, not guessed
-    assert [s.reason for s in report20.skipped] == ["no example request body"]
+    # The body parameter has no example: one is generated from its schema, and an invalid one is sent too.
+    created = {r.source: r for r in report20.results if r.operation == "POST /pets"}
+    assert set(created) == {"generated", "negative"} and report20.skipped == []
+    assert "expected a 4xx" in created["negative"].mismatches[0].message  # the wrong server accepts anything
 
 
 def test_other_versions_pass_against_their_mock() -> None:
@@ -202,16 +210,48 @@ def test_extra_headers_are_sent_and_examples_fill_required_inputs(cart_spec: dic
     assert ("GET", "/v1/carts?customerId=9b2f6a3e-4c1d-4f7a-9e8b-2d5c7a1f0e33") in paths
     assert ("PATCH", f"/v1/carts/{CART_ID}/items/SKU-1001") in paths
     posted = [h for m, p, h in provider.seen if m == "POST" and p == "/v1/carts"]
-    assert len(posted) == 2 and all(h["Content-Type"] == "application/json" for h in posted)
+    assert len(posted) == 3 and all(h["Content-Type"] == "application/json" for h in posted)  # 2 examples, 1 invalid
 
 
-def test_operations_without_examples_are_skipped_with_a_reason() -> None:
-    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/things/{id}": {"get": {
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "ok"}}}}}}
-    report = run_contract_tests(spec, "http://127.0.0.1:9/")
-    assert report.results == [] and report.ok
-    assert report.skipped[0].reason == "no example for required path parameter 'id'"
+THINGS = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/things/{id}": {"get": {
+    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 7}}],
+    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+        "type": "object", "required": ["id", "total"],
+        "properties": {"id": {"type": "integer"}, "total": {"type": "number"}}}}}}}}}}}
+
+
+@pytest.mark.parametrize("total, ok", [(12.5, True), ("12.50", False)])
+def test_inputs_without_examples_are_generated_from_the_schema(total: Any, ok: bool) -> None:
+    def server(method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        return json_answer(200, {"id": int(path.rsplit("/", 1)[1]), "total": total})
+
+    with FakeProvider(server) as provider:
+        report = run_contract_tests(THINGS, provider.url)
+    assert [(m, p) for m, p, _ in provider.seen] == [("GET", "/things/7")]  # generated: an integer >= 7
+    assert report.skipped == [] and report.results[0].source == "generated"
+    assert report.ok is ok and report.to_dict()["operations"] == {"covered": 1, "total": 1}
+    if not ok:
+        assert [(m.path, m.message) for m in report.results[0].mismatches] == [("$.total", "expected number, got string")]
+
+
+def test_a_run_that_tests_nothing_fails() -> None:
+    spec = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {"/upload": {"post": {
+        "requestBody": {"required": True, "content": {"application/octet-stream": {}}},
+        "responses": {"204": {"description": "ok"}}}}}}
+    report = run_contract_tests(spec, "http://127.0.0.1:9/")  # nothing is called
+    assert report.results == [] and not report.ok
+    assert report.skipped[0].reason.startswith("no example request body, and none can be generated")
+    assert report.to_dict()["operations"] == {"covered": 0, "total": 1}
+    assert not run_contract_tests({**spec, "paths": {}}, "http://127.0.0.1:9/").ok
+
+
+def test_content_type_and_status_are_checked_against_the_spec() -> None:
+    answers = iter([(200, {"Content-Type": "text/html"}, b"<p>7</p>"), json_answer(201, {"id": 7, "total": 1})])
+    with FakeProvider(lambda *a: next(answers)) as provider:
+        first = run_contract_tests(THINGS, provider.url)
+        second = run_contract_tests(THINGS, provider.url)
+    assert [m.path for m in first.results[0].mismatches] == ["header.Content-Type"]
+    assert "201 is not documented" in second.results[0].mismatches[0].message
 
 
 def test_slow_answers_time_out_as_a_mismatch(cart_spec: dict) -> None:

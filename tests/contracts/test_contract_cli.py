@@ -42,7 +42,8 @@ def test_validate_every_registered_contract(project: Path) -> None:
     assert "ok    cart (api/cart.yaml, openapi-3.0)" in cli(project, "contract", "validate").out
     cached = list((project / ".git" / "gitcoord" / "contracts").glob("validate-*.json"))
     assert len(cached) == 1  # keyed by the spec's blob id
-    assert cached[0].name == f"validate-{git(project, 'hash-object', 'api/cart.yaml')}.json"
+    # keyed by blob id and the declared kind (an openapi contract fails without an openapi key)
+    assert cached[0].name == f"validate-{git(project, 'hash-object', 'api/cart.yaml')}-openapi.json"
 
 
 def test_validate_files_reports_every_error_with_pointer_and_line(project: Path) -> None:

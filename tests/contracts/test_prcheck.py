@@ -283,3 +283,14 @@ def test_mock_and_test_fall_back_to_the_approved_snapshot(project: Path) -> None
         proc.wait(timeout=10)
     missing = run_cli("contract", "test", "cart", "--approved", "9.9.9", "--base-url", "http://127.0.0.1:9", cwd=consumer)
     assert missing.code == 2
+
+
+def test_pr_check_unparsable_spec_carries_the_parser_line(project: Path) -> None:
+    spec = project / "api" / "cart.yaml"
+    edit(spec, "  title: Cart API\n", "  title: [Cart API\n")
+    git(project, "commit", "-q", "-am", "unparsable")
+    res = cli(project, "--json", "contract", "check", "--base", "main")
+    assert res.code == 1
+    (item,) = res.json["specs"]
+    assert item["findings"][0]["rule"] == "contract-invalid" and "invalid YAML" in item["findings"][0]["message"]
+    assert item["errors"][0]["line"] == item["findings"][0]["line"] is not None

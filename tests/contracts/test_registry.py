@@ -77,8 +77,10 @@ def test_add_list_show_merges_task_consumers_and_providers(project: Path) -> Non
 def test_add_with_provider_task_takes_its_agent_as_owner_and_explicit_kind(project: Path) -> None:
     (project / "schema").mkdir()
     (project / "schema" / "order.json").write_text('{"type": "object", "required": ["id"]}')
+    implicit = cli(project, "contract", "add", "order", "--spec", "schema/order.json")
+    assert implicit.code == 2 and "--kind jsonschema" in implicit.err  # JSON Schema is never a silent default
     res = cli(project, "--json", "contract", "add", "order", "--spec", "schema/order.json", "--provided-by", "P",
-              "--version", "v0.3.0")
+              "--version", "v0.3.0", "--kind", "jsonschema")
     assert res.code == 0, res.err
     assert res.json["kind"] == "jsonschema"
     assert res.json["owner"] == "bob"
@@ -196,7 +198,16 @@ def test_automatic_versions_major_minor_patch_and_idempotence(project: Path) -> 
     res = cli(project, "--json", "contract", "approve", "cart")
     assert (res.json["version"], res.json["bump"]) == ("1.3.1", "patch")
     edit(project, *BREAK_TOTAL)
-    res = cli(project, "contract", "approve", "cart")
+    # A breaking change is never approved by a bare `approve` (it used to bump to 2.0.0 silently):
+    # exit 1 naming the changes and the consumers, nothing written.
+    before = tip(project)
+    bare = cli(project, "contract", "approve", "cart")
+    assert bare.code == 1 and tip(project) == before
+    assert "response-required-property-became-optional (GET /carts)" in bare.err
+    assert "consumers affected: C" in bare.err and "--version 2.0.0" in bare.err
+    as_json = cli(project, "--json", "contract", "approve", "cart").json["error"]
+    assert as_json["consumers"] == ["C"] and as_json["suggested_version"] == "2.0.0"
+    res = cli(project, "contract", "approve", "cart", "--allow-breaking")
     assert res.code == 0 and "2.0.0" in res.out and "major bump" in res.out and "BREAKING" in res.out
     before = tip(project)
     again = cli(project, "--json", "contract", "approve", "cart")
@@ -224,7 +235,9 @@ def test_breaking_change_nobody_uses_is_not_breaking_for_approval(project: Path)
     assert cli(project, "task", "cancel", "C").code == 0
     assert cli(project, "contract", "add", "cart", "--spec", "api/cart.yaml", "--consumer", "web=GET /carts").code == 0
     assert cli(project, "contract", "approve", "cart").code == 0
-    edit(project, "                    enum: [ok, degraded]", "                    enum: [ok, degraded, down]")
+    # (a response enum value added is only a warning since issue 13; a new required parameter breaks)
+    edit(project, "      operationId: getHealth\n", "      operationId: getHealth\n      parameters:\n"
+         "        - {name: probe, in: query, required: true, schema: {type: string}}\n")
     res = cli(project, "--json", "contract", "diff", "cart")
     assert res.code == 0
     change = res.json["changes"][0]
@@ -263,7 +276,7 @@ def test_diff_by_name_from_approved_snapshot(project: Path) -> None:
     assert text.code == 1 and "error (1):" in text.out and "BREAKING" in text.out
     # --to REV: the committed spec is unchanged since the approval
     assert cli(project, "contract", "diff", "cart", "--to", "HEAD").code == 0
-    assert cli(project, "--json", "contract", "approve", "cart").json["version"] == "2.0.0"
+    assert cli(project, "--json", "contract", "approve", "cart", "--allow-breaking").json["version"] == "2.0.0"
     # from 1.2.0 the change is still breaking; from the latest (2.0.0) there is none
     assert cli(project, "contract", "diff", "cart", "--from", "1.2.0").code == 1
     assert cli(project, "contract", "diff", "cart").code == 0

@@ -56,7 +56,6 @@ class Session:
 
     def task_start(self, task_id: str) -> dict[str, Any]:
         from gitcoord import branches, tasks
-
         from gitcoord.identity import remember
 
         task = _public(tasks.transition(self.store, task_id, "in_progress"))

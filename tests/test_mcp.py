@@ -12,16 +12,11 @@ from typing import Any
 import pytest
 
 from conftest import commit_cart_spec, git, run_cli
+from test_messages_guide import ok
 
 pytest.importorskip("mcp", reason="the MCP SDK is the optional extra gitcoord[mcp]")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ok(*args: str, cwd: Path):
-    result = run_cli(*args, cwd=cwd)
-    assert result.code == 0, f"{args}: exit {result.code}: {result.err}"
-    return result
 
 
 @pytest.fixture

@@ -227,10 +227,9 @@ def build_task(spec: Mapping[str, Any], *, feature: str | None = None, where: st
                 raise UsageError(f"{where} {task_id}: {key} {value!r} must be a simple name (letters, digits, ._-)")
             task[key] = value
     if spec.get("agent") is not None:
-        agent = str(spec["agent"])
-        if not agent or "\0" in agent or "\n" in agent or len(agent) > 200:
-            raise UsageError(f"{where} {task_id}: agent {agent!r} is not a valid name")
-        task["agent"] = agent
+        from gitcoord.identity import check_agent_name
+
+        task["agent"] = check_agent_name(str(spec["agent"]), f"{where} {task_id}: agent")
     if spec.get("estimate") is not None:
         task["estimate"] = round(timeutil.hours(spec["estimate"], what=f"{where} {task_id} estimate"), 6)
     if spec.get("priority") is not None:

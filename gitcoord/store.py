@@ -45,6 +45,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "hard_requires": "merged",
         "max_agents_per_feature": 5,
         "lock_ttl": "2h",
+        "heartbeat": "1h",  # the guide: report hourly at least (doctor and inbox flag silence)
     },
     "contracts": {"globs": [], "allow_remote_refs": False},
     "merge": {"mode": "skip", "threshold": 0.0, "test": None},

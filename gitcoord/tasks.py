@@ -156,7 +156,8 @@ def next_for(view: View, agent: str, role: str | None = None, *, command: str = 
     declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ()))
                 for a in view.config.get("agents") or []}
     me = declared.get(agent, graph.Agent(agent))
-    best = graph.next_task(to_nodes(all_tasks.values()), me, role, hard_requires=view.config["policies"]["hard_requires"],
+    best = graph.next_task(to_nodes(all_tasks.values()), me, role,
+                           hard_requires=view.config["policies"]["hard_requires"],
                            contract_ready=contract_ready_fn(view, all_tasks))
     current = [t["id"] for t in all_tasks.values() if t.get("agent") == agent and t["status"] == "in_progress"]
     data: dict[str, Any] = {"agent": agent, "task": best, "in_progress": current}

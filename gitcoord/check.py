@@ -218,6 +218,53 @@ def paths_of_commits(repo: pygit2.Repository, commits: Iterable[pygit2.Commit]) 
     return out
 
 
+def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None) -> list[str]:
+    """What ``tip`` changes relative to the base it will merge into: ``git diff $(merge-base base tip) tip``.
+
+    This is what every check judges, never each commit against its parents: a crafted merge
+    (``commit-tree <tree without src/b/> -p HEAD -p <root>``, or a merge of the base that reverts
+    someone's file) shows the dropped or reverted files here. With no base, or no common history,
+    everything in ``tip`` counts.
+    """
+    head = repo[tip].peel(pygit2.Commit)
+    fork = None
+    if base:
+        try:
+            fork = repo.merge_base(repo[base].peel(pygit2.Commit).id, head.id)
+        except (KeyError, ValueError, pygit2.GitError):
+            fork = None
+    old = repo[fork].peel(pygit2.Tree) if fork is not None else _empty_tree(repo)
+    return _delta_paths(old.diff_to_tree(head.tree))
+
+
+def net_change(repo: pygit2.Repository, tip: str, base: str | None,
+               commits: Iterable[pygit2.Commit] = ()) -> dict[str, str]:
+    """``{path: commit}`` for the net change of ``tip`` (see ``net_change_paths``); each path is
+    attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge)."""
+    paths = net_change_paths(repo, tip, base)
+    if not paths:
+        return {}
+    wanted = set(paths)
+    first: dict[str, str] = {}
+    for commit in commits:
+        for path in commit_paths(repo, commit):
+            if path in wanted:
+                first.setdefault(path, str(commit.id))
+    return {path: first.get(path, tip) for path in paths}
+
+
+def ref_target(repo: pygit2.Repository, *refs: str) -> str | None:
+    """The commit the first existing ref of ``refs`` points at."""
+    for name in refs:
+        ref = repo.references.get(name)
+        if ref is not None:
+            try:
+                return str(ref.resolve().target)
+            except (KeyError, pygit2.GitError):
+                continue
+    return None
+
+
 def merge_base_paths(repo: pygit2.Repository, base: str, head: str = "HEAD") -> list[str]:
     """Paths changed on ``head`` since it forked from ``base`` (``git diff base...head``)."""
     base_commit = resolve_commit(repo, base, "--base")
@@ -508,6 +555,42 @@ def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mo
         findings.extend(check_branch(ctx, branch_level))
     findings.extend(check_paths(view, paths, ctx, commit_of, read))
     return CheckResult(findings, ctx, len(paths), commits)
+
+
+OWNERSHIP_RULES = ("outside-ownership", "unowned", "path")
+
+
+def exclude_foreign_changes(view: Any, repo: pygit2.Repository, target: str, selection: Any) -> None:
+    """``merge run``: re-check each branch's net change against its own task before anything lands.
+
+    A branch whose change (merge-base with ``target`` → tip) breaks ownership leaves
+    ``selection.items`` for ``selection.excluded`` (reason ``ownership``), and so do its dependents:
+    a crafted merge that got onto the branch past the hooks still never reaches the base.
+    """
+    base = ref_target(repo, target)
+    tasks = load_tasks(view)
+    gone: set[str] = set()
+    keep = []
+    for item in selection.items:
+        blocker = next((d for d in sorted(item.depends_on) if d in gone), None)
+        if blocker:
+            selection.excluded.append({"task": item.task, "reason": "dependency-skipped", "files": [],
+                                       "caused_by": blocker, "detail": f"needs {blocker}, which cannot land"})
+            gone.add(item.task)
+            continue
+        paths = net_change_paths(repo, item.commit, base)
+        agent = (tasks.get(item.task) or {}).get("agent") or "unknown"
+        result = run_check(view, paths, agent=agent, branch=item.branch, mode="merge", task=item.task,
+                           branch_level=None, coordination_branch="", read=blob_reader(repo, item.commit))
+        bad = [f for f in result.findings if f.level == ERROR and f.rule in OWNERSHIP_RULES]
+        if not bad:
+            keep.append(item)
+            continue
+        gone.add(item.task)
+        selection.excluded.append({"task": item.task, "reason": "ownership", "files": [f.path for f in bad if f.path],
+                                   "caused_by": None,
+                                   "detail": f"the branch changes paths its task does not own: {bad[0].message}"})
+    selection.items = keep
 
 
 # --------------------------------------------------------------------------- output formats

@@ -398,7 +398,9 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 continue
             hide = hide_remote + ([remote_oid] if remote_oid != ZERO else [])
             commits = check.walk_new(repo, local_oid, hide)
-            commit_of = check.paths_of_commits(repo, commits)
+            base_tip = check.ref_target(repo, f"refs/remotes/{remote_arg}/{base}", f"refs/heads/{base}") \
+                if base and remote_arg else (check.ref_target(repo, f"refs/heads/{base}") if base else None)
+            commit_of = check.net_change(repo, local_oid, base_tip, commits)
             if skip:
                 skipped_paths.extend(p for p in commit_of if p not in skipped_paths)
                 continue
@@ -442,6 +444,7 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         template = config.get("branch_template") or ""
         tasks = load_tasks(snap)
         existing = None
+        base_tip = check.ref_target(repo, f"refs/heads/{base}") if base else None
         for old, new, ref in _parse_ref_lines(stdin, 3):
             if ref == f"refs/heads/{store.branch}" and new == ZERO:
                 # without it every later push would pass unchecked (no store: nothing to enforce)
@@ -468,7 +471,7 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 fields = parse_branch(branch, template) or {}
                 agent = fields.get("agent") or fields.get("role") or "unknown"
             commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else []))
-            commit_of = check.paths_of_commits(repo, commits)
+            commit_of = check.net_change(repo, new, base_tip, commits)
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,

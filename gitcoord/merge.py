@@ -231,6 +231,9 @@ def run(store: Store, repo: pygit2.Repository, *, feature: str | None = None, in
     if repo.references.get(ref) is None:
         raise NotFound(f"merge target {ref} does not exist (pass --into REF)")
     sel = select(view, repo, feature=feature, into=into, remote=remote)
+    from gitcoord.check import exclude_foreign_changes
+
+    exclude_foreign_changes(view, repo, ref, sel)  # net change of each branch, before anything lands
     if dry_run:
         data = plan(view, repo, feature=feature, into=into, remote=remote, threshold=threshold, test_cmd=test_cmd)
         data["dry_run"] = True

@@ -423,12 +423,64 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
 
 
 def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
-    """Server side: stdin ``<old> <new> <ref>``; check each pushed task branch's new commits.
+    """Server side: stdin ``<old> <new> <ref>``; the boundary of the trust model (DESIGN §3).
 
-    The acting agent is the task's agent (the server cannot trust the pusher's identity), the
-    coordination branch is read from this repository, and GITCOORD_SKIP is ignored.
+    The coordination branch is guarded first and from the pushed commits alone (``guard``), so a
+    bad file already on it can never block the maintainer's repair; then the base branch
+    (``policies.server_base``); then each task branch: who may write it (``guard``) and what its
+    net change does to ownership, locks and contracts (``check``). GITCOORD_SKIP is ignored.
     """
-    from gitcoord import check
+    from gitcoord import gitutil, guard
+
+    rows = [r for r in _parse_ref_lines(stdin, 3) if r[2].startswith("refs/heads/")]
+    if not rows:
+        return HookOutcome(0)
+    branch_name = os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") or "gitcoord"
+    coord_ref = gitutil.branch_ref(branch_name)
+    lines: list[str] = []
+    code = 0
+
+    def refuse(ref: str, problems: list[str]) -> None:
+        nonlocal code
+        code = 1
+        for problem in problems:
+            lines.append(f"gitcoord pre-receive: push rejected: {ref}: {problem}")
+
+    coord_old = guard.ZERO
+    coord_update = None
+    existing_coord = repo.references.get(coord_ref)
+    if existing_coord is not None:
+        coord_old = str(existing_coord.target)
+    try:
+        auth = guard.authority(repo, coord_old)
+        for old, new, ref in rows:
+            if ref == coord_ref:
+                coord_update = (old, new)
+                problems = guard.guard_coordination(repo, old, new, auth)
+                if problems:
+                    refuse(ref, problems + ["(see `gitcoord repair` for a branch that cannot be read; a "
+                                            "maintainer's repair push is always accepted when it is well-formed)"])
+    except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
+        refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)}"])
+    if existing_coord is None:
+        return HookOutcome(code, lines)  # no coordination branch yet: nothing else to enforce
+    base = (auth.config.get("base") if auth.config else None) or "main"
+    others = [r for r in rows if r[2] != coord_ref]
+    for old, new, ref in others:
+        if ref == f"refs/heads/{base}":
+            problems = guard.guard_base(repo, ref, old, new, auth, coord_update)
+            if problems:
+                refuse(ref, problems)
+    task_rows = [r for r in others if r[2] != f"refs/heads/{base}"]
+    if not task_rows:
+        return HookOutcome(code, lines)
+    outcome = _receive_task_branches(repo, task_rows, auth)
+    return HookOutcome(max(code, outcome.code), lines + outcome.lines, outcome.data)
+
+
+def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookOutcome:
+    """Ownership, locks and contracts of each pushed task branch's net change, and who may write it."""
+    from gitcoord import check, guard
     from gitcoord.owners import load_tasks
 
     snap = None
@@ -437,40 +489,33 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     code = 0
     try:
         store, snap, _warnings = _open_store(repo)
-        if not snap.exists:
-            return HookOutcome(0)
         config = snap.config
         base = config.get("base")
         template = config.get("branch_template") or ""
         tasks = load_tasks(snap)
-        existing = None
+        # Only branches hide commits: a tag or any other ref is never checked, so commits parked
+        # there first must still be checked when they arrive on a task branch.
+        existing = [str(r.target) for r in repo.references.iterator()
+                    if r.type == 1 and r.name.startswith("refs/heads/")
+                    and r.name != f"refs/heads/{store.branch}"]
         base_tip = check.ref_target(repo, f"refs/heads/{base}") if base else None
-        for old, new, ref in _parse_ref_lines(stdin, 3):
-            if ref == f"refs/heads/{store.branch}" and new == ZERO:
-                # without it every later push would pass unchecked (no store: nothing to enforce)
-                code = 1
-                lines.append(f"gitcoord pre-receive: push rejected: {ref}: deleting the coordination "
-                             f"branch is not allowed on a repository with the server hook")
-                continue
-            if new == ZERO or not ref.startswith("refs/heads/"):
-                continue
+        for old, new, ref in rows:
             branch = ref[len("refs/heads/"):]
-            if branch in (store.branch, base):
-                continue  # coordination transactions, and merges that land on the base branch
-            if existing is None:
-                # Only branches hide commits: a tag or any other ref is never checked, so commits
-                # parked there first must still be checked when they arrive on a task branch.
-                existing = [str(r.target) for r in repo.references.iterator()
-                            if r.type == 1 and r.name.startswith("refs/heads/")
-                            and r.name != f"refs/heads/{store.branch}"]
             task = check.task_for_branch(snap, tasks, branch, template)
+            commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else [])) if new != ZERO else []
+            problems = guard.guard_task_branch(repo, branch, old, new, task, auth, commits)
+            if problems:
+                code = 1
+                lines.extend(f"gitcoord pre-receive: push rejected: {ref}: branch-owner: {p}" for p in problems)
+                continue
+            if new == ZERO:
+                continue
             agent = (task or {}).get("agent") or "unknown"
             if task is None:
                 from gitcoord.branches import parse_branch
 
                 fields = parse_branch(branch, template) or {}
                 agent = fields.get("agent") or fields.get("role") or "unknown"
-            commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else []))
             commit_of = check.net_change(repo, new, base_tip, commits)
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",

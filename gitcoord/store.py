@@ -86,6 +86,8 @@ def parse_bytes(path: str, data: bytes) -> Any:
             return json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidFile(path, f"malformed JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidFile(path, "malformed JSON: nested too deeply") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -93,6 +95,8 @@ def parse_bytes(path: str, data: bytes) -> Any:
     yaml, loader, _ = _yaml()
     if "*" in text and "&" in text:
         _refuse_aliases(path, text)
+    if text.count("[") + text.count("{") > 64 or len(text) > 16384:
+        _refuse_deep_nesting(path, text)
     try:
         return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
@@ -108,6 +112,26 @@ def _refuse_aliases(path: str, text: str) -> None:
         for event in yaml.parse(text, Loader=loader):
             if isinstance(event, yaml.AliasEvent):
                 raise InvalidFile(path, "YAML aliases (*name) are not allowed in gitcoord files")
+    except yaml.YAMLError:
+        return  # the real parse reports the syntax error with its position
+
+
+MAX_NESTING = 64
+
+
+def _refuse_deep_nesting(path: str, text: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING before building anything: libyaml's composer recurses
+    in C, and a 100k-deep document crashes the process instead of raising."""
+    yaml, loader, _ = _yaml()
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise InvalidFile(path, f"nested more than {MAX_NESTING} levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
     except yaml.YAMLError:
         return  # the real parse reports the syntax error with its position
 

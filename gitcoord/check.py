@@ -24,7 +24,8 @@ from gitcoord.ownership import OwnershipIndex
 
 ERROR, WARNING = "error", "warning"
 
-RULES = ("outside-ownership", "locked", "unowned", "branch-name", "intent", "no-task", "contract")
+RULES = ("outside-ownership", "locked", "unowned", "branch-name", "intent", "no-task", "contract", "path",
+         "symlink")
 
 
 @dataclass
@@ -443,6 +444,7 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
         elif not ctx.tasks and policy == "deny":
             findings.append(Finding(path, "unowned", ERROR, f"{path} is owned by no task (policies.unowned: deny)",
                                     hint="add it to a task's owns", commit=commit))
+    findings.extend(_collision_findings(paths, ctx, commit_of, {f.path for f in findings if f.path and f.level == ERROR}))
     findings.extend(_lock_findings(lock_view, paths, ctx, commit_of))
     findings.extend(_contract_findings(view, paths, ctx, read))
     for extra in extra_checks:
@@ -450,6 +452,79 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
             findings.append(item if isinstance(item, Finding) else Finding(**{
                 k: item.get(k) for k in ("path", "rule", "level", "message", "owner", "hint", "commit")}))
     return findings
+
+
+def _collision_findings(paths: list[str], ctx: CheckContext, commit_of: dict[str, str],
+                        reported: set[str]) -> list[Finding]:
+    """A path that a case-insensitive or Unicode-normalising file system sees as another task's path
+    (``SRC/B/x.py``, an NFD-decomposed name) counts as that task's path."""
+    from gitcoord.owners import LIVE_STATUSES
+    from gitcoord.paths import fold
+
+    own = ctx.ownership
+    entries = [(p, tid) for tid, t in own.tasks.items() if t.get("status") in LIVE_STATUSES
+               for p in t.get("owns") or () if isinstance(p, str)]
+    odd_paths = [p for p in paths if fold(p) != p]
+    odd_patterns = [(p, tid) for p, tid in entries if fold(p) != p]
+    if not odd_paths and not odd_patterns:
+        return []
+    folded = {p: fold(p) for p in paths}
+    keep = prefilter(folded.values())
+    index = OwnershipIndex([(fold(p), tid) for p, tid in entries if keep(fold(p))])
+    acting = set(ctx.task_ids)
+    out: list[Finding] = []
+    for path in paths:
+        if path in reported:
+            continue
+        direct = set(own.task_owners(path)) if odd_patterns or folded[path] != path else set()
+        others = [t for t in index.owners(folded[path]) if t not in direct and t not in acting]
+        if not others or (not ctx.tasks and any(own.tasks[t].get("agent") in ctx.agents for t in others)):
+            continue
+        who = ", ".join(f"{t} ({own.tasks[t].get('agent') or 'unassigned'})" for t in others)
+        out.append(Finding(path, "outside-ownership", ERROR,
+                           f"{path} is the same file as a path of task {who} on a case-insensitive or "
+                           f"Unicode-normalising file system", owner=others[0],
+                           hint="rename it; the path belongs to that task", commit=commit_of.get(path)))
+    return out
+
+
+def symlinks(repo: pygit2.Repository, tip: str, paths: Iterable[str]) -> dict[str, str]:
+    """``{path: target}`` for the changed paths that are symlinks at ``tip``."""
+    tree = repo[tip].peel(pygit2.Tree)
+    out: dict[str, str] = {}
+    for path in paths:
+        try:
+            entry = tree[path]
+        except (KeyError, ValueError):
+            continue
+        if entry.filemode == pygit2.GIT_FILEMODE_LINK:
+            out[path] = repo[entry.id].data.decode("utf-8", "surrogateescape")
+    return out
+
+
+def check_links(links: dict[str, str], ctx: CheckContext, commit_of: dict[str, str]) -> list[Finding]:
+    """A symlink whose target leaves the acting task's owned paths is a violation (it would let the
+    task write, or read, someone else's files through a path it owns)."""
+    import posixpath
+
+    out: list[Finding] = []
+    own = ctx.ownership
+    acting = set(ctx.task_ids)
+    for path, target in links.items():
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if target.startswith("/") or resolved == ".." or resolved.startswith("../") or "\0" in target:
+            problem = "points outside the repository"
+        else:
+            owners = set(own.task_owners(resolved))
+            if owners and (owners & acting if ctx.tasks else any(own.tasks[t].get("agent") in ctx.agents
+                                                                   for t in owners)):
+                continue
+            problem = (f"points at {resolved}, owned by task {', '.join(sorted(owners))}" if owners
+                       else f"points at {resolved}, which the task does not own")
+        out.append(Finding(path, "symlink", ERROR, f"symlink {path} -> {target} {problem}",
+                           hint="replace the symlink with a file, or point it inside the task's own paths",
+                           commit=commit_of.get(path)))
+    return out
 
 
 def _held_exclusive_index(view: Any, agents: list[str]) -> OwnershipIndex | None:
@@ -543,21 +618,36 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext, read: Rea
 def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mode: str,
               task: str | None = None, commit_of: dict[str, str] | None = None, commits: int = 0,
               branch_level: str | None = ERROR, coordination_branch: str = "gitcoord",
-              config: dict[str, Any] | None = None, read: Reader | None = None) -> CheckResult:
-    """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule."""
-    from gitcoord.paths import normalize_repo_path
+              config: dict[str, Any] | None = None, read: Reader | None = None,
+              links: dict[str, str] | None = None) -> CheckResult:
+    """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule.
 
+    ``links`` maps changed symlinks to their targets (see ``symlinks``)."""
+    from gitcoord.paths import checkout_refusal, normalize_repo_path
+
+    refused: list[Finding] = []
+    for raw in paths:
+        why = checkout_refusal(raw)
+        if why:
+            refused.append(Finding(raw, "path", ERROR, f"{raw!r} {why}: git refuses to check it out",
+                                   hint="remove or rename it", commit=(commit_of or {}).get(raw)))
+    if refused:
+        bad = {f.path for f in refused}
+        paths = [p for p in paths if p not in bad]
+    total = len(paths) + len(refused)
     paths = [normalize_repo_path(p) for p in paths]
     ctx = make_context(view, agent=agent, branch=branch, mode=mode, task=task,
                        coordination_branch=coordination_branch, paths=paths, config=config)
-    findings: list[Finding] = []
+    findings: list[Finding] = list(refused)
     if branch_level is not None:
         findings.extend(check_branch(ctx, branch_level))
     findings.extend(check_paths(view, paths, ctx, commit_of, read))
-    return CheckResult(findings, ctx, len(paths), commits)
+    if links:
+        findings.extend(check_links(links, ctx, commit_of or {}))
+    return CheckResult(findings, ctx, total, commits)
 
 
-OWNERSHIP_RULES = ("outside-ownership", "unowned", "path")
+OWNERSHIP_RULES = ("outside-ownership", "unowned", "path", "symlink")
 
 
 def exclude_foreign_changes(view: Any, repo: pygit2.Repository, target: str, selection: Any) -> None:
@@ -581,7 +671,8 @@ def exclude_foreign_changes(view: Any, repo: pygit2.Repository, target: str, sel
         paths = net_change_paths(repo, item.commit, base)
         agent = (tasks.get(item.task) or {}).get("agent") or "unknown"
         result = run_check(view, paths, agent=agent, branch=item.branch, mode="merge", task=item.task,
-                           branch_level=None, coordination_branch="", read=blob_reader(repo, item.commit))
+                           branch_level=None, coordination_branch="", read=blob_reader(repo, item.commit),
+                           links=symlinks(repo, item.commit, paths))
         bad = [f for f in result.findings if f.level == ERROR and f.rule in OWNERSHIP_RULES]
         if not bad:
             keep.append(item)

@@ -237,9 +237,11 @@ def _reject_odd_paths(paths: Any) -> None:
     Such a path must block the hook even under ``policies.on_error: allow``: otherwise adding
     one oddly named file would let every other path of the change through unchecked.
     """
-    from gitcoord.paths import normalize_repo_path
+    from gitcoord.paths import checkout_refusal, normalize_repo_path
 
     for path in paths:
+        if checkout_refusal(path):
+            continue  # the check engine reports it under the "path" rule
         try:
             normalize_repo_path(path)
         except UsageError as exc:
@@ -409,7 +411,8 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
-                                     read=check.blob_reader(repo, local_oid))
+                                     read=check.blob_reader(repo, local_oid),
+                                     links=check.symlinks(repo, local_oid, commit_of))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
                 code = 1
@@ -521,7 +524,7 @@ def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookO
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
                                      commits=len(commits), coordination_branch=store.branch,
-                                     read=check.blob_reader(repo, new))
+                                     read=check.blob_reader(repo, new), links=check.symlinks(repo, new, commit_of))
             if task is None:
                 # --task was not given; keep the branch rule's verdict (no task named) and drop
                 # the "no task" ownership fallback to the pusher's in_progress tasks.

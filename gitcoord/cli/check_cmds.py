@@ -48,19 +48,23 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
         commit_of = engine.net_change(repo, tip, str(engine.resolve_commit(repo, start, "--range start").id), found)
         paths, commits, kind = list(commit_of), len(found), "range"
         read = engine.blob_reader(repo, end)
+        link_tip = end
     elif base:
         paths, kind = engine.merge_base_paths(repo, base, head or "HEAD"), "base"
         read = engine.blob_reader(repo, head or "HEAD")
+        link_tip = head or "HEAD"
     else:
         paths, kind = engine.staged_paths(repo), "staged"
         read = engine.index_reader(repo)
+        link_tip = None
     if branch is None:
         if head and not head.startswith(("refs/tags/",)) and f"refs/heads/{head}" in repo.references:
             branch = head
         else:
             branch = current_branch(repo)
+    links = engine.symlinks(repo, str(engine.resolve_commit(repo, link_tip).id), paths) if link_tip else None
     result = engine.run_check(snap, paths, agent=app.agent, branch=branch, mode=kind, task=task,
-                              commit_of=commit_of, commits=commits,
+                              commit_of=commit_of, commits=commits, links=links,
                               branch_level=engine.WARNING if kind == "staged" else engine.ERROR,
                               coordination_branch=app.store.branch, read=read)
     emit_report(app, result, fmt, text=engine.render_text, github=engine.render_github, junit=engine.render_junit)

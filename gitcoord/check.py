@@ -128,8 +128,18 @@ def index_reader(repo: pygit2.Repository) -> Reader:
         index_file = os.environ.get("GIT_INDEX_FILE")
         index = pygit2.Index(index_file) if index_file else repo.index
         entry = index[path] if path in index else None
-        return repo[entry.id].data if entry is not None else None
+        return _read_blob(repo, entry.id, path) if entry is not None else None
     return read
+
+
+def _read_blob(repo: pygit2.Repository, oid: Any, path: str) -> bytes:
+    """A blob's content, its size checked first: a huge file is refused before it is read."""
+    from gitcoord.contracts.loader import MAX_SPEC_BYTES
+
+    _kind, size = repo.odb.read_header(oid)
+    if size > MAX_SPEC_BYTES:
+        raise UsageError(f"{path}: {size} bytes, over the {MAX_SPEC_BYTES}-byte limit for a checked file")
+    return repo[oid].data
 
 
 def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
@@ -140,7 +150,7 @@ def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
             entry = tree[path]
         except (KeyError, ValueError, pygit2.GitError):
             return None
-        return repo[entry.id].data if entry.type == pygit2.GIT_OBJECT_BLOB else None
+        return _read_blob(repo, entry.id, path) if entry.type == pygit2.GIT_OBJECT_BLOB else None
     return read
 
 
@@ -602,6 +612,15 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext, read: Rea
     if check_changed is None:
         return []
     out: list[Finding] = []
+    if read is not None:
+        contents: dict[str, bytes | None] = {}
+        for path in list(touched):
+            try:
+                contents[path] = read(path)
+            except UsageError as exc:  # too big to read: a finding, not a store problem
+                out.append(Finding(path, "contract", ERROR, exc.message, hint="keep contract specs small"))
+                touched.remove(path)
+        read = contents.get
     for item in check_changed(view, touched, ctx, read) or []:
         if isinstance(item, Finding):
             out.append(item)

@@ -20,12 +20,13 @@ lines to show.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from gitcoord.errors import UsageError
 
@@ -68,12 +69,16 @@ def hooks_dir(repo: Any) -> Path:
     return gitutil.common_dir(repo) / "hooks"
 
 
+SERVER_SHIM_MARKER = "gitcoord server hook shim"
+
+
 def is_shim(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
-            return SHIM_MARKER.encode() in fh.read(400)
+            head = fh.read(400)
     except OSError:
         return False
+    return SHIM_MARKER.encode() in head or SERVER_SHIM_MARKER.encode() in head
 
 
 @dataclass
@@ -154,6 +159,36 @@ def status(repo: Any) -> list[dict[str, Any]]:
     directory = hooks_dir(repo)
     return [{"hook": name, "path": str(directory / name), "installed": is_shim(directory / name),
              "chained": (directory / (name + ORIG_SUFFIX)).exists()} for name in ALL_HOOKS]
+
+
+def identity_status(repo: Any) -> dict[str, Any]:
+    """How the server hook knows who pushes: ``identity.mode`` from gitcoord.yaml, and whether that
+    makes identity verified (signed commits with agents' keys, or the forge's pusher variable)."""
+    from gitcoord import guard
+
+    tip = None
+    try:
+        from gitcoord.store import Store
+
+        tip = Store(repo).local_tip()
+    except Exception:  # noqa: BLE001 — no coordination branch, or an odd one: report unverified
+        tip = None
+    config = guard.config_at(repo, tip) or {}
+    auth = guard.Authority(config, guard.server_maintainers(repo))
+    mode = auth.mode
+    keyed = [a.get("name") for a in config.get("agents") or [] if isinstance(a, dict) and a.get("signing_key")]
+    if mode == "signed":
+        verified, note = bool(keyed), (f"SSH-signed coordination commits, checked against the keys of "
+                                        f"{len(keyed)} agent(s)" if keyed else
+                                        "identity.mode is signed but no agent has a signing_key: nothing verifies")
+    elif mode == "pusher":
+        var = (config.get("identity") or {}).get("pusher_env") or "/".join(guard.PUSHER_VARS)
+        verified, note = True, f"the forge's authenticated pusher ({var}) mapped to agents"
+    else:
+        verified, note = False, ("identity is unverified: agents name themselves (Gitcoord-Agent trailers); "
+                                 "verify it with `gitcoord config set identity.mode pusher` (or signed)")
+    return {"mode": mode, "verified": verified, "note": note,
+            "maintainers": sorted(auth.maintainers)}
 
 
 # --------------------------------------------------------------------------- running
@@ -539,6 +574,113 @@ def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookO
     return HookOutcome(code, lines, data)
 
 
+DEFAULT_TIMEOUT_S = {"pre-receive": 60.0, "pre-push": 120.0, "pre-commit": 60.0, "commit-msg": 30.0}
+DEFAULT_MEMORY_MB = 2048
+
+
+class _OutOfTime(BaseException):
+    """Raised by the wall-clock alarm; a BaseException so no ``except Exception`` in a hook swallows it."""
+
+
+def hook_limits(name: str, repo: Any = None) -> tuple[float, int]:
+    """(seconds, megabytes) a hook may use. On the server only the repository's own config counts
+    (``gitcoord.hookTimeout``, ``gitcoord.hookMemory``): a pusher's environment cannot raise them."""
+    timeout, memory = DEFAULT_TIMEOUT_S.get(name, 60.0), DEFAULT_MEMORY_MB
+    if name in SERVER_HOOKS:
+        from gitcoord import gitutil
+
+        source = lambda key: gitutil.git_config_get(repo, key) if repo is not None else None  # noqa: E731
+    else:
+        source = {"gitcoord.hookTimeout": os.environ.get("GITCOORD_HOOK_TIMEOUT"),
+                  "gitcoord.hookMemory": os.environ.get("GITCOORD_HOOK_MEMORY")}.get
+    try:
+        timeout = float(source("gitcoord.hookTimeout") or timeout)
+        memory = int(source("gitcoord.hookMemory") or memory)
+    except (TypeError, ValueError):
+        pass  # a malformed setting keeps the defaults (never "no limit")
+    return max(timeout, 0.1), max(memory, 64)
+
+
+@contextlib.contextmanager
+def ceiling(name: str, timeout: float, memory_mb: int) -> Iterator[None]:
+    """Address-space limit, a wall-clock alarm, and a watchdog that ends the process if the alarm
+    cannot fire (a long call inside C): the hook then fails closed instead of hanging the push.
+    Everything is restored on exit (``hook run`` may run inside a longer-lived process)."""
+    import signal
+    import threading
+
+    restore_rlimit = None
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = memory_mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or soft > want:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+            restore_rlimit = lambda: resource.setrlimit(resource.RLIMIT_AS, (soft, hard))  # noqa: E731
+    except (ImportError, ValueError, OSError):
+        pass
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _OutOfTime()
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, alarm) if main_thread else None
+    if main_thread:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+
+    def watchdog() -> None:
+        sys.stderr.write(_out_of_time(name, timeout) + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    timer = threading.Timer(timeout + 5.0, watchdog)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if main_thread:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous or signal.SIG_DFL)
+        if restore_rlimit is not None:
+            restore_rlimit()
+
+
+def run_limited(name: str, args: list[str], read_stdin: Callable[[], str], cwd: str | None = None) -> HookOutcome:
+    """``run_hook`` within the hook's time and memory ceiling (see ``hook_limits``); running out of
+    either fails closed with one line naming the limit."""
+    if name not in ALL_HOOKS:
+        raise UsageError(f"hook {name!r}: unknown (gitcoord runs {', '.join(ALL_HOOKS)})")
+    repo = None
+    if name in SERVER_HOOKS:
+        from gitcoord import gitutil
+
+        repo = gitutil.open_repo(cwd)
+    timeout, memory = hook_limits(name, repo)
+    try:
+        with ceiling(name, timeout, memory):
+            stdin = read_stdin()
+            from gitcoord.store import _test_pause
+
+            _test_pause(f"hook-{name}")
+            return run_hook(name, args, stdin, cwd)
+    except _OutOfTime:
+        return HookOutcome(1, [_out_of_time(name, timeout)])
+    except MemoryError:
+        where = "git config gitcoord.hookMemory on the server" if name in SERVER_HOOKS else "GITCOORD_HOOK_MEMORY"
+        return HookOutcome(1, [f"gitcoord {name}: blocked: the hook ran out of memory ({memory} MB; {where})"])
+
+
+def _out_of_time(name: str, timeout: float) -> str:
+    where = "git config gitcoord.hookTimeout on the server" if name in SERVER_HOOKS else "GITCOORD_HOOK_TIMEOUT"
+    scope = "; every ref of this push is refused, nothing changed" if name in SERVER_HOOKS else ""
+    return f"gitcoord {name}: blocked: the hook ran out of time ({timeout:g}s; {where}){scope}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m gitcoord.hooks run NAME ARGS…``: the shims' fast path (no CLI framework to load)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -546,9 +688,9 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m gitcoord.hooks run NAME [ARGS...]", file=sys.stderr)
         return 2
     name, args = argv[1], argv[2:]
-    stdin = sys.stdin.read() if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else ""
     try:
-        outcome = run_hook(name, args, stdin)
+        outcome = run_limited(name, args, lambda: sys.stdin.read()
+                              if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else "")
     except Exception as exc:  # noqa: BLE001 — a hook reports one line, never a traceback
         from gitcoord.errors import GitcoordError
 

@@ -605,7 +605,9 @@ class Store:
         if txn.task:
             lines.append(f"Gitcoord-Task: {txn.task}")
         message = "\n".join(line.replace("\0", "") for line in lines) + "\n"
-        return str(self.repo.create_commit(None, sig, sig, message, tree_oid, parents))
+        from gitcoord.signing import create_commit
+
+        return create_commit(self.repo, sig, sig, message, tree_oid, parents)  # SSH-signed when git is set up for it
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(random.uniform(0, min(0.5, 0.01 * (2 ** attempt))))
@@ -742,7 +744,9 @@ class Store:
                                gitutil.git_config_get(self.repo, "user.email") or "gitcoord@gitcoord.invalid")
         msg = (f"[sync] merge local coordination changes into {self.remote}\n\nGitcoord-Op: sync\n"
                f"Gitcoord-Agent: {self.agent}\n")
-        return str(self.repo.create_commit(None, sig, sig, msg, tree, [remote, local])), []
+        from gitcoord.signing import create_commit
+
+        return create_commit(self.repo, sig, sig, msg, tree, [remote, local]), []
 
     # -- history
     def log(self, limit: int | None = None) -> list[dict[str, Any]]:

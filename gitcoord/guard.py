@@ -232,7 +232,9 @@ def authority(repo: pygit2.Repository, coord_tip: str | None) -> Authority:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    from gitcoord import timeutil
+
+    return timeutil.now()
 
 
 def _time(text: Any) -> datetime | None:
@@ -248,6 +250,11 @@ def _time(text: Any) -> datetime | None:
 def _expired(entry: dict[str, Any], lock: dict[str, Any], now: datetime) -> bool:
     until = _time(entry.get("expires_at") or lock.get("expires_at"))
     return until is not None and until <= now
+
+
+def _queue_entry_live(entry: dict[str, Any], now: datetime) -> bool:
+    until, lease = _time(entry.get("until")), _time(entry.get("lease_until"))
+    return (until is None or until > now) and (lease is None or lease > now)
 
 
 @dataclass
@@ -447,7 +454,7 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
     for entry in q0:
         if entry in q1 or entry.get("agent") == agent or maint or lock_id in broken:
             continue
-        if not _expired(entry, {}, now) and not any(e.get("agent") == entry.get("agent") for e in q1):
+        if _queue_entry_live(entry, now) and not any(e.get("agent") == entry.get("agent") for e in q1):
             out.append(f"{c.path}: {agent} cannot drop {entry.get('agent')} from the queue of lock {lock_id}")
     others = [n for n in before if n != agent and n in after]
     if before and others and (old.get("resource") != new.get("resource")) and not maint:

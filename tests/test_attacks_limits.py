@@ -91,3 +91,36 @@ def test_hooks_status_in_a_bare_repo_and_identity(remote, monkeypatch):
     status = ok(run_cli("--json", "hooks", "status", cwd=remote.bare), "status").json
     assert status["identity"]["mode"] == "pusher" and status["identity"]["verified"] is True
     assert status["identity"]["maintainers"] == ["lead"]
+
+
+def test_allow_remote_refs_takes_effect_for_contract_validate_only(repo):
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = b"Pet:\n  type: object\n  properties:\n    name: {type: string}\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pet.yaml#/Pet"
+        (repo / "api.yaml").write_text(
+            "openapi: 3.0.3\ninfo: {title: pets, version: '1.0'}\npaths:\n  /pet:\n    get:\n      responses:\n"
+            f"        '200':\n          description: ok\n          content:\n            application/json:\n"
+            f"              schema: {{$ref: '{url}'}}\n")
+        assert run_cli("init", cwd=repo).code == 0
+        refused = run_cli("--json", "contract", "validate", "api.yaml", cwd=repo)
+        assert refused.code == 1 and "remote $ref" in refused.out
+        ok(run_cli("config", "set", "contracts.allow_remote_refs", "true", cwd=repo), "allow")
+        fetched = run_cli("--json", "contract", "validate", "api.yaml", cwd=repo)
+        assert fetched.code == 0, fetched.out
+    finally:
+        server.shutdown()

@@ -197,18 +197,20 @@ def validate(app: App, targets: tuple[str, ...]) -> None:
     from gitcoord.contracts.validate import validate_cached
     from gitcoord.errors import UsageError
 
+    snap = app.snapshot(required=False)
     if not targets:
-        snap = app.snapshot(required=False)
         items = [(name, r["spec"], registry.read_spec(app.repo, r["spec"]), r)
                  for name, r in (registry.load_contracts(snap).items() if snap.exists else [])]
     else:
         items = [_target(app, t) for t in targets]
+    remote_refs = bool(snap.exists and (snap.config.get("contracts") or {}).get("allow_remote_refs"))
     cache = gitutil.cache_dir(app.repo) / "contracts"
     results = []
     for name, path, data, record in items:
         location = registry.spec_location(app.repo, path) if record else path
         try:
-            res = validate_cached(location, cache, kind=registry.validation_kind(record or {}), text=data)
+            res = validate_cached(location, cache, kind=registry.validation_kind(record or {}), text=data,
+                                  allow_remote_refs=remote_refs)
             entry = {"name": name, "spec": path, "valid": res.valid, "kind": res.kind,
                      "errors": [e.to_dict() for e in res.errors]}
         except UsageError as exc:

@@ -473,6 +473,10 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     rows = [r for r in _parse_ref_lines(stdin, 3) if r[2].startswith("refs/heads/")]
     if not rows:
         return HookOutcome(0)
+    from gitcoord.store import recover_stale_ref_lock
+
+    for _old, _new, ref in rows:
+        recover_stale_ref_lock(repo, ref)  # a crash inside a ref update must not block every later push
     branch_name = os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") or "gitcoord"
     coord_ref = gitutil.branch_ref(branch_name)
     lines: list[str] = []

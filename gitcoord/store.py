@@ -630,6 +630,8 @@ class Store:
                 self.cache.save()
                 return TxnResult(value, commit, True, attempt + 1, txn.events)
             last_tip = tip
+            if recover_stale_ref_lock(self.repo, self.ref):
+                continue  # a crash had left git's ref lock behind; it is moved aside now
             self._sleep(attempt)
         lock = gitutil.common_dir(self.repo) / (self.ref + ".lock")
         hint = f" ({lock} exists: if no git process is running, remove it)" if lock.exists() else ""
@@ -766,6 +768,32 @@ class Store:
             if limit is not None and len(out) >= limit:
                 break
         return out
+
+
+STALE_REF_LOCK_SECONDS = 60.0
+"""A ref update holds git's ``<ref>.lock`` for milliseconds; one this old was left by a crash."""
+
+
+def recover_stale_ref_lock(repo: pygit2.Repository, ref: str) -> bool:
+    """Move a stale ``<ref>.lock`` aside (kept under ``gitcoord/stale-locks`` for inspection); True if done.
+
+    Only a lock file older than STALE_REF_LOCK_SECONDS is touched, so a live ref update is never
+    disturbed; the ref itself still holds the last committed value (git writes it by rename).
+    """
+    lock = gitutil.common_dir(repo) / (ref + ".lock")
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return False
+    if age < STALE_REF_LOCK_SECONDS:
+        return False
+    aside = gitutil.common_dir(repo) / "gitcoord" / "stale-locks"  # outside refs/: never read as a ref
+    try:
+        aside.mkdir(parents=True, exist_ok=True)
+        os.replace(lock, aside / f"{ref.replace('/', '_')}.lock-{int(time.time())}")
+    except OSError:
+        return False
+    return True
 
 
 def _commit_time(commit: pygit2.Commit):

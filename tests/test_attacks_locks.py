@@ -98,3 +98,30 @@ def test_lock_race_has_one_winner_with_the_server_hook(remote, monkeypatch):
     assert codes == [0, 1, 1], {n: (r.code, r.err[-300:]) for n, r in results.items()}
     (winner,) = [n for n, r in results.items() if r.code == 0]
     assert [[h["agent"] for h in r["holders"]] for r in _locks(t.lead) if r["resource"] == RESOURCE] == [[winner]]
+
+
+def _plant_ref_lock(gitdir, age_seconds: float):
+    lock = gitdir / "refs" / "heads" / "gitcoord.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text("")
+    then = time.time() - age_seconds
+    os.utime(lock, (then, then))
+    return lock
+
+
+def test_a_stale_ref_lock_left_by_a_crash_is_recovered_a_live_one_is_not(repo):
+    assert run_cli("init", cwd=repo).code == 0
+    lock = _plant_ref_lock(repo / ".git", 600)
+    ok(run_cli("task", "add", "T1", "--title", "one", cwd=repo), "write past a stale lock")
+    assert not lock.exists() and list((repo / ".git" / "gitcoord" / "stale-locks").iterdir())
+    fresh = _plant_ref_lock(repo / ".git", 0)
+    res = run_cli("task", "add", "T2", "--title", "two", cwd=repo)
+    assert res.code == 3 and "gitcoord.lock exists" in res.err, res.err
+    assert fresh.exists()  # a lock that may belong to a running git process is left alone
+    fresh.unlink()
+
+
+def test_a_stale_ref_lock_on_the_server_does_not_block_pushes(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    _plant_ref_lock(remote.bare, 600)
+    ok(run_cli("lock", "acquire", RESOURCE, cwd=t.alice), "push past the server's stale lock")

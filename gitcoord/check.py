@@ -25,7 +25,7 @@ from gitcoord.ownership import OwnershipIndex
 ERROR, WARNING = "error", "warning"
 
 RULES = ("outside-ownership", "locked", "unowned", "branch-name", "intent", "no-task", "contract", "path",
-         "symlink")
+         "symlink", "branch-owner")
 
 
 @dataclass

@@ -448,6 +448,7 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
                                      read=check.blob_reader(repo, local_oid),
                                      links=check.symlinks(repo, local_oid, commit_of))
+            result.findings.extend(_branch_owner(result.context, agent))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
                 code = 1
@@ -458,6 +459,21 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-push", exc, snap)
     return HookOutcome(code, all_lines, data)
+
+
+def _branch_owner(ctx: Any, agent: str | None) -> list[Any]:
+    """pre-push: a task branch is written only by its task's holder (the server enforces it too)."""
+    from gitcoord.check import ERROR, Finding
+
+    if not ctx.task_source.startswith("branch") or len(ctx.tasks) != 1:
+        return []
+    holder = ctx.tasks[0].get("agent")
+    if not holder or holder == agent or ctx.tasks[0].get("status") in ("merged", "cancelled"):
+        return []
+    return [Finding(None, "branch-owner", ERROR,
+                    f"branch {ctx.branch} belongs to task {ctx.tasks[0]['id']}, held by {holder}, not {agent}",
+                    owner=holder, hint=f"gitcoord msg request --to {holder} --regarding {ctx.tasks[0]['id']} "
+                                       f"--request 'may I push to {ctx.branch}?'")]
 
 
 def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:

@@ -227,3 +227,17 @@ def test_guarded_remote_over_git_daemon(daemon_remote, monkeypatch):
     res = push(t.alice, t.branches["A"])
     assert res.returncode == 0, res.stderr
     ok(run_cli("lock", "release", BOB_FILE, cwd=t.bob), "release over git://")
+
+
+def test_client_pre_push_refuses_another_agents_task_branch_with_a_working_hint(remote, monkeypatch):
+    import shlex
+
+    t = team(remote, monkeypatch)
+    bob_branch = t.branches["B"]
+    ok(run_cli("hooks", "install", cwd=t.alice), "client hooks")
+    git(t.alice, "switch", "-q", "-c", "help-bob", "origin/main")
+    write_commit(t.alice, {"src/b/fix.py": "fix\n"})
+    res = push(t.alice, f"HEAD:refs/heads/{bob_branch}", verify=True)
+    assert res.returncode != 0 and "branch-owner" in res.stderr, res.stderr
+    hint = next(line.split("→", 1)[1].strip() for line in res.stderr.splitlines() if "gitcoord msg request" in line)
+    ok(run_cli(*shlex.split(hint)[1:], cwd=t.alice), "the hint works as printed")

@@ -430,8 +430,8 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
                 path, "outside-ownership", ERROR,
                 f"{path} is owned by task {who}, not by {mine}",
                 owner=owners[0],
-                hint=(f"ask {ask} for a lock: gitcoord lock acquire {path}; or add the path to the task's owns; "
-                      f"or split the task"),
+                hint=(f"ask {ask} for it: gitcoord lock acquire ./{path} --reason WHY (a request {ask} grants "
+                      f"or denies; it gives you nothing until granted), or split the task"),
                 commit=commit))
             continue
         imported = own.imported_owners(path)
@@ -442,14 +442,14 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
                 path, "outside-ownership", ERROR,
                 f"{path} is owned by {' '.join(imported)} (CODEOWNERS), not by {', '.join(ctx.task_ids) or ctx.agent}",
                 owner=imported[0],
-                hint=f"ask {imported[0]} for a lock: gitcoord lock acquire {path}; or add the path to the task's owns",
+                hint=f"ask {imported[0]} before changing it, or leave it to them",
                 commit=commit))
             continue
         if ctx.tasks and policy != "allow":
             level = ERROR if policy == "deny" else WARNING
             findings.append(Finding(
                 path, "unowned", level, f"{path} is owned by no task (policies.unowned: {policy})",
-                hint=f"add it to a task's owns (gitcoord task edit {ctx.task_ids[0]} --owns {path})",
+                hint=f"add it to the task's owns: gitcoord task edit {ctx.task_ids[0]} --add-owns /{path}",
                 commit=commit))
         elif not ctx.tasks and policy == "deny":
             findings.append(Finding(path, "unowned", ERROR, f"{path} is owned by no task (policies.unowned: deny)",
@@ -566,12 +566,14 @@ def _lock_findings(view: Any, paths: list[str], ctx: CheckContext, commit_of: di
         elif agents.intersection(holders) or (lock.get("task") and lock.get("task") in acting_ids):
             continue
         holder = ", ".join(holders) or "someone"
+        others = ", ".join(h for h in holders if h not in agents) or "someone"
         until = lock.get("expires_at") or "no expiry"
+        resource = locks_module.display_resource(str(lock.get("resource")))
         findings.append(Finding(
             path, "locked", ERROR,
-            f"{path} is locked ({lock.get('type')}, {lock.get('resource')}) by {holder} until {until}",
+            f"{path} is locked ({lock.get('type')}, {resource}) by {holder} until {until}",
             owner=holders[0] if holders else None,
-            hint=f"ask {holder} to release it, or queue: gitcoord lock acquire {lock.get('resource')} --wait 1h",
+            hint=f"ask {others} to release it, or queue for it: gitcoord lock acquire {resource} --wait 1h",
             commit=commit_of.get(path)))
     intents = getattr(locks_module, "intents_on", None)
     if intents is not None:

@@ -72,3 +72,37 @@ def set_value(store: Store, key: str, value: Any) -> dict[str, Any]:
         return merge_config(DEFAULT_CONFIG, raw)
 
     return store.transact(op).value
+
+
+def add_agent(store: Store, name: str, roles: list[str] | None = None) -> dict[str, Any]:
+    """Declare an agent in gitcoord.yaml (or add roles to a declared one), without rewriting the list."""
+    from gitcoord.identity import check_agent_name
+
+    check_agent_name(name, "agent name")
+    for role in roles or []:
+        check_agent_name(role, "--role")
+
+    def op(txn: Txn) -> dict[str, Any]:
+        if not txn.base.exists:
+            raise UsageError("no coordination branch yet: run `gitcoord init` first")
+        raw = copy.deepcopy(txn.load(CONFIG_PATH) or {"version": 1})
+        agents = raw.setdefault("agents", [])
+        entry = next((a for a in agents if isinstance(a, dict) and a.get("name") == name), None)
+        is_new = entry is None
+        if entry is None:
+            entry = {"name": name}
+            agents.append(entry)
+        known = list(entry.get("roles") or [])
+        new_roles = [r for r in roles or [] if r not in known]
+        if new_roles:
+            entry["roles"] = known + new_roles
+        if is_new or new_roles:
+            try:
+                schemas.validate("config", raw, path=CONFIG_PATH)
+            except InvalidFile as exc:
+                raise UsageError(f"config add-agent {name}: {exc.message.split(': ', 1)[-1]}") from None
+            txn.put(CONFIG_PATH, raw)
+            txn.describe("config.add-agent", f"declare agent {name}" + (f" ({', '.join(new_roles)})" if new_roles else ""))
+        return entry
+
+    return store.transact(op).value

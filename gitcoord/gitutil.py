@@ -66,10 +66,20 @@ def run_git(
         env=full_env,
     )
     if check and proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace").strip().splitlines()
-        last = err[-1] if err else f"exit {proc.returncode}"
-        raise RemoteError(f"git {args[0]} failed: {last}")
+        raise RemoteError(f"git {args[0]} failed: {git_error_line(proc.stderr, proc.returncode)}")
     return proc
+
+
+def git_error_line(stderr: bytes | str, returncode: int = 1) -> str:
+    """git's first meaningful line of an error (``fatal: '/x' does not appear to be a git repository``),
+    not the last one (``and the repository exists.``)."""
+    text = stderr.decode(errors="replace") if isinstance(stderr, bytes) else stderr
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for prefix in ("fatal: ", "error: "):
+        for ln in lines:
+            if ln.startswith(prefix):
+                return ln[len(prefix):]
+    return lines[0] if lines else f"exit {returncode}"
 
 
 def remote_exists(repo: pygit2.Repository, name: str) -> bool:
@@ -116,8 +126,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push failed")
     if failed and any(m in out for m in rejected_markers):
         return PushOutcome(False, True, out.strip())
-    last = (err.strip().splitlines() or [out.strip() or f"exit {proc.returncode}"])[-1]
-    raise RemoteError(f"push to remote '{remote}' failed: {last}")
+    raise RemoteError(f"push to remote '{remote}' failed: {git_error_line(err or out, proc.returncode)}")
 
 
 def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str) -> str | None:
@@ -133,8 +142,7 @@ def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str) -> str 
             except KeyError:
                 pass
             return None
-        last = (err.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
-        raise RemoteError(f"fetch from remote '{remote}' failed: {last}")
+        raise RemoteError(f"fetch from remote '{remote}' failed: {git_error_line(err, proc.returncode)}")
     ref_obj = repo.references.get(into)
     return str(ref_obj.target) if ref_obj is not None else None
 
@@ -142,8 +150,35 @@ def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str) -> str 
 def git_config_get(repo: pygit2.Repository, key: str) -> str | None:
     try:
         return repo.config[key]
-    except KeyError:
+    except (KeyError, ValueError):
         return None
+
+
+def git_config_is_worktree(repo: pygit2.Repository, key: str) -> bool:
+    """Whether ``key`` is set in this worktree's own config (``config.worktree``)."""
+    path = Path(repo.path) / "config.worktree"
+    if not path.is_file():
+        return False
+    try:
+        return key in pygit2.Config(str(path))
+    except (pygit2.GitError, ValueError):
+        return False
+
+
+def has_linked_worktrees(repo: pygit2.Repository) -> bool:
+    return (common_dir(repo) / "worktrees").is_dir() and any((common_dir(repo) / "worktrees").iterdir())
+
+
+def set_agent_config(repo: pygit2.Repository, agent: str) -> str:
+    """Record ``gitcoord.agent`` for this checkout: per worktree when there are linked worktrees
+    (turning on ``extensions.worktreeConfig``), else in the repository's own config."""
+    if has_linked_worktrees(repo) or git_config_is_worktree(repo, "gitcoord.agent"):
+        if git_config_get(repo, "extensions.worktreeConfig") not in ("true", "1", "yes", "on"):
+            run_git(repo, "config", "extensions.worktreeConfig", "true")
+        run_git(repo, "config", "--worktree", "gitcoord.agent", agent)
+        return "git config --worktree gitcoord.agent"
+    run_git(repo, "config", "--local", "gitcoord.agent", agent)
+    return "git config gitcoord.agent"
 
 
 def worktree_heads(repo: pygit2.Repository) -> dict[str, str]:
@@ -171,3 +206,51 @@ def check_ref_name(name: str, *, what: str = "ref name") -> str:
 def branch_ref(name: str) -> str:
     """``gitcoord`` → ``refs/heads/gitcoord``; a full ``refs/...`` name is kept."""
     return name if name.startswith("refs/") else f"refs/heads/{name}"
+
+
+def remote_has_ref(repo: pygit2.Repository, remote: str, ref: str) -> bool:
+    """Whether ``remote`` has ``ref`` (asks the remote: `git ls-remote`); an unreachable remote says no."""
+    proc = run_git(repo, "ls-remote", "--refs", remote, ref, check=False)
+    return proc.returncode == 0 and bool(proc.stdout.strip())
+
+
+def is_ancestor(repo: pygit2.Repository, ancestor: str, descendant: str) -> bool:
+    """Whether ``ancestor`` is ``descendant`` or one of its ancestors. libgit2 refuses to walk through
+    a commit it cannot parse (a malformed author line, say); git can, so it decides then."""
+    if ancestor == descendant:
+        return True
+    try:
+        return bool(repo.descendant_of(descendant, ancestor))
+    except (pygit2.GitError, ValueError):
+        proc = run_git(repo, "merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return proc.returncode == 0
+
+
+def merge_base(repo: pygit2.Repository, a: str, b: str) -> str | None:
+    """The best common ancestor of two commits (git decides when libgit2 cannot parse the history)."""
+    try:
+        found = repo.merge_base(a, b)
+        return str(found) if found is not None else None
+    except (pygit2.GitError, ValueError):
+        proc = run_git(repo, "merge-base", a, b, check=False)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+
+def raw_commit(repo: pygit2.Repository, oid: str) -> dict[str, object] | None:
+    """A commit's headers read from the object itself (tree, parents, author line), for commits that
+    libgit2 refuses to parse. None when the object is missing or not a commit."""
+    try:
+        kind, data = repo.odb.read(oid)
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    if kind != pygit2.GIT_OBJECT_COMMIT:
+        return None
+    header, _, message = data.partition(b"\n\n")
+    out: dict[str, object] = {"tree": None, "parents": [], "message": message.decode(errors="replace")}
+    for line in header.split(b"\n"):
+        key, _, value = line.partition(b" ")
+        if key == b"tree":
+            out["tree"] = value.decode(errors="replace")
+        elif key == b"parent":
+            out["parents"].append(value.decode(errors="replace"))  # type: ignore[union-attr]
+    return out

@@ -58,12 +58,20 @@ def entity_kind(path: str) -> str | None:
 
 
 def commit_agent(commit: pygit2.Commit) -> str | None:
-    """The ``Gitcoord-Agent:`` trailer of a commit (the last one), if it is a valid agent name."""
+    """The ``Gitcoord-Agent:`` trailer of a commit (the last one), if it passes the agent-name rule."""
+    from gitcoord.errors import UsageError
+    from gitcoord.identity import check_agent_name
+
     found = None
     for line in commit.message.splitlines():
         if line.startswith("Gitcoord-Agent:"):
             found = line[len("Gitcoord-Agent:"):].strip()
-    return found if found and NAME_RE.match(found) else None
+    if not found:
+        return None
+    try:
+        return check_agent_name(found, "Gitcoord-Agent trailer")
+    except UsageError:
+        return None
 
 
 def commit_op(commit: pygit2.Commit) -> str | None:
@@ -355,7 +363,7 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
         if c.kind == "config":
             if c.new is None:
                 out.append("gitcoord.yaml: the configuration cannot be deleted")
-            elif c.old is not None and not maint:
+            elif c.old is not None and not maint and not _declares_only_self(c.old, c.new, agent):
                 out.append(f"gitcoord.yaml: only a maintainer changes the configuration "
                            f"(maintainers: {', '.join(sorted(auth.maintainers))})")
         elif c.kind == "task":
@@ -373,6 +381,19 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
         elif c.kind == "contract" and c.new is None and not maint:
             out.append(f"{c.path}: only a maintainer removes a contract")
     return out
+
+
+def _declares_only_self(old: dict[str, Any], new: dict[str, Any], agent: str) -> bool:
+    """``config add-agent``: a newcomer may declare itself (no roles that grant power, no key)."""
+    if {k: v for k, v in old.items() if k != "agents"} != {k: v for k, v in new.items() if k != "agents"}:
+        return False
+    before = [a for a in old.get("agents") or []]
+    after = [a for a in new.get("agents") or []]
+    if after[:len(before)] != before or len(after) != len(before) + 1:
+        return False
+    entry = after[-1]
+    return (isinstance(entry, dict) and entry.get("name") == agent and not entry.get("signing_key")
+            and MAINTAINER not in (entry.get("roles") or []))
 
 
 def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]:
@@ -434,8 +455,10 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
     lock_id = (new or old).get("id") or c.path
     before, after = _holders(c.old), _holders(c.new)
     out: list[str] = []
+    q0, q1 = _queue(c.old), _queue(c.new)
+    asked_of_me = {e.get("agent") for e in q0 if (e.get("needs") or {}).get("agent") == agent}  # lock requests
     for name, entry in after.items():
-        if name not in before and name != agent:
+        if name not in before and name != agent and name not in asked_of_me:
             out.append(f"{c.path}: {agent} cannot make {name} a holder of lock {lock_id}")
         elif name in before and name != agent and entry != before[name] and not maint:
             out.append(f"{c.path}: only {name} renews or changes their hold on lock {lock_id}")
@@ -447,12 +470,12 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
             continue
         out.append(f"{c.path}: {name}'s lock {lock_id} is not {agent}'s to release; "
                    f"an audited `gitcoord lock break {lock_id} --reason ...` can")
-    q0, q1 = _queue(c.old), _queue(c.new)
     for entry in q1:
         if entry not in q0 and entry.get("agent") != agent:
             out.append(f"{c.path}: {agent} cannot queue {entry.get('agent')} for lock {lock_id}")
     for entry in q0:
-        if entry in q1 or entry.get("agent") == agent or maint or lock_id in broken:
+        if entry in q1 or entry.get("agent") == agent or maint or lock_id in broken \
+                or (entry.get("needs") or {}).get("agent") == agent:  # the owner answers a request
             continue
         if _queue_entry_live(entry, now) and not any(e.get("agent") == entry.get("agent") for e in q1):
             out.append(f"{c.path}: {agent} cannot drop {entry.get('agent')} from the queue of lock {lock_id}")

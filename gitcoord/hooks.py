@@ -371,7 +371,27 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
     header = "commit blocked" if not result.ok else "warnings"
+    warnings += _staleness(repo)
     return HookOutcome(0 if result.ok else 1, warnings + _format("pre-commit", result, header), result.to_dict())
+
+
+STALE_AFTER_SECONDS = 300
+
+
+def _staleness(repo: Any) -> list[str]:
+    """pre-commit judges by local state (fast, offline); say so when that state is getting old."""
+    from gitcoord import gitutil
+    from gitcoord.store import seconds_since_fetch
+
+    if not gitutil.git_config_get(repo, "gitcoord.remote"):
+        return []
+    age = seconds_since_fetch(repo)
+    if age is not None and age < STALE_AFTER_SECONDS:
+        return []
+    when = "never fetched here" if age is None else (
+        f"fetched {age / 3600:.1f} h ago" if age >= 3600 else f"fetched {age / 60:.0f} min ago")
+    return [f"gitcoord pre-commit: checked against local coordination state ({when}); "
+            f"`gitcoord sync` refreshes it (pre-push checks the remote's)"]
 
 
 def _commit_msg(repo: Any, args: list[str], stdin: str) -> HookOutcome:

@@ -96,6 +96,10 @@ def route(event: dict[str, Any], ctx: _Context) -> str | None:
         lock_id = data.get("lock") or data.get("lock_id") or data.get("id")
         held = (event.get("to") == agent or agent in _holders(data.get("holders")) or agent in _holders(data.get("holder"))
                 or lock_id in ctx.my_locks or data.get("resource") in ctx.my_resources)
+        if etype == "lock.requested" and event.get("to") == agent:
+            return "lock-request"  # someone asks for a lock on paths this agent's task owns
+        if etype == "lock.granted" and event.get("to") == agent:
+            return "lock-granted"
         if etype in ("lock.denied", "lock.queued", "lock.waiting", "lock.broken") and held:
             return "lock-queue" if etype != "lock.broken" else "lock-broken"
         return None

@@ -47,6 +47,8 @@ __all__ = [
     "TYPES",
     "types_conflict",
     "normalize_resource",
+    "display_resource",
+    "path_resource",
     "acquire",
     "release",
     "renew",
@@ -60,6 +62,7 @@ __all__ = [
     "intents_overlapping",
     "release_task_locks",
     "cleanup_expired",
+    "answer_request",
 ]
 
 LOCK_DIR = "locks"
@@ -96,6 +99,17 @@ def normalize_resource(resource: str, *, what: str = "resource") -> str:
         raise UsageError(f"{what} {shown} is absolute; lock resources are relative to the repository root "
                          "(write './name' to anchor a bare name at the root)")
     return validate_pattern(resource, what=what)
+
+
+def display_resource(resource: str) -> str:
+    """The one printed form of a stored resource, which `lock acquire` accepts back: a root-anchored
+    ``/src/x`` is shown as ``./src/x`` (a leading ``/`` is refused as an absolute path)."""
+    return "." + resource if resource.startswith("/") else resource
+
+
+def path_resource(path: str) -> str:
+    """The resource naming exactly one repository path (anchored at the root: ``./src/x.py``)."""
+    return "./" + path.lstrip("/")
 
 
 def _check_type(lock_type: str) -> str:
@@ -342,11 +356,30 @@ def _decide(locks: dict[str, dict[str, Any]], agent: str, resource: str, lock_ty
     for _, _, position, path, entry in queue:
         if own_entry is not None and (path, position) == own_entry:
             break  # everyone after us waits behind us
-        if entry.get("agent") == agent or not types_conflict(lock_type, entry.get("type", "exclusive")):
-            continue
+        if entry.get("agent") == agent or entry.get("needs") or not types_conflict(lock_type, entry.get("type", "exclusive")):
+            continue  # a request still waiting for an owner's grant holds no place in the queue
         if patterns_overlap(resource, entry.get("resource") or locks[path]["resource"]):
             return _Decision(False, blocker=locks[path], waiter=entry, own_entry=own_entry)
     return _Decision(True, own_entry=own_entry)
+
+
+def conflicting_lock(view: View, lock: dict[str, Any], *, exclude_path: str | None = None,
+                     now: datetime | str | None = None) -> dict[str, Any] | None:
+    """A live lock on ``view`` that another agent holds and that conflicts with ``lock`` (sync uses it
+    to tell whether a lock taken offline still stands), or None."""
+    from gitcoord.ownership import patterns_overlap
+
+    moment = _now(now)
+    mine = {h.get("agent") for h in _live_holders(lock, moment)}
+    if not mine:
+        return None
+    for path, other in _lock_files(view).items():
+        if path == exclude_path or not types_conflict(lock["type"], other["type"]):
+            continue
+        others = [h for h in _live_holders(other, moment) if h["agent"] not in mine]
+        if others and patterns_overlap(lock["resource"], other["resource"]):
+            return other
+    return None
 
 
 def _lock_files(view: View) -> dict[str, dict[str, Any]]:
@@ -633,10 +666,16 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
 
     def attempt(txn: Txn) -> tuple[str, Any]:
         _require_init(txn)
+        if task is not None and not txn.has(f"tasks/{task}.yaml"):
+            raise NotFound(f"--task {task}: no such task (see `gitcoord task list`)")
         now = timeutil.parse_time(txn.now)
         locks = _lock_files(txn)
         decision = _decide(locks, agent, resource, lock_type, now)
         if decision.granted:
+            owners = _owning_tasks(txn, agent, resource, lock_type, task)
+            if owners:
+                return "requested", _request(txn, agent, resource, lock_type, task, reason, owners, new_id, now,
+                                             wait_td)
             return "granted", _grant(txn, agent, resource, lock_type, task, reason, ttl_td, new_id,
                                      decision.own_entry)
         if wait_td is None:
@@ -664,7 +703,10 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
         return "queued", decision
 
     if wait_td is None:
-        return store.transact(attempt).value[1]
+        kind, payload = store.transact(attempt).value
+        if kind == "requested":
+            raise _requested(payload, agent)
+        return payload
     deadline = time.monotonic() + wait_td.total_seconds()
     started = time.monotonic()
     beat = time.monotonic()
@@ -674,6 +716,8 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
         kind, payload = store.transact(attempt).value
         if kind == "granted":
             return payload
+        if kind == "requested":
+            return _await_answer(store, payload, agent, deadline, poll)
         if kind == "queued":
             beat = time.monotonic()
         elif time.monotonic() - beat >= queue_lease().total_seconds() / 3:
@@ -705,6 +749,138 @@ def _renew_queue_lease(store: Store, agent: str, resource: str, lock_type: str) 
                 txn.describe("lock.heartbeat", f"{agent} still waits for {lock_type} lock on {resource}")
 
     store.transact(op)
+
+
+# --------------------------------------------------------------------------- requests to owners
+#
+# An exclusive or shared lock would let its holder change (or stop others changing) paths. When the
+# resource touches paths another agent's active task owns, the lock is that agent's to give: the
+# request is written as a lock file with no holder and one queue entry marked ``needs`` (the owning
+# task and its holder), lands in the owner's inbox, and confers nothing until `lock grant`.
+
+ACTIVE_OWNER_STATUSES = ("in_progress", "blocked", "ready_to_merge")
+REQUEST_TTL = timedelta(hours=24)
+
+
+def _owning_tasks(view: View, agent: str, resource: str, lock_type: str, task: str | None) -> list[dict[str, Any]]:
+    """Active tasks of other agents whose owned paths the requested lock would reach."""
+    if lock_type not in ("exclusive", "shared"):
+        return []
+    from gitcoord.ownership import patterns_overlap
+
+    out = []
+    for tid, t in view.load_dir("tasks", ".yaml").items():
+        if not isinstance(t, dict) or t.get("status") not in ACTIVE_OWNER_STATUSES:
+            continue
+        holder = t.get("agent")
+        if not holder or holder == agent or t.get("id") == task:
+            continue
+        try:
+            if any(patterns_overlap(resource, pattern) for pattern in t.get("owns") or []):
+                out.append(t)
+        except UsageError:
+            continue
+    return out
+
+
+def _request(txn: Txn, agent: str, resource: str, lock_type: str, task: str | None, reason: str | None,
+             owners: list[dict[str, Any]], new_id: str, now: datetime, wait: timedelta | None) -> dict[str, Any]:
+    """Write (or find) the request for the owners' consent; returns the request's lock file."""
+    for lock in _lock_files(txn).values():
+        for entry in lock.get("queue") or []:
+            if entry.get("needs") and _same_request(entry, agent, resource, lock_type) and _entry_live(entry, now):
+                return lock  # asked already: one request, not one per retry
+    owner = owners[0]
+    entry = {"agent": agent, "type": lock_type, "task": task, "resource": resource, "requested_at": txn.now,
+             "until": timeutil.iso(now + max(wait or REQUEST_TTL, REQUEST_TTL)), "reason": reason,
+             "needs": {"task": owner["id"], "agent": owner["agent"]}}
+    lock = {"id": new_id, "resource": resource, "type": lock_type, "holders": [], "reason": reason, "task": task,
+            "granted_at": txn.now, "expires_at": None, "queue": [entry]}
+    _store_lock(txn, lock_path(new_id), lock, now)
+    shown = display_resource(resource)
+    txn.add_event("lock.requested", task=owner["id"], to=owner["agent"],
+                  summary=f"{agent} asks for {'an' if lock_type[0] in 'aeiou' else 'a'} {lock_type} lock on {shown}, owned by your task {owner['id']}"
+                          + (f": {reason}" if reason else ""),
+                  data={"lock": new_id, "resource": resource, "type": lock_type, "requester": agent,
+                        "requester_task": task, "owner_task": owner["id"],
+                        "grant": f"gitcoord lock grant {new_id}", "deny": f"gitcoord lock deny {new_id}"})
+    txn.describe("lock.request", f"{agent} asks {owner['agent']} for {lock_type} lock on {shown}", task=task)
+    return lock
+
+
+def _requested(lock: dict[str, Any], agent: str) -> Conflict:
+    entry = next(e for e in lock.get("queue") or [] if e.get("needs") and e.get("agent") == agent)
+    needs = entry["needs"]
+    return Conflict(
+        f"{display_resource(lock['resource'])} is owned by task {needs['task']} of {needs['agent']}: "
+        f"asked {needs['agent']} for the lock (request {lock['id']}); it gives you nothing until they grant it",
+        hint=f"{needs['agent']} answers with `gitcoord lock grant {lock['id']}`; you will see it in `gitcoord inbox`",
+        data={"requested": True, "lock": lock["id"], "owner_task": needs["task"], "owner": needs["agent"]})
+
+
+def _await_answer(store: Store, request: dict[str, Any], agent: str, deadline: float, poll: float) -> dict[str, Any]:
+    """Poll until the owner grants (the lock is returned) or denies the request, or time runs out."""
+    path = lock_path(request["id"])
+    while True:
+        view = store.snapshot(fetch=bool(store.remote))
+        lock = view.load(path)
+        if lock is not None and agent in [h["agent"] for h in lock.get("holders") or []]:
+            return lock
+        if lock is None or not any(e.get("agent") == agent for e in lock.get("queue") or []):
+            raise Conflict(f"lock request {request['id']} on {display_resource(request['resource'])} was denied "
+                           f"or withdrawn", data={"lock": request["id"], "denied": True})
+        if time.monotonic() >= deadline:
+            raise _requested(request, agent)
+        time.sleep(max(0.01, min(poll, deadline - time.monotonic())))
+
+
+def answer_request(store: Store, lock_id: str, *, grant: bool, ttl: str | float | timedelta | None = None,
+                   reason: str | None = None) -> dict[str, Any]:
+    """The owning task's holder grants or denies a request on its paths; returns the lock file."""
+    agent = store.agent
+    _check_lock_id(lock_id)
+    reason = _check_reason(reason)
+    ttl_td = _duration(ttl, "--ttl")
+    verb = "grant" if grant else "deny"
+
+    def op(txn: Txn) -> dict[str, Any]:
+        _require_init(txn)
+        now = timeutil.parse_time(txn.now)
+        path = lock_path(lock_id)
+        lock = txn.load(path)
+        entries = [e for e in (lock or {}).get("queue") or [] if e.get("needs") and _entry_live(e, now)]
+        if lock is None or not entries:
+            raise NotFound(f"no open lock request {lock_id!r} (see `gitcoord inbox`)")
+        entry = entries[0]
+        needs = entry["needs"]
+        if needs.get("agent") != agent:
+            raise Conflict(f"request {lock_id} is for {needs.get('agent')} (owner of task {needs.get('task')}) "
+                           f"to answer, not {agent}", data={"lock": lock_id, "owner": needs.get("agent")})
+        requester = entry["agent"]
+        shown = display_resource(lock["resource"])
+        lock["queue"] = [e for e in lock.get("queue") or [] if e is not entry]
+        if grant:
+            decision = _decide({p: l for p, l in _lock_files(txn).items() if p != path}, requester,
+                               lock["resource"], lock["type"], now)
+            if not decision.granted:
+                raise Conflict(f"cannot grant {lock_id} now: {shown} is locked "
+                               f"({_describe_holders(decision.holders, decision.blocker or {})})",
+                               data={"lock": lock_id})
+            expires = timeutil.iso(now + _ttl_from(txn, ttl_td))
+            lock["holders"] = [_holder(requester, entry.get("task"), entry.get("reason"), txn.now, expires)]
+            lock["granted_at"] = txn.now
+        _store_lock(txn, path, lock, now)
+        txn.add_event("lock.granted" if grant else "lock.denied", task=entry.get("task"), to=requester,
+                      summary=f"{agent} {'granted' if grant else 'denied'} {requester}'s {lock['type']} lock on "
+                              f"{shown}" + (f": {reason}" if reason else ""),
+                      data={"lock": lock_id, "resource": lock["resource"], "type": lock["type"],
+                            "owner_task": needs.get("task"), "by": agent, "requester": requester,
+                            **({"reason": reason} if reason else {})})
+        txn.describe(f"lock.{verb}", f"{agent} {verb}s {requester} {lock['type']} lock on {shown}",
+                     task=needs.get("task"))
+        return lock
+
+    return store.transact(op).value
 
 
 def _leave_queue(store: Store, agent: str, resource: str, lock_type: str) -> None:

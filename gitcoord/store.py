@@ -223,6 +223,28 @@ _MISSING = object()
 # --------------------------------------------------------------------------- snapshots
 
 
+def _fetch_mark(repo: pygit2.Repository) -> Path:
+    return gitutil.cache_dir(repo) / "last-fetch"
+
+
+def mark_fetched(repo: pygit2.Repository) -> None:
+    """Remember when the coordination branch was last fetched (hooks say how old their view is)."""
+    try:
+        path = _fetch_mark(repo)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass
+
+
+def seconds_since_fetch(repo: pygit2.Repository) -> float | None:
+    """How old the local copy of the shared state is; None when gitcoord never fetched here."""
+    try:
+        return max(0.0, time.time() - _fetch_mark(repo).stat().st_mtime)
+    except OSError:
+        return None
+
+
 class Snapshot:
     """A read-only view of one commit of the coordination branch (or of nothing yet)."""
 
@@ -230,7 +252,7 @@ class Snapshot:
         self.repo = repo
         self.commit = commit
         self.cache = cache
-        self.tree: pygit2.Tree | None = repo[commit].peel(pygit2.Tree) if commit else None
+        self.tree: pygit2.Tree | None = _tree_of(repo, commit) if commit else None
 
     @property
     def exists(self) -> bool:
@@ -297,9 +319,13 @@ class Snapshot:
             hit = self.cache.get(kind, oid)
             if hit is not _MISSING:
                 return hit
-        obj = parse_bytes(path, self.repo[oid].data)
-        if kind is not None:
-            schemas.validate(kind, obj, path=path)
+        try:
+            obj = parse_bytes(path, self.repo[oid].data)
+            if kind is not None:
+                schemas.validate(kind, obj, path=path)
+        except InvalidFile as exc:
+            exc.hint = exc.hint or f"a bad file on the coordination branch: {REPAIR_HINT}"
+            raise
         if self.cache is not None and kind is not None:
             self.cache.put(kind, oid, obj)
         return obj
@@ -343,6 +369,22 @@ class Snapshot:
         """``gitcoord.yaml`` merged over the defaults."""
         raw = self.load(CONFIG_PATH) or {}
         return merge_config(DEFAULT_CONFIG, raw)
+
+
+class UnreadableState(UsageError):
+    """The coordination branch's tip cannot be read (a malformed commit or a bad file on it)."""
+
+
+REPAIR_HINT = "run `gitcoord repair` to roll the branch forward to its last good state"
+
+
+def _tree_of(repo: pygit2.Repository, commit: str) -> pygit2.Tree:
+    try:
+        return repo[commit].peel(pygit2.Tree)
+    except (pygit2.GitError, ValueError, KeyError) as exc:
+        reason = str(exc).split(": ", 1)[-1] if str(exc) else type(exc).__name__
+        raise UnreadableState(f"coordination branch tip {commit[:10]} is unreadable ({reason})",
+                              hint=REPAIR_HINT, data={"commit": commit}) from None
 
 
 PARALLEL_PARSE_MIN = 1500  # below this, starting worker processes costs more than it saves
@@ -511,9 +553,24 @@ class SyncResult:
     local: str | None
     remote: str | None
     conflicts: list[str] = field(default_factory=list)
+    replayed: list[dict[str, Any]] = field(default_factory=list)  # offline operations now on the remote
+    lost: list[dict[str, Any]] = field(default_factory=list)  # offline operations that lost a race
+    backup: str | None = None  # a ref keeping the offline commits when some were lost
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "local": self.local, "remote": self.remote, "conflicts": self.conflicts}
+        return {"action": self.action, "local": self.local, "remote": self.remote, "conflicts": self.conflicts,
+                "replayed": self.replayed, "lost": self.lost, "backup": self.backup}
+
+
+def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
+    """The operation a coordination commit recorded (its subject and trailers)."""
+    trailers = {}
+    for line in commit.message.splitlines():
+        if line.startswith("Gitcoord-") and ": " in line:
+            key, _, value = line.partition(": ")
+            trailers[key[len("Gitcoord-"):].lower()] = value
+    return {"commit": str(commit.id), "subject": commit.message.splitlines()[0] if commit.message else "",
+            "op": trailers.get("op"), "agent": trailers.get("agent"), "task": trailers.get("task")}
 
 
 def _test_pause(point: str) -> None:
@@ -532,7 +589,7 @@ class Store:
     """The coordination branch of one repository, optionally shared through a remote."""
 
     def __init__(self, repo: pygit2.Repository, *, branch: str | None = None, remote: str | None = None,
-                 agent: str = "unknown", retries: int = 12):
+                 agent: str | Callable[[], str] = "unknown", retries: int = 12):
         self.repo = repo
         branch = branch or os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") \
             or DEFAULT_BRANCH
@@ -542,9 +599,19 @@ class Store:
             raise UsageError(f"--remote {remote}: no such remote in this repository (see `git remote -v`)")
         self.remote = remote
         self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
-        self.agent = agent
+        self._agent = agent  # a callable resolves on the first write: reading needs no identity
         self.retries = retries
         self.cache = EntityCache(gitutil.cache_dir(repo))
+
+    @property
+    def agent(self) -> str:
+        if callable(self._agent):
+            self._agent = self._agent()
+        return self._agent
+
+    @agent.setter
+    def agent(self, value: str) -> None:
+        self._agent = value
 
     # -- refs
     def _ref_oid(self, ref: str) -> str | None:
@@ -559,7 +626,9 @@ class Store:
     def fetch(self) -> str | None:
         """Fetch the remote's coordination ref into the tracking ref; return its oid."""
         assert self.remote and self.tracking_ref
-        return gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+        tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+        mark_fetched(self.repo)
+        return tip
 
     def snapshot(self, *, fetch: bool = False) -> Snapshot:
         """The current state: the remote's (tracking ref) in remote mode, else the local branch."""
@@ -598,8 +667,7 @@ class Store:
     def _commit(self, txn: Txn, parents: list[str]) -> str:
         base_tree = txn.base.tree
         tree_oid = _build_tree(self.repo, base_tree, txn.changes)
-        email = gitutil.git_config_get(self.repo, "user.email") or f"{_slug(self.agent)}@gitcoord.invalid"
-        sig = pygit2.Signature(self.agent[:200] or "unknown", email)
+        sig = self._signature()
         lines = [f"[{txn.op}] {txn.summary or txn.op}".strip(), "", f"Gitcoord-Op: {txn.op}",
                  f"Gitcoord-Agent: {self.agent}"]
         if txn.task:
@@ -608,6 +676,18 @@ class Store:
         from gitcoord.signing import create_commit
 
         return create_commit(self.repo, sig, sig, message, tree_oid, parents)  # SSH-signed when git is set up for it
+
+    def _signature(self) -> pygit2.Signature:
+        """Author/committer of coordination commits. Only values git can parse back are written:
+        a name or e-mail with a line break or angle bracket once split a commit header and made
+        the shared branch unreadable for every agent."""
+        from gitcoord.identity import check_agent_name
+
+        name = check_agent_name(self.agent, "agent")
+        email = gitutil.git_config_get(self.repo, "user.email") or ""
+        if not email or any(c in email for c in "<>\n\r\0") or any(ord(c) < 32 for c in email) or len(email) > 200:
+            email = f"{_slug(name)}@gitcoord.invalid"
+        return pygit2.Signature(name, email)
 
     def _sleep(self, attempt: int) -> None:
         time.sleep(random.uniform(0, min(0.5, 0.01 * (2 ** attempt))))
@@ -624,6 +704,7 @@ class Store:
             value = fn(txn)
             if not txn.changes:
                 return TxnResult(value, tip, False, attempt + 1)
+            check_declared(txn.base.config, self.agent, txn.op)
             commit = self._commit(txn, [tip] if tip else [])
             _test_pause("before-cas")
             if self._cas(tip, commit, f"gitcoord: {txn.op}"):
@@ -664,6 +745,7 @@ class Store:
                 if tip is not None:
                     self._advance_local(tip)
                 return TxnResult(value, tip, False, attempt + 1)
+            check_declared(txn.base.config, self.agent, txn.op)
             commit = self._commit(txn, [tip] if tip else [])
             _test_pause("before-cas")
             outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
@@ -682,7 +764,7 @@ class Store:
             cur = self.local_tip()
             if cur == new:
                 return
-            if cur is not None and not self.repo.descendant_of(new, cur):
+            if cur is not None and not gitutil.is_ancestor(self.repo, cur, new):
                 return
             if self._cas(cur, new, "gitcoord: fast-forward to remote"):
                 return
@@ -699,56 +781,105 @@ class Store:
                 return SyncResult("nothing", None, None)
             if local == remote_tip:
                 return SyncResult("up-to-date", local, remote_tip)
-            if local is None or (remote_tip is not None and self.repo.descendant_of(remote_tip, local)):
+            if local is None or (remote_tip is not None and gitutil.is_ancestor(self.repo, local, remote_tip)):
                 self._advance_local(remote_tip)  # type: ignore[arg-type]
                 return SyncResult("fast-forward-local", self.local_tip(), remote_tip)
-            if remote_tip is None or self.repo.descendant_of(local, remote_tip):
+            if remote_tip is None or gitutil.is_ancestor(self.repo, remote_tip, local):
                 outcome = gitutil.push(self.repo, self.remote, [f"{local}:{self.ref}"])
                 if outcome.ok:
                     self.repo.references.create(self.tracking_ref, local, force=True)  # type: ignore[arg-type]
                     return SyncResult("pushed", local, local)
                 self._sleep(attempt)
                 continue
-            merged, conflicts = self._merge_entities(local, remote_tip)
-            if conflicts:
-                raise Conflict(
-                    f"sync: {len(conflicts)} file(s) changed differently locally and on '{self.remote}': "
-                    f"{', '.join(conflicts[:5])}; resolve by re-applying your change on the remote state",
-                    data={"conflicts": conflicts})
-            outcome = gitutil.push(self.repo, self.remote, [f"{merged}:{self.ref}"])
-            if outcome.ok:
-                self.repo.references.create(self.tracking_ref, merged, force=True)  # type: ignore[arg-type]
-                self._cas(local, merged, "gitcoord: sync merge")
-                return SyncResult("merged", merged, merged)
-            self._sleep(attempt)
+            replayed, lost, new_tip = self._replay(local, remote_tip)
+            if new_tip != remote_tip:
+                outcome = gitutil.push(self.repo, self.remote, [f"{new_tip}:{self.ref}"])
+                if not outcome.ok:
+                    self._sleep(attempt)
+                    continue
+                self.repo.references.create(self.tracking_ref, new_tip, force=True)  # type: ignore[arg-type]
+            backup = f"refs/gitcoord/offline-backup/{local[:12]}"
+            self.repo.references.create(backup, local, force=True)  # the offline commits stay reachable
+            self._cas(local, new_tip, "gitcoord: sync replay")
+            return SyncResult("replayed", new_tip, new_tip, [op["paths"][0] for op in lost if op["paths"]],
+                              replayed=replayed, lost=lost, backup=backup if lost else None)
         raise RaceError(f"sync: remote '{self.remote}' kept moving; gave up after {self.retries} attempts")
 
-    def _merge_entities(self, local: str, remote: str) -> tuple[str, list[str]]:
-        """Three-way merge of two tips, file by file: a file changed on both sides differently conflicts."""
-        base_oid = self.repo.merge_base(local, remote)
-        base = _flatten(self.repo, self.repo[base_oid].peel(pygit2.Tree)) if base_oid else {}
-        ours = _flatten(self.repo, self.repo[local].peel(pygit2.Tree))
-        theirs = _flatten(self.repo, self.repo[remote].peel(pygit2.Tree))
-        changes: dict[str, bytes | None] = {}
-        conflicts = []
-        for path in sorted(set(base) | set(ours)):
-            b, o, t = base.get(path), ours.get(path), theirs.get(path)
-            if o == b:
-                continue  # unchanged locally: the remote's version stands
-            if t == b or t == o:
-                changes[path] = self.repo[o].data if o else None
-            else:
-                conflicts.append(path)
-        if conflicts:
-            return "", conflicts
-        tree = _build_tree(self.repo, self.repo[remote].peel(pygit2.Tree), changes)
-        sig = pygit2.Signature(self.agent[:200] or "unknown",
-                               gitutil.git_config_get(self.repo, "user.email") or "gitcoord@gitcoord.invalid")
-        msg = (f"[sync] merge local coordination changes into {self.remote}\n\nGitcoord-Op: sync\n"
-               f"Gitcoord-Agent: {self.agent}\n")
-        from gitcoord.signing import create_commit
+    def _replay(self, local: str, remote_tip: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+        """Re-apply each local-only operation, oldest first, on top of the remote's state.
 
-        return create_commit(self.repo, sig, sig, msg, tree, [remote, local]), []
+        An operation applies when no file it changed was changed on the remote meanwhile (a claim,
+        a status or a lock file of the same entity) and a lock it took does not collide with one
+        taken remotely; otherwise it is *lost* and reported on its own — never merged silently.
+        """
+        base = gitutil.merge_base(self.repo, local, remote_tip)
+        chain: list[pygit2.Commit] = []
+        current = self.repo[local]
+        while str(current.id) != base and current.parents:
+            chain.append(current)
+            current = current.parents[0]
+        if str(current.id) != base:
+            chain.append(current)  # a local root: an offline `init` beside the remote's
+        tip = remote_tip
+        replayed: list[dict[str, Any]] = []
+        lost: list[dict[str, Any]] = []
+        for commit in reversed(chain):
+            before = _flatten(self.repo, commit.parents[0].peel(pygit2.Tree)) if commit.parents else {}
+            after = _flatten(self.repo, commit.peel(pygit2.Tree))
+            changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+            tip_tree = self.repo[tip].peel(pygit2.Tree)
+            current_files = _flatten(self.repo, tip_tree)
+            op = _op_of(commit)
+            clashes = [p for p in changed if current_files.get(p) != before.get(p)
+                       and current_files.get(p) != after.get(p) and not p.startswith("events/")]
+            reason = None
+            if clashes:
+                reason = self._clash_reason(tip_tree, clashes[0])
+            else:
+                reason = self._lock_clash(tip, after, changed, commit)
+            if reason:
+                lost.append({**op, "paths": clashes, "reason": reason})
+                continue
+            changes = {p: (self.repo[after[p]].data if p in after else None) for p in changed}
+            tree = _build_tree(self.repo, tip_tree, changes)
+            message = commit.message.rstrip("\n") + f"\nGitcoord-Replayed: {commit.id}\n"
+            from gitcoord.signing import create_commit
+
+            tip = create_commit(self.repo, commit.author, self._signature(), message, tree, [tip])
+            replayed.append(op)
+        return replayed, lost, tip
+
+    def _clash_reason(self, tree: pygit2.Tree, path: str) -> str:
+        """Why an entity changed on the remote blocks an offline operation, in the entity's words."""
+        try:
+            entry = tree[path]
+        except KeyError:
+            return f"{path} was removed on the remote meanwhile"
+        if path.startswith("tasks/"):
+            try:
+                task = parse_bytes(path, self.repo[entry.id].data) or {}
+                who = f" by {task['agent']}" if task.get("agent") else ""
+                return f"task {task.get('id')} changed on the remote meanwhile (now {task.get('status')}{who})"
+            except (GitcoordError, TypeError, AttributeError):
+                pass
+        return f"{path} changed on the remote meanwhile"
+
+    def _lock_clash(self, tip: str, after: dict[str, str], changed: list[str], commit: pygit2.Commit) -> str | None:
+        """A lock taken offline that collides with one taken on the remote meanwhile."""
+        new_locks = [p for p in changed if p.startswith("locks/") and p in after]
+        if not new_locks:
+            return None
+        from gitcoord import locks as locks_module
+
+        view = Snapshot(self.repo, tip, self.cache)
+        for path in new_locks:
+            lock = parse_bytes(path, self.repo[after[path]].data)
+            other = locks_module.conflicting_lock(view, lock, exclude_path=path)
+            if other is not None:
+                holders = ", ".join(h.get("agent", "?") for h in other.get("holders") or [])
+                return (f"{lock.get('type')} lock on {lock.get('resource')} collides with lock {other.get('id')} "
+                        f"held by {holders} since the remote moved on")
+        return None
 
     # -- history
     def log(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -757,16 +888,22 @@ class Store:
         out: list[dict[str, Any]] = []
         if tip is None or (limit is not None and limit <= 0):
             return out
-        for commit in self.repo.walk(tip, pygit2.enums.SortMode.TIME):
-            trailers = {}
-            for line in commit.message.splitlines():
-                if line.startswith("Gitcoord-") and ": " in line:
-                    key, _, value = line.partition(": ")
-                    trailers[key[len("Gitcoord-"):].lower()] = value
-            out.append({"commit": str(commit.id), "subject": commit.message.splitlines()[0] if commit.message else "",
-                        "time": timeutil.iso(_commit_time(commit)), **trailers})
-            if limit is not None and len(out) >= limit:
-                break
+        try:
+            entries = ((str(c.id), c.commit_time, c.message) for c in self.repo.walk(tip, pygit2.enums.SortMode.TIME))
+            for oid, when, message in entries:
+                out.append(_history_entry(oid, when, message))
+                if limit is not None and len(out) >= limit:
+                    break
+        except (pygit2.GitError, ValueError):
+            # libgit2 stops at a commit it cannot parse (a malformed author line); git reads past it.
+            out = []
+            args = ["log", "--format=%H%x00%ct%x00%B%x1e"] + ([f"-n{limit}"] if limit is not None else []) + [tip]
+            raw = gitutil.run_git(self.repo, *args).stdout.decode(errors="replace")
+            for record in raw.split("\x1e"):
+                oid, _, rest = record.strip("\n").partition("\0")
+                when, _, message = rest.partition("\0")
+                if oid:
+                    out.append(_history_entry(oid, int(when or 0), message))
         return out
 
 
@@ -794,6 +931,39 @@ def recover_stale_ref_lock(repo: pygit2.Repository, ref: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def _history_entry(oid: str, when: int, message: str) -> dict[str, Any]:
+    from datetime import datetime, timezone
+
+    trailers = {}
+    for line in message.splitlines():
+        if line.startswith("Gitcoord-") and ": " in line:
+            key, _, value = line.partition(": ")
+            trailers[key[len("Gitcoord-"):].lower()] = value
+    return {"commit": oid, "subject": message.splitlines()[0] if message else "",
+            "time": timeutil.iso(datetime.fromtimestamp(when, tz=timezone.utc)), **trailers}
+
+
+# Operations an agent not (yet) declared in gitcoord.yaml may perform: setting the store up and
+# declaring agents — otherwise a team that lists its agents could never let a newcomer in.
+UNDECLARED_OPS = frozenset({"init", "config.add-agent"})
+
+
+def declared_agents(config: dict[str, Any]) -> list[str]:
+    return [a.get("name") for a in config.get("agents") or [] if isinstance(a, dict) and a.get("name")]
+
+
+def check_declared(config: dict[str, Any], agent: str, op: str | None = None) -> None:
+    """When gitcoord.yaml declares agents, only they write: an accidental identity (a git e-mail, a
+    typo) must not claim tasks or post as somebody nobody knows."""
+    names = declared_agents(config)
+    if not names or agent in names or (op is not None and op in UNDECLARED_OPS):
+        return
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    raise UsageError(f"agent {agent!r} is not declared in gitcoord.yaml (agents: {shown})",
+                     hint=f"declare it: gitcoord --agent {agent} config add-agent {agent}",
+                     data={"agent": agent, "declared": names})
 
 
 def _commit_time(commit: pygit2.Commit):

@@ -373,9 +373,18 @@ def edit_task(store: Store, task_id: str, changes: Mapping[str, Any]) -> dict[st
         spec = {k: old.get(k) for k in ("id", "title", "description", "feature", "role", "agent", "estimate",
                                         "priority", "depends_on", "owns", "provides", "consumes") if old.get(k) is not None}
         for key, value in changes.items():
-            if value is None:
+            if value is None or key in ("add_owns", "remove_owns"):
                 continue
             spec[key] = None if value == "" else value
+        owns = list(spec.get("owns") or [])
+        missing = [p for p in changes.get("remove_owns") or [] if p not in owns]
+        if missing:
+            raise UsageError(f"task edit {task_id} --remove-owns {missing[0]}: not in its owns "
+                             f"({', '.join(owns) or 'none'})")
+        owns = [p for p in owns if p not in (changes.get("remove_owns") or [])]
+        owns += [p for p in changes.get("add_owns") or [] if p not in owns]
+        if "add_owns" in changes or "remove_owns" in changes:
+            spec["owns"] = owns
         spec = {k: v for k, v in spec.items() if v is not None}
         task = build_task(spec, where="task edit", now=txn.now)
         for keep in ("status", "branch", "created_at", "started_at", "done_at", "merged_at", "history",

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _isolated_git(tmp_path_factory, monkeypatch):
+def _isolated_git(tmp_path_factory, monkeypatch, request):
     """Every test gets its own HOME and a fixed git identity; no user config leaks in."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -34,6 +34,12 @@ def _isolated_git(tmp_path_factory, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     # Processes started by a test run this checkout's gitcoord, whatever else is installed.
     monkeypatch.setenv("PYTHONPATH", str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""))
+    import pygit2  # libgit2 looked its global config up when it loaded: point it at this HOME too
+
+    level = pygit2.enums.ConfigLevel.GLOBAL
+    previous = pygit2.settings.search_path[level]
+    pygit2.settings.search_path[level] = str(home)
+    request.addfinalizer(lambda: pygit2.settings.search_path.__setitem__(level, previous))
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Test\n\temail = test@example.com\n")
 
 
@@ -207,3 +213,20 @@ def snapshot_worktree(path: Path) -> tuple[str, bytes, str]:
     return (git(path, "status", "--porcelain", "--untracked-files=all"),
             index.read_bytes() if index.exists() else b"",
             (gitdir / "HEAD").read_text())
+
+
+def acquire_granted(repo: Path, agent: str, resource: str, **kwargs):
+    """Take a lock the honest way: on paths another agent's task owns, the request is granted by
+    that agent first (a lock on someone else's paths gives nothing until they agree)."""
+    from gitcoord import gitutil, locks
+    from gitcoord.errors import Conflict
+    from gitcoord.store import Store
+
+    opened = repo if not isinstance(repo, (str, Path)) else gitutil.open_repo(repo)
+    try:
+        return locks.acquire(Store(opened, agent=agent), resource, **kwargs)
+    except Conflict as exc:
+        if not exc.data.get("requested"):
+            raise
+        return locks.answer_request(Store(opened, agent=exc.data["owner"]), exc.data["lock"],
+                                    grant=True, ttl=kwargs.get("ttl"))

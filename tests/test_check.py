@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli
+from conftest import git, run_cli, acquire_granted
 
 from gitcoord import check as engine
 from gitcoord import gitutil, locks
@@ -62,7 +62,7 @@ def test_staged_clean_and_violations_json(project):
     by_path = {v["path"]: v for v in doc["violations"]}
     web = by_path["src/web/b.js"]
     assert web["rule"] == "outside-ownership" and web["level"] == "error" and web["owner"] == "WEB-1"
-    assert "bob" in web["hint"] and "gitcoord lock acquire src/web/b.js" in web["hint"]
+    assert "bob" in web["hint"] and "gitcoord lock acquire ./src/web/b.js --reason WHY" in web["hint"]
     assert set(web) >= {"path", "rule", "level", "message", "owner", "hint"}
     assert by_path["misc.txt"]["rule"] == "unowned" and by_path["misc.txt"]["level"] == "warning"
 
@@ -141,7 +141,7 @@ def test_branch_name_rule_in_range_mode(project):
 
 def test_locked_and_intent(project):
     repo = gitutil.open_repo(project)
-    locks.acquire(Store(repo, agent="bob"), "src/api/locked.py", type="exclusive", ttl="1h")
+    acquire_granted(repo, "bob", "src/api/locked.py", type="exclusive", ttl="1h")
     locks.acquire(Store(repo, agent="carol"), "src/api/planned/", type="intent", ttl="1h", reason="rename module")
     write(project, {"src/api/locked.py": "1\n", "src/api/planned/m.py": "1\n"})
     res = run_cli("--json", "check", cwd=project)
@@ -242,8 +242,8 @@ def test_check_is_read_only(project):
 def test_shared_lock_held_with_others_blocks_its_holders_too(project):
     """shared: holders read, nobody modifies — not even a holder while someone else shares it."""
     repo = gitutil.open_repo(project)
-    locks.acquire(Store(repo, agent="alice"), "src/api/db/", type="shared", ttl="1h")
-    locks.acquire(Store(repo, agent="bob"), "src/api/db/", type="shared", ttl="1h")
+    acquire_granted(repo, "alice", "src/api/db/", type="shared", ttl="1h")
+    acquire_granted(repo, "bob", "src/api/db/", type="shared", ttl="1h")
     write(project, {"src/api/db/schema.sql": "1\n"})
     res = run_cli("--json", "check", cwd=project)
     assert res.code == 1, res.out

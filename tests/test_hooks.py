@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import git, make_repo, run_cli
+from conftest import git, make_repo, run_cli, acquire_granted
 
 from gitcoord import gitutil, locks
 from gitcoord.store import Store
@@ -72,7 +72,7 @@ def test_own_path_accepted_foreign_rejected_naming_path_and_task(repo, monkeypat
 def test_locked_path_rejected_with_holder(repo, monkeypatch):
     setup_project(repo, monkeypatch)
     put_task(repo, "API-1", "alice", ["src/api/", "shared/"])
-    locks.acquire(Store(gitutil.open_repo(repo), agent="bob"), "shared/schema.sql", type="exclusive", ttl="2h")
+    acquire_granted(repo, "bob", "shared/schema.sql", type="exclusive", ttl="2h")
     bad = commit(repo, {"shared/schema.sql": "create table t();\n"})
     assert bad.returncode != 0
     assert "shared/schema.sql" in bad.stderr and "locked" in bad.stderr and "bob" in bad.stderr
@@ -80,7 +80,7 @@ def test_locked_path_rejected_with_holder(repo, monkeypatch):
 
 def test_own_exclusive_lock_allows_foreign_path(repo, monkeypatch):
     setup_project(repo, monkeypatch)
-    locks.acquire(Store(gitutil.open_repo(repo), agent="alice"), "src/web/shared.js", type="exclusive", ttl="2h")
+    acquire_granted(repo, "alice", "src/web/shared.js", type="exclusive", ttl="2h")
     ok = commit(repo, {"src/web/shared.js": "export {}\n"})
     assert ok.returncode == 0, ok.stderr
 

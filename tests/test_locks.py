@@ -26,6 +26,16 @@ def initialised(repo: Path) -> Path:
     return repo
 
 
+def add_tasks(repo: Path, *task_ids: str) -> None:
+    """The tasks locks name with --task (a lock for an unknown task is refused)."""
+    def op(txn):
+        for task_id in task_ids:
+            txn.put(f"tasks/{task_id}.yaml", {"id": task_id, "title": f"title {task_id}", "status": "planned",
+                                              "owns": [], "depends_on": []})
+
+    Store(open_repo(repo), agent="lead").transact(op)
+
+
 def store_of(repo: Path, agent: str) -> Store:
     return Store(open_repo(repo), agent=agent)
 
@@ -263,6 +273,7 @@ def test_release_via_cli_reports_not_found_and_conflict(initialised):
 
 
 def test_break_records_previous_holder_and_reason(initialised):
+    add_tasks(initialised, "T1")
     alice, bob = store_of(initialised, "alice"), store_of(initialised, "bob")
     held = locks.acquire(alice, "src/", task="T1")
     with pytest.raises(UsageError):
@@ -279,6 +290,7 @@ def test_break_records_previous_holder_and_reason(initialised):
 
 
 def test_release_task_locks_inside_a_transaction(initialised):
+    add_tasks(initialised, "T1", "T2", "T9")
     alice, bob = store_of(initialised, "alice"), store_of(initialised, "bob")
     mine = locks.acquire(alice, "./src/", task="T1")
     locks.acquire(alice, "./docs/", type="shared", task="T1")
@@ -386,7 +398,7 @@ def _put_tasks(repo: Path) -> None:
 
     def op(txn):
         config = txn.load("gitcoord.yaml")
-        config["agents"] = [{"name": "bob", "roles": ["backend"]}]
+        config["agents"] = [{"name": "bob", "roles": ["backend"]}, {"name": "alice"}, {"name": "carol"}]
         txn.put("gitcoord.yaml", config)
         specs = [
             ("T1", "alice", "backend", "in_progress", ["src/api/"]),
@@ -454,6 +466,7 @@ def test_bad_options_exit_2(initialised, args):
 
 
 def test_cli_acquire_list_json_and_table(initialised):
+    add_tasks(initialised, "T1")
     got = run_cli("--agent", "alice", "--json", "lock", "acquire", "src/", "--reason", "rewrite", "--task", "T1",
                   "--ttl", "30m", cwd=initialised)
     assert got.code == 0 and got.json["lock"]["reason"] == "rewrite"

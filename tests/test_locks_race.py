@@ -19,6 +19,8 @@ RACERS = 8
 def _race(remote, tmp_path: Path) -> None:
     first = remote.clone("c0")
     assert run_cli("init", "--remote", "origin", cwd=first).code == 0
+    for n in range(RACERS):  # a lock names a task that exists
+        assert run_cli("task", "add", f"T{n}", "--title", f"task {n}", cwd=first).code == 0
     clones = [first] + [remote.clone(f"c{n}") for n in range(1, RACERS)]
     go = tmp_path / "go"
     # Every racer imports gitcoord first, then waits for the same starting signal, so the

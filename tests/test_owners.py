@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import git, run_cli, run_proc
+from conftest import git, run_cli, run_proc, acquire_granted
 
 from gitcoord import gitutil, locks
 from gitcoord.ownership import parse_codeowners
@@ -37,7 +37,7 @@ def tip(repo: Path) -> str:
 
 
 def test_owners_json_per_path(project):
-    locks.acquire(Store(gitutil.open_repo(project), agent="bob"), "src/web/app.js", type="exclusive", ttl="1h")
+    acquire_granted(project, "bob", "src/web/app.js", type="exclusive", ttl="1h")
     res = run_cli("--json", "owners", "src/api/v2/x.py", "src/web/app.js", "src/web/deep/x.js", "legacy/a",
                   "a/b/c.proto", cwd=project)
     assert res.code == 0, res.err

@@ -110,7 +110,7 @@ def test_nothing_to_do_is_confirmed_against_the_remote(remote):
     # b's tracking ref still shows bob's claim; meanwhile the task is handed to carol
     assert run_cli("task", "edit", "T", "--agent", "carol", cwd=a).code == 0
     # b's view is stale: bob's "already yours" must not be answered from it
-    result = run_cli("--agent", "bob", "task", "start", "T", cwd=b, env={"GITCOORD_OFFLINE": "1"})
+    result = run_cli("--agent", "bob", "task", "start", "T", cwd=b)
     assert result.code == 1 and "held by carol" in result.err, result.err
 
 

@@ -79,7 +79,10 @@ def project(repo: Path) -> Path:
 
 
 def test_report_html_is_well_formed_and_complete(project: Path, tmp_path: Path) -> None:
+    missing = run_cli("report", "--html", str(tmp_path / "no" / "such" / "r.html"), cwd=project)
+    assert missing.code == 2 and "does not exist" in missing.err and not (tmp_path / "no").exists()
     out = tmp_path / "out" / "report.html"
+    out.parent.mkdir()
     result = run_cli("--json", "report", "--html", str(out), cwd=project)
     assert result.code == 0, result.err
     assert result.json["tasks"] == 5 and Path(result.json["html"]) == out

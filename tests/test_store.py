@@ -185,7 +185,7 @@ def test_sync_fast_forwards_and_merges_local_divergence(remote):
     assert run_cli("--remote", "origin", "task", "add", "SHARED", "--title", "online", cwd=a).code == 0
     result = run_cli("--json", "--remote", "origin", "sync", cwd=b)
     assert result.code == 0, result.err
-    assert result.json["action"] == "merged"
+    assert result.json["action"] == "replayed" and [op["op"] for op in result.json["replayed"]] == ["task.add"]
     ids = [t["id"] for t in run_cli("--json", "--remote", "origin", "task", "list", cwd=a).json]
     assert ids == ["LOCAL", "SHARED"]
     assert run_cli("--json", "--remote", "origin", "sync", cwd=a).json["action"] in ("up-to-date", "fast-forward-local")
@@ -202,8 +202,12 @@ def test_sync_reports_a_true_conflict(remote):
     remote_tip = git(remote.bare, "rev-parse", "gitcoord")
     result = run_cli("--remote", "origin", "sync", cwd=b)
     assert result.code == 1
-    assert "tasks/T.yaml" in result.err
+    assert "LOST: [task.edit] edit T — task T changed on the remote meanwhile" in result.out
     assert git(remote.bare, "rev-parse", "gitcoord") == remote_tip
+    # the lost operation is not applied anywhere, and the offline commit stays reachable
+    assert git(b, "rev-parse", "gitcoord") == remote_tip
+    backup = [w for w in result.out.split() if w.startswith("refs/gitcoord/offline-backup/")][0].rstrip(";")
+    assert "local title" in git(b, "show", f"{backup}:tasks/T.yaml")
 
 
 def test_usage_errors_are_one_line_and_bare_groups_show_help(repo):

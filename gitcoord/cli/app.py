@@ -15,12 +15,18 @@ class App:
     last_as_json = False  # read by main() to print errors as JSON too
 
     def __init__(self, *, directory: str | None, as_json: bool, agent: str | None, remote: str | None,
-                 debug: bool):
+                 debug: bool, offline: bool = False):
         self.directory = directory
         self.as_json = as_json
+        App.last_as_json = as_json
+        if agent is not None:
+            from gitcoord.identity import check_agent_name
+
+            check_agent_name(agent, "--agent")
         self._agent = agent
         self._remote = remote
         self.debug = debug
+        self.offline = offline or os.environ.get("GITCOORD_OFFLINE") == "1"
         App.last_as_json = as_json
 
     # -- lazily opened pieces
@@ -31,33 +37,86 @@ class App:
         return gitutil.open_repo(self.directory)
 
     @functools.cached_property
-    def remote(self) -> str | None:
+    def shared_remote(self) -> str | None:
+        """The remote holding the shared coordination branch, offline or not (what `sync` talks to)."""
         from gitcoord import gitutil
 
-        if self._remote:
-            return self._remote
-        if os.environ.get("GITCOORD_REMOTE"):
-            return os.environ["GITCOORD_REMOTE"]
-        return gitutil.git_config_get(self.repo, "gitcoord.remote")
+        if self._remote is not None:
+            return self._remote or None  # `--remote ''`: local only
+        if os.environ.get("GITCOORD_REMOTE") is not None:
+            return os.environ["GITCOORD_REMOTE"] or None
+        configured = gitutil.git_config_get(self.repo, "gitcoord.remote")
+        if configured is not None:
+            return configured or None
+        from gitcoord.joining import adopt_remote
+
+        adopted = adopt_remote(self.repo)
+        if adopted:
+            self.info(f"gitcoord: using the coordination branch on remote '{adopted}' "
+                      f"(saved as `git config gitcoord.remote {adopted}`)")
+        return adopted
+
+    @functools.cached_property
+    def remote(self) -> str | None:
+        """The remote that reads fetch from and writes push to: none when offline."""
+        return None if self.offline else self.shared_remote
+
+    def set_agent(self, agent: str) -> None:
+        """``--agent`` given after the subcommand: same as before it."""
+        from gitcoord.identity import check_agent_name
+
+        self._agent = check_agent_name(agent, "--agent")
+        for name in ("identity", "agent", "store"):
+            self.__dict__.pop(name, None)
+
+    @functools.cached_property
+    def identity(self):
+        from gitcoord.identity import resolve
+
+        return resolve(self.repo, self._agent)
 
     @functools.cached_property
     def agent(self) -> str:
-        from gitcoord.identity import resolve_agent
+        return self.identity.name
 
-        return resolve_agent(self.repo, self._agent)[0]
+    @property
+    def gitcoord_cmd(self) -> str:
+        """How a printed hint starts: with ``--agent`` when only the flag says who is acting, so the
+        hint, typed as printed, acts as the same agent."""
+        return f"gitcoord --agent {self.agent}" if self.identity.source == "--agent" else "gitcoord"
 
     @functools.cached_property
     def store(self):
         from gitcoord.store import Store
 
-        return Store(self.repo, remote=self.remote, agent=self.agent)
+        return Store(self.repo, remote=self.remote, agent=lambda: self.agent)
 
     def snapshot(self, *, fetch: bool | None = None, required: bool = True):
         """Current state. In remote mode a reporting command fetches first unless GITCOORD_OFFLINE=1."""
         if fetch is None:
-            fetch = bool(self.remote) and os.environ.get("GITCOORD_OFFLINE") != "1"
+            fetch = bool(self.remote)
         snap = self.store.snapshot(fetch=fetch)
+        if not snap.exists and self.remote is None and not self.offline and self._remote is None \
+                and self.__dict__.get("shared_remote") is None and self._join_by_asking_remotes():
+            snap = self.store.snapshot(fetch=True)
         return self.store.require(snap) if required else snap
+
+    def _join_by_asking_remotes(self) -> bool:
+        """No coordination branch here and none known: a clone that never fetched may still be part of
+        a team whose remote holds one. Ask the remotes (once) before saying "run init"."""
+        from gitcoord import gitutil
+        from gitcoord.joining import adopt_remote
+
+        if not list(self.repo.remotes) or gitutil.git_config_get(self.repo, "gitcoord.remote") is not None:
+            return False
+        adopted = adopt_remote(self.repo, probe=True)
+        if not adopted:
+            return False
+        self.info(f"gitcoord: using the coordination branch on remote '{adopted}' "
+                  f"(saved as `git config gitcoord.remote {adopted}`)")
+        for name in ("shared_remote", "remote", "store"):
+            self.__dict__.pop(name, None)
+        return True
 
     # -- output
     def emit(self, data: Any, human: str | Callable[[], str] | None = None) -> None:

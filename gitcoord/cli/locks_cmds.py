@@ -45,6 +45,7 @@ def acquire_cmd(app: App, resource: str, lock_type: str, reason: str | None, ttl
     """Take a lock on RESOURCE. Exit 0 granted (prints the lock id), 1 denied (says who holds it)."""
     from gitcoord import locks
 
+    locks.normalize_resource(resource)  # a bad resource is refused before anything is announced
     if wait:
         app.info(f"waiting up to {wait} for {lock_type} lock on {resource} …")
     granted = locks.acquire(app.store, resource, type=lock_type, ttl=ttl, task=task, reason=reason, wait=wait)
@@ -66,7 +67,7 @@ def release_cmd(app: App, resource_or_id: str) -> None:
 
     released = locks.release(app.store, resource_or_id)
     app.emit({"released": released["id"], "lock": released},
-             f"released {released['type']} lock {released['id']} on {released['resource']}")
+             f"released {released['type']} lock {released['id']} on {locks.display_resource(released['resource'])}")
 
 
 @lock.command("renew")
@@ -96,8 +97,38 @@ def break_cmd(app: App, lock_id: str, reason: str) -> None:
     broken = locks.break_lock(app.store, lock_id, reason)
     previous = [h["agent"] for h in broken.get("holders") or []]
     app.emit({"broken": broken["id"], "lock": broken, "previous_holders": previous},
-             f"broke {broken['type']} lock {broken['id']} on {broken['resource']} "
+             f"broke {broken['type']} lock {broken['id']} on {locks.display_resource(broken['resource'])} "
              f"(held by {', '.join(previous) or 'nobody'})")
+
+
+@lock.command("grant")
+@click.argument("lock_id")
+@click.option("--ttl", default=None, metavar="D", help="How long the granted lock lasts (default policies.lock_ttl).")
+@click.option("--reason", default=None, help="A note for the requester.")
+@json_option
+@pass_app
+def grant_cmd(app: App, lock_id: str, ttl: str | None, reason: str | None) -> None:
+    """Grant a request for a lock on paths your task owns (see `gitcoord inbox`)."""
+    from gitcoord import locks
+
+    lock = locks.answer_request(app.store, lock_id, grant=True, ttl=ttl, reason=reason)
+    holder = lock["holders"][0]
+    app.emit({"granted": lock_id, "lock": lock},
+             f"granted {lock['type']} lock {lock_id} on {locks.display_resource(lock['resource'])} to "
+             f"{holder['agent']} until {holder.get('expires_at')}")
+
+
+@lock.command("deny")
+@click.argument("lock_id")
+@click.option("--reason", default=None, help="Why (told to the requester).")
+@json_option
+@pass_app
+def deny_cmd(app: App, lock_id: str, reason: str | None) -> None:
+    """Deny a request for a lock on paths your task owns."""
+    from gitcoord import locks
+
+    lock = locks.answer_request(app.store, lock_id, grant=False, reason=reason)
+    app.emit({"denied": lock_id, "lock": lock}, f"denied lock request {lock_id}")
 
 
 @lock.command("list")
@@ -125,7 +156,12 @@ def _render(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         holders = ",".join(h["agent"] for h in row.get("holders") or []) or "-"
         waiting = len(row.get("queue") or [])
-        resource = row["resource"] + (f"  ({waiting} waiting)" if waiting else "")
+        from gitcoord.locks import display_resource
+
+        requests = [e for e in row.get("queue") or [] if e.get("needs")]
+        note = (f"  (request by {requests[0]['agent']}, for {requests[0]['needs']['agent']} to grant)" if requests
+                else f"  ({waiting} waiting)" if waiting else "")
+        resource = display_resource(row["resource"]) + note
         lines.append(f"{row['id']:<28} {row['type']:<9} {row['state']:<8} {holders[:24]:<24} "
                      f"{str(row.get('expires_at') or '-'):<25} {resource}")
     return "\n".join(lines)

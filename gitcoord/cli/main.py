@@ -41,6 +41,8 @@ COMMANDS: dict[str, str] = {
     "timeline": "gitcoord.cli.report_cmds:timeline",
     "report": "gitcoord.cli.report_cmds:report",
     "demo": "gitcoord.cli.demo_cmds:demo",
+    "whoami": "gitcoord.cli.identity_cmds:whoami",
+    "repair": "gitcoord.cli.store_cmds:repair",
 }
 
 EXAMPLES = """\b
@@ -63,7 +65,36 @@ class LazyGroup(click.Group):
         if target is None or not _available(target):
             return None
         module_name, _, attr = target.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return with_identity_option(getattr(importlib.import_module(module_name), attr))
+
+
+def with_identity_option(cmd: click.Command) -> click.Command:
+    """Accept ``--agent NAME`` after the subcommand too (`gitcoord task done T --agent ann`), on every
+    command that has no ``--agent`` option of its own (`task add --agent` assigns, `inbox --agent`
+    reads someone's inbox: those keep their meaning)."""
+    if getattr(cmd, "_gitcoord_identity", False):
+        return cmd
+    cmd._gitcoord_identity = True  # type: ignore[attr-defined]
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            with_identity_option(sub)
+        return cmd
+    if any("--agent" in getattr(p, "opts", ()) for p in cmd.params) or cmd.callback is None:
+        return cmd
+    original = cmd.callback
+
+    def callback(*args: Any, **kwargs: Any) -> Any:
+        agent = kwargs.pop("identity_agent", None)
+        if agent is not None:
+            click.get_current_context().find_root().obj.set_agent(agent)
+        return original(*args, **kwargs)
+
+    callback.__name__ = getattr(original, "__name__", "callback")
+    callback.__doc__ = original.__doc__
+    cmd.callback = callback
+    cmd.params.append(click.Option(["--agent", "identity_agent"], metavar="NAME",
+                                   help="Act as this agent (same as `gitcoord --agent NAME ...`)."))
+    return cmd
 
 
 def _available(target: str) -> bool:
@@ -77,19 +108,22 @@ def _available(target: str) -> bool:
 @click.option("-C", "directory", metavar="PATH", help="Run as if started in PATH (like git -C).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option("--agent", metavar="NAME", help="Act as this agent (else GITCOORD_AGENT, git config gitcoord.agent, "
-                                              "the branch name, the git user).")
+                                              "the git user); see `gitcoord whoami`.")
 @click.option("--remote", metavar="NAME", help="Remote holding the shared coordination branch "
                                                "(else git config gitcoord.remote; else local only).")
+@click.option("--offline", is_flag=True, help="Work from local state; writes stay local until `gitcoord sync` "
+                                            "(same as GITCOORD_OFFLINE=1).")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(__version__, "--version", prog_name="gitcoord")
 @click.pass_context
 def cli(ctx: click.Context, directory: str | None, as_json: bool, agent: str | None, remote: str | None,
-        debug: bool) -> None:
+        offline: bool, debug: bool) -> None:
     """gitcoord — coordinate parallel agents on one codebase: tasks, ownership, locks,
     API contracts and ordered batch merges, all stored on a git branch."""
     from gitcoord.cli.app import App
 
-    ctx.obj = App(directory=directory, as_json=as_json, agent=agent, remote=remote, debug=debug)
+    ctx.obj = App(directory=directory, as_json=as_json, agent=agent, remote=remote, debug=debug,
+                  offline=offline or os.environ.get("GITCOORD_OFFLINE") == "1")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,6 +142,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(0)
         # One line, like every other user error: what is wrong, and where the help is.
         where = exc.ctx.command_path if exc.ctx is not None else "gitcoord"
+        if "--json" in (argv if argv is not None else sys.argv[1:]):
+            import json
+
+            click.echo(json.dumps({"error": {"message": exc.format_message(), "exit_code": 2,
+                                             "hint": f"see `{where} --help`"}}))
         click.echo(f"gitcoord: error: {exc.format_message()} (see `{where} --help`)", err=True)
         sys.exit(2)
     except click.ClickException as exc:

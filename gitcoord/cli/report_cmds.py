@@ -13,8 +13,9 @@ def _write(path: str, text: str) -> Path:
     from gitcoord.errors import UsageError
 
     target = Path(path)
+    if not target.parent.is_dir():  # never create directories the user did not ask for
+        raise UsageError(f"cannot write {path}: directory {target.parent} does not exist")
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

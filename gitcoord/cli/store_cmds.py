@@ -40,6 +40,17 @@ def init(app: App, base: str | None, branch: str | None, init_remote: str | None
         repo.config["gitcoord.remote"] = init_remote
         app._remote = init_remote
         app.__dict__.pop("remote", None)
+    elif app.shared_remote is None and app._remote is None and not app.offline \
+            and gitutil.git_config_get(repo, "gitcoord.remote") is None:
+        # Never create an orphan beside a shared branch a remote already holds: ask the remotes.
+        from gitcoord.joining import adopt_remote
+
+        adopted = adopt_remote(repo, probe=True)
+        if adopted:
+            app.info(f"gitcoord: remote '{adopted}' holds the coordination branch: joining it "
+                     f"(saved as `git config gitcoord.remote {adopted}`)")
+            for name in ("shared_remote", "remote", "store"):
+                app.__dict__.pop(name, None)
     result = init_store(app.store, base=base)
     app.emit(result, lambda: (
         f"{'created' if result['created'] else 'already initialised'}: coordination branch "
@@ -54,12 +65,60 @@ def init(app: App, base: str | None, branch: str | None, init_remote: str | None
 def sync(app: App) -> None:
     """Fetch and push the coordination branch against the remote.
 
-    Fast-forwards either way; local-only changes are merged file by file on top of the
-    remote's state; a file changed differently on both sides is reported (exit 1).
+    Fast-forwards either way. Work done offline (GITCOORD_OFFLINE=1 or --offline) is replayed
+    operation by operation on top of the remote's state; an operation that lost a race meanwhile
+    (the task was claimed, the lock taken) is reported on its own and not applied (exit 1).
     """
+    from gitcoord.errors import UsageError
+
+    if app.offline:
+        raise UsageError("sync needs the network: run it without --offline / GITCOORD_OFFLINE=1")
+    if not app.shared_remote:
+        raise UsageError("sync needs a remote: pass --remote NAME or `git config gitcoord.remote NAME`")
     result = app.store.sync()
-    app.emit(result.to_dict(), lambda: f"sync: {result.action} (local {str(result.local)[:10]}, "
-                                        f"remote {str(result.remote)[:10]})")
+
+    def human() -> str:
+        lines = [f"sync: {result.action} (local {str(result.local)[:10]}, remote {str(result.remote)[:10]})"]
+        lines += [f"replayed: {op['subject']}" for op in result.replayed]
+        lines += [f"LOST: {op['subject']} — {op['reason']}" for op in result.lost]
+        if result.lost:
+            lines.append(f"the offline commits are kept at {result.backup}; redo what still makes sense")
+        return "\n".join(lines)
+
+    app.emit(result.to_dict(), human)
+    return 1 if result.lost else 0
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Say what is unreadable and what would be restored; write nothing.")
+@json_option
+@pass_app
+def repair(app: App, dry_run: bool) -> None:
+    """Roll an unreadable coordination branch forward to its last good state.
+
+    A new audit commit goes on top of the damaged tip (a fast-forward, so any remote accepts
+    it): every file that fails to parse or breaks its schema is restored to its last readable
+    version, or removed when it never was readable. Nothing readable is lost.
+    """
+    from gitcoord.repair import repair as run_repair
+
+    result = run_repair(app.store, dry_run=dry_run)
+
+    def human() -> str:
+        if not result["needed"]:
+            return f"nothing to repair: coordination branch {app.store.branch} is readable"
+        lines = [f"unreadable commit {str(result['tip'])[:10]}: {result['commit_problem']}"] \
+            if result["commit_problem"] else []
+        lines += [f"{f['action']} {f['path']}" + (f" (from {f['from'][:10]})" if f.get("from") else "")
+                  + f": {f['problem']}" for f in result["files"]]
+        if result.get("commit"):
+            lines.append(f"repaired: {app.store.branch} at {result['commit'][:10]}"
+                         + (f" (pushed to {app.store.remote})" if app.store.remote else ""))
+        else:
+            lines.append("dry run: nothing written; run `gitcoord repair` to apply")
+        return "\n".join(lines)
+
+    app.emit(result, human)
 
 
 @click.command()
@@ -151,6 +210,25 @@ def config_set(app: App, key: str, value: str) -> None:
     cfg.set_value(app.store, key, parsed)
     shown = _scalar(parsed)
     app.emit({"key": key, "value": parsed}, lambda: f"{key} =" + (f"\n{shown}" if "\n" in shown else f" {shown}"))
+
+
+@config.command("add-agent")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, metavar="ROLE", help="A role of the agent (repeatable).")
+@json_option
+@pass_app
+def config_add_agent(app: App, name: str, roles: tuple[str, ...]) -> None:
+    """Declare agent NAME in gitcoord.yaml (adding roles to it if it is declared already).
+
+    \b
+    Examples:
+      gitcoord config add-agent ann --role backend
+    """
+    from gitcoord import config as cfg
+
+    entry = cfg.add_agent(app.store, name, list(roles))
+    app.emit(entry, lambda: f"agent {entry['name']} declared" + (f" (roles: {', '.join(entry['roles'])})"
+                                                                  if entry.get("roles") else ""))
 
 
 def _scalar(value: Any) -> str:

@@ -166,13 +166,20 @@ def task_show(app: App, task_id: str) -> None:
 @task.command("edit")
 @click.argument("task_id", metavar="ID")
 @_definition_options
+@click.option("--add-owns", "add_owns", multiple=True, metavar="GLOB", help="Add an owned pattern, keeping the others.")
+@click.option("--remove-owns", "remove_owns", multiple=True, metavar="GLOB", help="Remove one owned pattern.")
 @json_option
 @pass_app
-def task_edit(app: App, task_id: str, **flags: Any) -> None:
-    """Change a task's definition. List options replace the whole list; pass '' to clear a field."""
+def task_edit(app: App, task_id: str, add_owns: tuple[str, ...], remove_owns: tuple[str, ...], **flags: Any) -> None:
+    """Change a task's definition. List options replace the whole list (--add-owns/--remove-owns change
+    one entry); pass '' to clear a field."""
     from gitcoord import tasks
 
     changes = _spec_from_flags(**flags)
+    if add_owns:
+        changes["add_owns"] = list(add_owns)
+    if remove_owns:
+        changes["remove_owns"] = list(remove_owns)
     for key in ("depends_on", "owns", "provides", "consumes"):
         if key in changes and changes[key] == [""]:
             changes[key] = []
@@ -197,6 +204,8 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         extra = ""
         if target == "in_progress" and result.get("branch"):
             extra = _ensure_task_branch(app, result["branch"], start)
+        if name == "start":
+            extra += _remember_identity(app)
         released = result.pop("_released_locks", [])
         unchanged = result.pop("_unchanged", False)
         app.emit(result, lambda: (f"{task_id} is already yours (in_progress)" if unchanged
@@ -214,6 +223,14 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         command = click.option("--from", "from_rev", metavar="REV",
                                help="Start the task branch from REV (default: the base branch).")(command)
     return task.command(name)(command)
+
+
+def _remember_identity(app: App) -> str:
+    """`task start` records who claimed, so the next commands in this checkout act as the same agent."""
+    from gitcoord.identity import remember
+
+    where = remember(app.repo, app.agent)
+    return "" if where == "unchanged" else f"\nthis checkout now acts as {app.agent} ({where})"
 
 
 def _ensure_task_branch(app: App, name: str, start: str | None) -> str:
@@ -303,7 +320,10 @@ def next_cmd(app: App, role: str | None) -> None:
     """The best ready task for this agent (work stealing): priority, critical path, id."""
     from gitcoord import graph, tasks
 
+    from gitcoord.store import check_declared
+
     snap = app.snapshot()
+    check_declared(snap.config, app.agent)
     all_tasks = tasks.load_tasks(snap)
     declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in snap.config.get("agents") or []}
     me = declared.get(app.agent, graph.Agent(app.agent))
@@ -314,7 +334,7 @@ def next_cmd(app: App, role: str | None) -> None:
     data: dict[str, Any] = {"agent": app.agent, "task": best, "in_progress": current}
     if best:
         data["details"] = all_tasks[best]
-        data["command"] = f"gitcoord task start {best}"
+        data["command"] = f"{app.gitcoord_cmd} task start {best}"
     else:
         waiting = [t for t in all_tasks.values() if t["status"] in ("planned", "ready")]
         data["reason"] = ("no open tasks left" if not waiting else
@@ -323,7 +343,7 @@ def next_cmd(app: App, role: str | None) -> None:
     def human() -> str:
         if best:
             t = all_tasks[best]
-            return f"next for {app.agent}: {best} — {t['title']}\nclaim it: gitcoord task start {best}"
+            return f"next for {app.agent}: {best} — {t['title']}\nclaim it: {data['command']}"
         return f"nothing ready for {app.agent}: {data['reason']}"
     app.emit(data, human)
 

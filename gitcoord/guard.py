@@ -338,7 +338,46 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
         changes.append(_Change(path, kind, before, after))
     if problems:
         return problems
-    return [f"{p} (commit {sha}, by {agent})" for p in _judge(changes, agent, auth, now, commit)]
+    found = _judge(changes, agent, auth, now, commit)
+    if not found and not auth.is_maintainer(agent):
+        found = _judge_new_holds(repo, changes, agent, commit, now)
+    return [f"{p} (commit {sha}, by {agent})" for p in found]
+
+
+def _judge_new_holds(repo: pygit2.Repository, changes: list[_Change], agent: str, commit: pygit2.Commit,
+                     now: datetime) -> list[str]:
+    """A hold the agent gives itself must be one the client would have granted: not its own answer to
+    its own request, not on paths another agent's active task owns, not against another live hold."""
+    taken = [c for c in changes if c.kind == "lock" and isinstance(c.new, dict)
+             and agent in _holders(c.new) and agent not in _holders(c.old)]
+    if not taken:
+        return []
+    from gitcoord import locks, timeutil
+    from gitcoord.store import Snapshot
+
+    view = Snapshot(repo, str(commit.id))
+    out: list[str] = []
+    for c in taken:
+        lock = c.new
+        if any(e.get("agent") == agent and e.get("needs") for e in _queue(c.old)):
+            needs = next(e["needs"] for e in _queue(c.old) if e.get("agent") == agent and e.get("needs"))
+            out.append(f"{c.path}: only {needs.get('agent')} grants {agent}'s request {lock.get('id')}")
+            continue
+        mine = {**lock, "holders": [_holders(lock)[agent]]}
+        other = locks.conflicting_lock(view, mine, exclude_path=c.path, now=timeutil.iso(now))
+        if other is not None:
+            holders = ", ".join(h.get("agent", "?") for h in other.get("holders") or [])
+            out.append(f"{c.path}: {lock.get('type')} lock on {lock.get('resource')} conflicts with lock "
+                       f"{other.get('id')} held by {holders}")
+            continue
+        if c.old is None or lock.get("resource") != (c.old or {}).get("resource"):
+            owners = locks._owning_tasks(view, agent, lock.get("resource", ""), lock.get("type", ""),
+                                         _holders(lock)[agent].get("task"))
+            if owners:
+                o = owners[0]
+                out.append(f"{c.path}: {lock.get('resource')} is owned by task {o.get('id')} of {o.get('agent')}; "
+                           f"a lock on it is requested with `gitcoord lock acquire` and granted by {o.get('agent')}")
+    return out
 
 
 def _snapshot_ok(repo: pygit2.Repository, path: str, oid: pygit2.Oid) -> None:

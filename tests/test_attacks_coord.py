@@ -241,3 +241,38 @@ def test_client_pre_push_refuses_another_agents_task_branch_with_a_working_hint(
     assert res.returncode != 0 and "branch-owner" in res.stderr, res.stderr
     hint = next(line.split("→", 1)[1].strip() for line in res.stderr.splitlines() if "gitcoord msg request" in line)
     ok(run_cli(*shlex.split(hint)[1:], cwd=t.alice), "the hint works as printed")
+
+
+def test_lock_requests_are_answered_only_by_the_owner(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    asked = run_cli("--json", "lock", "acquire", BOB_FILE, "--reason", "one line", cwd=t.alice)
+    assert asked.code == 1, asked.err
+    request = asked.json["error"]["lock"]
+    # alice granting her own request (a hand-made commit) is refused
+    def self_grant(txn):
+        lock = txn.load(f"locks/{request}.json")
+        lock["holders"] = [{"agent": "alice", "task": None, "since": txn.now, "expires_at": None}]
+        lock["queue"] = []
+        txn.put(f"locks/{request}.json", lock)
+
+    err = coord_write(t.alice, "alice", self_grant)
+    assert err is not None and "only bob grants" in str(err)
+    # nor can she write a lock on bob's paths, or over bob's live lock, by hand
+    def own_lock(resource, lock_id):
+        def op(txn):
+            txn.put(f"locks/{lock_id}.json", {"id": lock_id, "resource": resource, "type": "exclusive",
+                                              "holders": [{"agent": "alice", "task": "A", "since": txn.now,
+                                                           "expires_at": None}],
+                                              "granted_at": txn.now, "expires_at": None})
+        return op
+
+    err = coord_write(t.alice, "alice", own_lock("src/b/", "handmade-1"))
+    assert err is not None and "owned by task B of bob" in str(err)
+    ok(run_cli("lock", "acquire", "docs/shared.md", cwd=t.bob), "bob locks an unowned file")
+    err = coord_write(t.alice, "alice", own_lock("docs/", "handmade-2"))
+    assert err is not None and "conflicts with lock" in str(err)
+    ok(run_cli("lock", "grant", request, cwd=t.bob), "bob grants")
+    git(t.alice, "fetch", "-q", "origin")
+    holders = [[h["agent"] for h in r["holders"]] for r in
+               (run_cli("--json", "lock", "list", cwd=t.alice).json or {}).get("locks", []) if r["id"] == request]
+    assert holders == [["alice"]]

@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from conftest import git, run_cli, run_proc
-from test_attacks_net import BOB_FILE, ok, team
+from test_attacks_net import ok, team
 
 RESOURCE = "src/shared/config.py"
 
@@ -71,11 +71,11 @@ def test_client_clock_ahead_cannot_take_a_live_lock_over_git_daemon(daemon_remot
     t = team(daemon_remote, monkeypatch)
     for work in (t.lead, t.alice, t.bob):
         git(work, "remote", "set-url", "origin", daemon_remote.url)
-    ok(run_cli("lock", "acquire", BOB_FILE, "--ttl", "2h", "--reason", "editing", cwd=t.bob), "bob locks for 2h")
+    ok(run_cli("lock", "acquire", RESOURCE, "--ttl", "2h", "--reason", "editing", cwd=t.bob), "bob locks for 2h")
     ahead = {"GITCOORD_NOW": _iso(timedelta(hours=3))}  # alice's clock runs 3h ahead
-    res = run_cli("lock", "acquire", BOB_FILE, cwd=t.alice, env=ahead)
+    res = run_cli("lock", "acquire", RESOURCE, cwd=t.alice, env=ahead)
     assert res.code != 0 and "not alice's to release" in res.err, res.err
-    holders = [[h["agent"] for h in r["holders"]] for r in _locks(t.bob) if r["resource"] == BOB_FILE]
+    holders = [[h["agent"] for h in r["holders"]] for r in _locks(t.bob) if r["resource"] == RESOURCE]
     assert holders == [["bob"]]
 
 

@@ -9,6 +9,7 @@ tests/test_attacks_*.py files.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -68,8 +69,9 @@ def team(remote, monkeypatch, *, maintainers: tuple[str, ...] = ("lead",), serve
     write_commit(lead, {BOB_FILE: "v1\n"}, "bob's first file")
     git(lead, "push", "-q", "origin", "main")
     ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
-    agents = ",".join(f'{{"name": "{m}", "roles": ["maintainer"]}}' for m in maintainers)
-    ok(run_cli("config", "set", "agents", f"[{agents}]", cwd=lead), "config agents")
+    agents = [{"name": m, "roles": ["maintainer"]} for m in maintainers] + \
+        [{"name": a} for a in ("alice", "bob") if a not in maintainers]
+    ok(run_cli("config", "set", "agents", json.dumps(agents), cwd=lead), "config agents")
     for task, agent, owns in (("A", "alice", A_OWNS), ("B", "bob", B_OWNS)):
         ok(run_cli("task", "add", task, "--title", f"task {task}", "--feature", "shop", "--role", "dev",
                    "--agent", agent, "--owns", owns, "--estimate", "1h", cwd=lead), f"add {task}")

@@ -276,3 +276,16 @@ def test_lock_requests_are_answered_only_by_the_owner(remote, monkeypatch):
     holders = [[h["agent"] for h in r["holders"]] for r in
                (run_cli("--json", "lock", "list", cwd=t.alice).json or {}).get("locks", []) if r["id"] == request]
     assert holders == [["alice"]]
+
+
+def test_gitcoord_repair_by_the_maintainer_passes_the_server_hook(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    server = Store(gitutil.open_repo(remote.bare), agent="lead")
+    server.transact(lambda txn: txn.put_bytes("tasks/B.yaml", b"id: B\ntitle: \xff\n"))
+    write_commit(t.bob, {"src/b/y.py": "y\n"})
+    blocked = push(t.bob, t.branches["B"])
+    assert blocked.returncode != 0 and "tasks/B.yaml" in blocked.stderr
+    repaired = run_cli("repair", cwd=t.lead)
+    assert repaired.code == 0, repaired.err
+    res = push(t.bob, t.branches["B"])
+    assert res.returncode == 0, res.stderr

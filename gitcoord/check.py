@@ -229,7 +229,8 @@ def paths_of_commits(repo: pygit2.Repository, commits: Iterable[pygit2.Commit]) 
     return out
 
 
-def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None) -> list[str]:
+def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None,
+                     links: dict[str, str] | None = None) -> list[str]:
     """What ``tip`` changes relative to the base it will merge into: ``git diff $(merge-base base tip) tip``.
 
     This is what every check judges, never each commit against its parents: a crafted merge
@@ -245,14 +246,19 @@ def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None) -> lis
         except (KeyError, ValueError, pygit2.GitError):
             fork = None
     old = repo[fork].peel(pygit2.Tree) if fork is not None else _empty_tree(repo)
-    return _delta_paths(old.diff_to_tree(head.tree))
+    diff = old.diff_to_tree(head.tree)
+    if links is not None:  # the symlinks among the changes (``links``: path → target), from the same diff
+        for delta in diff.deltas:
+            if delta.new_file.mode == pygit2.GIT_FILEMODE_LINK and delta.status != pygit2.enums.DeltaStatus.DELETED:
+                links[delta.new_file.path] = repo[delta.new_file.id].data.decode("utf-8", "surrogateescape")
+    return _delta_paths(diff)
 
 
 def net_change(repo: pygit2.Repository, tip: str, base: str | None,
-               commits: Iterable[pygit2.Commit] = ()) -> dict[str, str]:
+               commits: Iterable[pygit2.Commit] = (), links: dict[str, str] | None = None) -> dict[str, str]:
     """``{path: commit}`` for the net change of ``tip`` (see ``net_change_paths``); each path is
     attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge)."""
-    paths = net_change_paths(repo, tip, base)
+    paths = net_change_paths(repo, tip, base, links)
     if not paths:
         return {}
     wanted = set(paths)

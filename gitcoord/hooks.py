@@ -457,7 +457,8 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             commits = check.walk_new(repo, local_oid, hide)
             base_tip = check.ref_target(repo, f"refs/remotes/{remote_arg}/{base}", f"refs/heads/{base}") \
                 if base and remote_arg else (check.ref_target(repo, f"refs/heads/{base}") if base else None)
-            commit_of = check.net_change(repo, local_oid, base_tip, commits)
+            links: dict[str, str] = {}
+            commit_of = check.net_change(repo, local_oid, base_tip, commits, links)
             if skip:
                 skipped_paths.extend(p for p in commit_of if p not in skipped_paths)
                 continue
@@ -466,8 +467,7 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
-                                     read=check.blob_reader(repo, local_oid),
-                                     links=check.symlinks(repo, local_oid, commit_of))
+                                     read=check.blob_reader(repo, local_oid), links=links)
             result.findings.extend(_branch_owner(result.context, agent))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
@@ -594,12 +594,13 @@ def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookO
 
                 fields = parse_branch(branch, template) or {}
                 agent = fields.get("agent") or fields.get("role") or "unknown"
-            commit_of = check.net_change(repo, new, base_tip, commits)
+            links = {}
+            commit_of = check.net_change(repo, new, base_tip, commits, links)
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
                                      commits=len(commits), coordination_branch=store.branch,
-                                     read=check.blob_reader(repo, new), links=check.symlinks(repo, new, commit_of))
+                                     read=check.blob_reader(repo, new), links=links)
             if task is None:
                 # --task was not given; keep the branch rule's verdict (no task named) and drop
                 # the "no task" ownership fallback to the pusher's in_progress tasks.

@@ -45,24 +45,24 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
         found = engine.range_commits(repo, range_spec)
         start, end = (range_spec.split("..")[0] or "HEAD"), (range_spec.split("..")[-1] or "HEAD")
         tip = str(engine.resolve_commit(repo, end, "--range end").id)
-        commit_of = engine.net_change(repo, tip, str(engine.resolve_commit(repo, start, "--range start").id), found)
+        links: dict[str, str] | None = {}
+        commit_of = engine.net_change(repo, tip, str(engine.resolve_commit(repo, start, "--range start").id), found,
+                                      links)
         paths, commits, kind = list(commit_of), len(found), "range"
         read = engine.blob_reader(repo, end)
-        link_tip = end
     elif base:
         paths, kind = engine.merge_base_paths(repo, base, head or "HEAD"), "base"
         read = engine.blob_reader(repo, head or "HEAD")
-        link_tip = head or "HEAD"
+        links = engine.symlinks(repo, str(engine.resolve_commit(repo, head or "HEAD").id), paths)
     else:
         paths, kind = engine.staged_paths(repo), "staged"
         read = engine.index_reader(repo)
-        link_tip = None
+        links = None
     if branch is None:
         if head and not head.startswith(("refs/tags/",)) and f"refs/heads/{head}" in repo.references:
             branch = head
         else:
             branch = current_branch(repo)
-    links = engine.symlinks(repo, str(engine.resolve_commit(repo, link_tip).id), paths) if link_tip else None
     result = engine.run_check(snap, paths, agent=app.agent, branch=branch, mode=kind, task=task,
                               commit_of=commit_of, commits=commits, links=links,
                               branch_level=engine.WARNING if kind == "staged" else engine.ERROR,

@@ -601,7 +601,14 @@ def guard_task_branch(repo: pygit2.Repository, branch: str, old: str, new: str, 
                 + ("" if pusher else " (identity is unverified here, so nobody deletes it before the task ends)")]
     asserted: list[str | None] = []
     for commit in commits:
-        who, problem = auth.actor(commit) if auth.mode == "pusher" else (commit_agent(commit), None)
+        if auth.mode == "signed" and auth.verify is not None:
+            who = auth.verify(commit)  # signed mode: every new commit carries a known agent's signature
+            problem = None if who else (f"commit {str(commit.id)[:10]} is not signed by a known agent key "
+                                        f"(identity.mode: signed; git config commit.gpgsign true)")
+        elif auth.mode == "pusher":
+            who, problem = auth.actor(commit)
+        else:
+            who, problem = commit_agent(commit), None
         if problem:
             return [problem]
         asserted.append(who)
@@ -610,7 +617,7 @@ def guard_task_branch(repo: pygit2.Repository, branch: str, old: str, new: str, 
                     f"held by {holder}"]
     if old != ZERO and new != old and not repo.descendant_of(new, old):
         by_holder = bool(asserted) and all(entitled(a) for a in asserted)
-        if not (pusher and entitled(pusher)) and not (auth.mode != "pusher" and by_holder):
+        if not (pusher and entitled(pusher)) and not (auth.mode != "pusher" and by_holder):  # noqa: SIM102
             return [f"non-fast-forward update of {branch} (task {task_id}, held by {holder}) refused: it would "
                     f"drop commits; only the holder rewrites it (push a revert instead)"]
     return []

@@ -411,8 +411,16 @@ def _commit_msg(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         if task is None:
             return HookOutcome(0)
         message_file = os.path.abspath(args[0])
-        gitutil.run_git(repo, "interpret-trailers", "--in-place", "--if-exists", "doNothing",
-                        "--trailer", f"Task: {task['id']}", message_file)
+        trailers = ["--trailer", f"Task: {task['id']}"]
+        try:
+            from gitcoord.identity import check_agent_name
+
+            # who made it: the server refuses a commit on another agent's task branch by this trailer
+            trailers += ["--trailer", f"Gitcoord-Agent: {check_agent_name(_agent(repo, snap), 'agent')}"]
+        except UsageError:
+            pass
+        gitutil.run_git(repo, "interpret-trailers", "--in-place", "--if-exists", "doNothing", *trailers,
+                        message_file)
     except Exception as exc:  # noqa: BLE001 — a missing trailer must not lose the commit
         return HookOutcome(0, [f"gitcoord commit-msg: warning: no Task trailer added ({_one_line(exc)})"])
     return HookOutcome(0, data={"task": task["id"]})

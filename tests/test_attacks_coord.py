@@ -289,3 +289,14 @@ def test_gitcoord_repair_by_the_maintainer_passes_the_server_hook(remote, monkey
     assert repaired.code == 0, repaired.err
     res = push(t.bob, t.branches["B"])
     assert res.returncode == 0, res.stderr
+
+
+def test_commit_msg_hook_names_the_agent_so_the_server_can_refuse_it(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    bob_branch = t.branches["B"]
+    ok(run_cli("hooks", "install", cwd=t.alice), "client hooks")
+    git(t.alice, "switch", "-q", "-c", bob_branch, "origin/main")
+    write_commit(t.alice, {"src/b/w.py": "w\n"}, "help bob", verify=True)
+    assert "Gitcoord-Agent: alice" in git(t.alice, "log", "-1", "--format=%B")
+    res = push(t.alice, bob_branch)
+    assert res.returncode != 0 and "is by alice" in res.stderr and "held by bob" in res.stderr, res.stderr

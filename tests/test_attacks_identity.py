@@ -89,3 +89,39 @@ def test_pusher_mode_uses_the_forge_identity_not_the_commit(remote, monkeypatch)
     monkeypatch.delenv("REMOTE_USER")
     res = run_cli("msg", "status", "A", "--progress", "11", cwd=t.alice)
     assert res.code != 0 and "no pusher identity" in res.err, res.err
+
+
+def test_signed_mode_task_branches_take_only_the_holders_signed_commits(remote, monkeypatch, tmp_path):
+    t = team(remote, monkeypatch)
+    keys = {name: keypair(tmp_path, name) for name in ("lead", "alice", "bob")}
+    git(remote.bare, "config", "--add", "gitcoord.maintainer", f"lead {keys['lead'][1]}")
+    agents = [{"name": "lead", "roles": ["maintainer"]},
+              {"name": "alice", "signing_key": keys["alice"][1]},
+              {"name": "bob", "signing_key": keys["bob"][1]}]
+    ok(run_cli("config", "set", "agents", json.dumps(agents), cwd=t.lead), "agents with keys")
+    sign_with(t.lead, keys["lead"][0])
+    ok(run_cli("config", "set", "identity.mode", "signed", cwd=t.lead), "signed mode")
+    branch = t.branches["A"]
+
+    (t.alice / "src/a").mkdir(parents=True, exist_ok=True)
+    (t.alice / "src/a/one.py").write_text("1\n")
+    git(t.alice, "add", "-A")
+    git(t.alice, "commit", "-q", "--no-verify", "-m", "unsigned")
+    res = subprocess.run(["git", "push", "--no-verify", "origin", branch], cwd=t.alice, capture_output=True, text=True)
+    assert res.returncode != 0 and "not signed by a known agent key" in res.stderr, res.stderr
+
+    sign_with(t.alice, keys["alice"][0])
+    git(t.alice, "commit", "-q", "--amend", "--no-verify", "-S", "--no-edit")
+    res = subprocess.run(["git", "push", "--no-verify", "origin", branch], cwd=t.alice, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+
+    # bob signs a commit for alice's branch with his own (valid) key: not the holder
+    git(t.bob, "fetch", "-q", "origin")
+    git(t.bob, "switch", "-q", "-c", "evil", f"origin/{branch}")
+    sign_with(t.bob, keys["bob"][0])
+    (t.bob / "src/a/two.py").write_text("2\n")
+    git(t.bob, "add", "-A")
+    git(t.bob, "commit", "-q", "--no-verify", "-S", "-m", "bob was here")
+    res = subprocess.run(["git", "push", "--no-verify", "origin", f"HEAD:refs/heads/{branch}"], cwd=t.bob,
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "is by bob" in res.stderr, res.stderr

@@ -34,7 +34,9 @@ def sign_with(work: Path, key: Path | None) -> None:
     git(work, "config", "user.signingkey", str(key))
 
 
-def test_signed_mode_accepts_only_the_agents_own_key(remote, monkeypatch, tmp_path):
+def signed_team(remote, monkeypatch, tmp_path):
+    """The team, with SSH keys: lead's on the server (maintainer), alice's and bob's in gitcoord.yaml;
+    lead switches the project to identity.mode: signed (a signed commit itself)."""
     t = team(remote, monkeypatch)
     keys = {name: keypair(tmp_path, name) for name in ("lead", "alice", "bob")}
     git(remote.bare, "config", "--add", "gitcoord.maintainer", f"lead {keys['lead'][1]}")
@@ -44,6 +46,11 @@ def test_signed_mode_accepts_only_the_agents_own_key(remote, monkeypatch, tmp_pa
     ok(run_cli("config", "set", "agents", json.dumps(agents), cwd=t.lead), "agents with keys")
     sign_with(t.lead, keys["lead"][0])
     ok(run_cli("config", "set", "identity.mode", "signed", cwd=t.lead), "signed mode")
+    return t, keys, agents
+
+
+def test_signed_mode_accepts_only_the_agents_own_key(remote, monkeypatch, tmp_path):
+    t, keys, agents = signed_team(remote, monkeypatch, tmp_path)
     tip = git(remote.bare, "rev-parse", "refs/heads/gitcoord")
     assert git(remote.bare, "cat-file", "commit", tip).count("BEGIN SSH SIGNATURE") == 1
     allowed = tmp_path / "allowed_signers"
@@ -92,15 +99,7 @@ def test_pusher_mode_uses_the_forge_identity_not_the_commit(remote, monkeypatch)
 
 
 def test_signed_mode_task_branches_take_only_the_holders_signed_commits(remote, monkeypatch, tmp_path):
-    t = team(remote, monkeypatch)
-    keys = {name: keypair(tmp_path, name) for name in ("lead", "alice", "bob")}
-    git(remote.bare, "config", "--add", "gitcoord.maintainer", f"lead {keys['lead'][1]}")
-    agents = [{"name": "lead", "roles": ["maintainer"]},
-              {"name": "alice", "signing_key": keys["alice"][1]},
-              {"name": "bob", "signing_key": keys["bob"][1]}]
-    ok(run_cli("config", "set", "agents", json.dumps(agents), cwd=t.lead), "agents with keys")
-    sign_with(t.lead, keys["lead"][0])
-    ok(run_cli("config", "set", "identity.mode", "signed", cwd=t.lead), "signed mode")
+    t, keys, agents = signed_team(remote, monkeypatch, tmp_path)
     branch = t.branches["A"]
 
     (t.alice / "src/a").mkdir(parents=True, exist_ok=True)

@@ -284,6 +284,8 @@ def _reject_odd_paths(paths: Any) -> None:
 
 
 def _blocked(name: str, exc: BaseException, snap: Any) -> HookOutcome:
+    if isinstance(exc, MemoryError):
+        raise exc  # the memory ceiling: never "cannot read the store", which on_error: allow would let through
     if isinstance(exc, _PathRejected):
         return HookOutcome(1, [f"gitcoord {name}: blocked: {exc} (rename the file)"])
 

@@ -9,6 +9,7 @@ refused; `hooks status` tells the truth about a bare repository and about identi
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from conftest import git, run_cli
@@ -124,3 +125,20 @@ def test_allow_remote_refs_takes_effect_for_contract_validate_only(repo):
         assert fetched.code == 0, fetched.out
     finally:
         server.shutdown()
+
+
+def test_memory_ceiling_fails_the_hook_closed_even_under_on_error_allow(repo):
+    import subprocess
+
+    assert run_cli("init", cwd=repo).code == 0
+    ok(run_cli("config", "set", "contracts.globs", '["api/*.json"]', cwd=repo), "globs")
+    ok(run_cli("config", "set", "policies.on_error", "allow", cwd=repo), "on_error allow")
+    (repo / "api").mkdir()
+    items = ",".join(['{"a":[1,2,3],"b":"xxxxxxxx"}'] * 400_000)  # ~12 MB of JSON, far more as objects
+    (repo / "api" / "big.json").write_text('{"openapi": "3.0.3", "x": [' + items + "]}")
+    git(repo, "add", "api/big.json")
+    env = dict(os.environ, GITCOORD_HOOK_MEMORY="160", GITCOORD_AGENT="alice")
+    proc = subprocess.run([sys.executable, "-m", "gitcoord.hooks", "run", "pre-commit"], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert "ran out of memory (160 MB; GITCOORD_HOOK_MEMORY)" in proc.stderr, proc.stderr

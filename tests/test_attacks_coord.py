@@ -300,3 +300,28 @@ def test_commit_msg_hook_names_the_agent_so_the_server_can_refuse_it(remote, mon
     assert "Gitcoord-Agent: alice" in git(t.alice, "log", "-1", "--format=%B")
     res = push(t.alice, bob_branch)
     assert res.returncode != 0 and "is by alice" in res.stderr and "held by bob" in res.stderr, res.stderr
+
+
+def test_malformed_commit_and_non_utf8_names_cannot_reach_the_coordination_branch(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    git(t.alice, "fetch", "-q", "origin")
+    tip = git(t.alice, "rev-parse", "origin/gitcoord")
+    tree = git(t.alice, "rev-parse", "origin/gitcoord^{tree}")
+    raw = (f"tree {tree}\nparent {tip}\nauthor alice <alice@x> not-a-date\ncommitter <<>> 1 +0000\n\n"
+           f"x\n\nGitcoord-Agent: alice\n")
+    bad = subprocess.run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"], cwd=t.alice,
+                         input=raw, capture_output=True, text=True, check=True).stdout.strip()
+    res = push(t.alice, f"{bad}:refs/heads/gitcoord")
+    assert res.returncode != 0, res.stderr
+    # a file name that is not UTF-8
+    blob = git(t.alice, "hash-object", "-w", "--stdin", input="{}")
+    listing = subprocess.run(["git", "ls-tree", "-z", "origin/gitcoord"], cwd=t.alice, capture_output=True,
+                             check=True).stdout
+    entry = b"100644 blob " + blob.encode() + b"\t\xff.json\x00"
+    tree = subprocess.run(["git", "mktree", "-z", "--missing"], cwd=t.alice, input=listing + entry,
+                          capture_output=True, check=True).stdout.decode().strip()
+    odd = git(t.alice, "commit-tree", tree, "-p", tip, "-m", "x\n\nGitcoord-Agent: alice")
+    res = push(t.alice, f"{odd}:refs/heads/gitcoord")
+    assert res.returncode != 0, res.stderr
+    assert git(remote.bare, "rev-parse", "refs/heads/gitcoord") == tip
+    ok(run_cli("msg", "status", "A", "--progress", "1", cwd=t.alice), "the branch still works for everyone")

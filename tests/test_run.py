@@ -77,9 +77,10 @@ def _paths(plan):
 
 def _project(work: Path, tmp: Path, plan: dict, script: dict, *, heartbeat: str = "8s", remote: bool,
              init: bool = True) -> dict[str, str]:
+    if remote:
+        git(work, "config", "gitcoord.remote", "origin")
     if init:
-        args = ["--agent", "lead"] + (["--remote", "origin"] if remote else [])
-        assert run_cli(*args, "init", cwd=work).code == 0
+        assert run_cli("--agent", "lead", "init", cwd=work).code == 0
         for key, value in (("policies.heartbeat", heartbeat), ("merge.test", TEST_CMD)):
             r = run_cli("--agent", "lead", "config", "set", key, value, cwd=work)
             assert r.code == 0, r.err
@@ -118,16 +119,9 @@ def _events(work: Path, etype: str) -> list[dict]:
     return data["events"] if isinstance(data, dict) else data
 
 
-def _inbox(work: Path, agent: str) -> list[dict]:
-    r = run_cli("--json", "inbox", "--agent", agent, cwd=work)
-    assert r.code == 0, r.err
-    data = r.json
-    return data["items"] if isinstance(data, dict) and "items" in data else data
-
-
 @pytest.mark.parametrize("transport", ["file", "daemon"])
-def test_feature_runs_to_merged_through_crash_silence_and_failing_test(transport, remote, daemon_remote, tmp_path):
-    rem = remote if transport == "file" else daemon_remote
+def test_feature_runs_to_merged_through_crash_silence_and_failing_test(transport, request, tmp_path):
+    rem = request.getfixturevalue("remote" if transport == "file" else "daemon_remote")
     work = rem.clone("lead")
     script = {"API": {}, "UI": {"once": "crash"}, "DOCS": {"once": "silent"}, "INT": {"once": "fail-test"}}
     env = _project(work, tmp_path, PLAN, script, remote=True)
@@ -150,13 +144,16 @@ def test_feature_runs_to_merged_through_crash_silence_and_failing_test(transport
     for tid in ("UI", "DOCS"):
         history = [h for h in tasks[tid]["history"] if h["status"] == "blocked"]
         assert history and history[0]["reason"].startswith("run: ")
-        box = _inbox(work, tasks[tid]["agent"])
-        assert any(i.get("type") == "msg.blocker" and i.get("task") == tid for i in box), box
+        # addressed to the agent holding the task (its inbox while the task was open: moot once merged)
+        blockers = [e for e in _events(work, "msg.blocker") if e["task"] == tid]
+        assert [(e["to"], e["data"]["blocking_agent"]) for e in blockers] == [(tasks[tid]["agent"],) * 2]
     # the failing test went back to INT's agent as a coordination request with the output, and the
     # second attempt read it in its brief
-    box = _inbox(work, tasks["INT"]["agent"])
-    asks = [i for i in box if i.get("type") == "msg.request" and i.get("task") == "INT"]
-    assert asks and "BUG found" in asks[0]["data"]["current_state"]
+    asks = [e for e in _events(work, "msg.request") if e["task"] == "INT"]
+    assert [e["to"] for e in asks] == [tasks["INT"]["agent"]]
+    assert "BUG found" in asks[0]["data"]["current_state"]
+    assignments = [e for e in _events(work, "msg.assignment") if e["task"] == "INT"]
+    assert [e["data"]["assigned_to"] for e in assignments] == [tasks["INT"]["agent"]] * 2
     assert ["INT", "saw-test-output"] in runs
     # the work is on the remote's main; the remote's coordination branch says merged
     fresh = rem.clone("check")
@@ -174,6 +171,7 @@ def test_two_runners_on_one_remote_split_the_work(remote, tmp_path):
     a = remote.clone("a")
     env = _project(a, tmp_path, plan, {f"T{i}": {"sleep": 0.5} for i in range(6)}, remote=True)
     b = remote.clone("b")
+    git(b, "config", "gitcoord.remote", "origin")
     ra = _runner(a, tmp_path, env, "--agents", "2", "--max-idle", "30", agent="ra")
     rb = _runner(b, tmp_path, env, "--agents", "2", "--max-idle", "30", agent="rb")
     (ca, ea, erra), (cb, eb, errb) = _finish(ra), _finish(rb)
@@ -223,6 +221,9 @@ def test_local_run_gives_up_after_retries_and_lists_what_is_left_out(repo, tmp_p
     assert "B (planned" in r.stdout
     tasks = {t["id"]: t for t in run_cli("--json", "task", "list", cwd=repo).json}
     assert tasks["C"]["status"] == "merged" and tasks["A"]["status"] == "blocked"
+    box = run_cli("--json", "inbox", "--agent", "mgr-1", cwd=repo).json["messages"]
+    assert [(m["type"], m["reason"]) for m in box if m.get("task") == "A" and m["type"] == "msg.blocker"] == \
+        [("msg.blocker", "blocker")]
     assert git(repo, "show", "main:src/c/impl.txt") == "ok C"
 
 

@@ -15,13 +15,14 @@ from typing import Any, Callable
 import pygit2
 
 from gitcoord import branches, gitutil, graph, heartbeat, merge, messages, tasks, timeutil, worktrees
-from gitcoord.errors import Conflict, GitcoordError, RaceError, UsageError, Violation
+from gitcoord.errors import Conflict, GitcoordError, RaceError, RemoteError, UsageError, Violation
 from gitcoord.manager import brief, state
 from gitcoord.store import Snapshot, Store, Txn
 
 OPEN = ("planned", "ready", "in_progress", "blocked", "ready_to_merge")
 FEEDBACK_REASONS = ("conflict", "test-failed")
-MAX_TEXT = 4500  # a coordination request's current_state holds at most 5000 characters
+MAX_TEXT = 4500
+MERGE_ATTEMPTS = 5  # consecutive failed merge pushes before a remote failure ends the run  # a coordination request's current_state holds at most 5000 characters
 
 
 def pick_agents(config: dict[str, Any], manager: str, count: int | None,
@@ -153,6 +154,7 @@ class Manager:
         self.running: dict[str, Proc] = {}
         self.merge_runs: list[str] = []
         self._merge_key: tuple | None = None
+        self._merge_failures = 0
         self._last_tip: str | None = None
         self._last_change = time.monotonic()
         self.run_root = Path(gitutil.cache_dir(repo)) / "run"
@@ -434,10 +436,16 @@ class Manager:
                                mode=cfg.get("mode") or "skip", push=bool(self.remote),
                                allow_checked_out=self.allow_checked_out,
                                progress=lambda line: self.emit("merge_progress", line=line))
-        except (RaceError, Conflict) as exc:  # another runner merged meanwhile: look again next pass
+        except (RaceError, Conflict, RemoteError) as exc:
+            # Another runner landed first (an atomic push whose lease failed is reported as rejected):
+            # look again on the next pass; a remote that keeps failing ends the run (exit 3).
+            self._merge_failures += 1
+            if isinstance(exc, RemoteError) and self._merge_failures > MERGE_ATTEMPTS:
+                raise
             self._merge_key = None
             self.emit("merge_retry", reason=exc.message)
             return False
+        self._merge_failures = 0
         if record.get("run"):
             self.merge_runs.append(record["run"])
         self.emit("merged", run=record.get("run"), merged=record.get("merged", []),

@@ -42,6 +42,14 @@ time.sleep(script.get("sleep", 0))
 if behaviour == "crash":
     print("agent crashed: out of tokens", flush=True)
     sys.exit(3)
+if script.get("touch"):  # a shared file outside the owned paths: the way conflicts happen
+    if attempt > 1 and "conflicts with" in brief:
+        subprocess.run(["git", "merge", "-q", "-X", "theirs", "--no-edit", script["base"]], check=True)
+        with open(os.environ["RUNLOG"], "a") as log:
+            log.write(f"{task} saw-conflict\n")
+    else:
+        with open(script["touch"], "w") as fh:
+            fh.write(f"{task} was here\n")
 owned = script["path"]
 os.makedirs(os.path.dirname(owned), exist_ok=True)
 bug = behaviour == "fail-test"
@@ -51,7 +59,8 @@ if attempt > 1 and "the test command failed" in brief and "BUG" in brief:
     with open(os.environ["RUNLOG"], "a") as log:
         log.write(f"{task} saw-test-output\n")
 subprocess.run(["git", "add", "-A"], check=True)
-subprocess.run(["git", "commit", "-q", "-m", f"{task}: attempt {attempt}"], check=True)
+if subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True).stdout.strip():
+    subprocess.run(["git", "commit", "-q", "-m", f"{task}: attempt {attempt}"], check=True)
 post({"type": "task_complete", "task_id": task, "summary": f"{task} done", "deliverables": [owned]})
 '''
 
@@ -233,3 +242,42 @@ def test_bad_input_is_a_one_line_error(repo, tmp_path):
     assert r.code == 2 and "--feature nope" in r.err and "Traceback" not in r.err
     r = run_cli("run", "--agent-cmd", "  ", cwd=repo)
     assert r.code == 2 and "--agent-cmd" in r.err
+
+
+def test_conflict_goes_back_to_its_agent_and_the_second_attempt_lands(repo, tmp_path):
+    plan = {"feature": "f", "tasks": [
+        {"id": "X", "title": "x", "owns": ["src/x/**"], "priority": 2},
+        {"id": "Y", "title": "y", "owns": ["src/y/**"], "priority": 1}]}
+    env = _project(repo, tmp_path, plan, {"X": {"touch": "README.md", "base": "main"},
+                                          "Y": {"touch": "README.md", "base": "main", "sleep": 1}}, remote=False)
+    git(repo, "checkout", "-q", "--detach")
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(tmp_path / 'agent.py'))}"
+    r = subprocess.run([sys.executable, "-m", "gitcoord", "--agent", "mgr", "run", "--agent-cmd", cmd,
+                        "--poll", "0.2", "--agents", "1"], cwd=repo, env={**os.environ, **env},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr + r.stdout
+    # not a terminal: plain lines, one per event
+    assert "dispatch  X -> mgr-1 (attempt 1)" in r.stdout and "reopened  Y: conflict" in r.stdout
+    asks = [e for e in _events(repo, "msg.request") if e["task"] == "Y"]
+    assert [e["to"] for e in asks] == ["mgr-1"] and "README.md" in asks[0]["data"]["current_state"]
+    assert ["Y", "saw-conflict"] in _runs(tmp_path)
+    assert git(repo, "show", "main:README.md") == "X was here"
+    assert git(repo, "show", "main:src/y/impl.txt") == "ok Y"
+
+
+def test_terminal_progress_redraws_one_line_per_agent(capsys):
+    from gitcoord.cli.run_cmds import Progress
+
+    show = Progress(as_json=False, tty=True)
+    counts = {s: 0 for s in ("planned", "ready", "in_progress", "blocked", "ready_to_merge", "merged", "cancelled")}
+    rows = [{"agent": "a-1", "task": "API", "attempt": 1, "progress": 40, "current": "routes", "elapsed": 12.0},
+            {"agent": "a-2", "task": None, "attempt": None, "progress": None, "current": None, "elapsed": None}]
+    show({"event": "tick", "agents": rows, "counts": {**counts, "in_progress": 1}})
+    show({"event": "tick", "agents": rows, "counts": {**counts, "in_progress": 1, "merged": 1}})
+    show({"event": "done", "task": "API", "agent": "a-1"})
+    err = capsys.readouterr().err
+    first, second = err.split("\x1b[3F\x1b[J", 1)[0], err.split("\x1b[3F\x1b[J")[1]
+    assert "a-1" in first and "API" in first and "40%" in first and "routes" in first and "a-2" in first
+    assert "idle" in first and "in progress 1" in first
+    assert "merged 1" in second
+    assert err.endswith("done      API (a-1)\n")  # an event line replaces the block, which is redrawn next tick

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, run_cli
+from conftest import CART_SPEC, git, run_cli
 
 AGENT = r'''
 import json, os, subprocess, sys, time
@@ -38,6 +38,18 @@ if behaviour == "silent":
     time.sleep(600)
 post({"type": "status_update", "task_id": task, "status": "in_progress", "progress": 10,
       "current_item": "writing " + task})
+if script.get("expect_in_brief") and all(text in brief for text in script["expect_in_brief"]):
+    with open(os.environ["RUNLOG"], "a") as log:
+        log.write(f"{task} brief-ok\n")
+if script.get("contract"):  # the provider publishes its contract first: consumers start against it
+    name, spec, source = script["contract"]
+    os.makedirs(os.path.dirname(spec), exist_ok=True)
+    with open(source) as src, open(spec, "w") as dst:
+        dst.write(src.read())
+    subprocess.run(["git", "add", spec], check=True)
+    subprocess.run(["git", "commit", "-q", "-m", f"{task}: contract {name}"], check=True)
+    for args in (["contract", "add", name, "--spec", spec], ["contract", "approve", name]):
+        subprocess.run([sys.executable, "-m", "gitcoord", *args], check=True, capture_output=True)
 time.sleep(script.get("sleep", 0))
 if behaviour == "crash":
     print("agent crashed: out of tokens", flush=True)
@@ -132,7 +144,11 @@ def _events(work: Path, etype: str) -> list[dict]:
 def test_feature_runs_to_merged_through_crash_silence_and_failing_test(transport, request, tmp_path):
     rem = request.getfixturevalue("remote" if transport == "file" else "daemon_remote")
     work = rem.clone("lead")
-    script = {"API": {}, "UI": {"once": "crash"}, "DOCS": {"once": "silent"}, "INT": {"once": "fail-test"}}
+    script = {"API": {"contract": ["cart-api", "src/api/cart.yaml", str(CART_SPEC)], "sleep": 1},
+              "UI": {"once": "crash", "expect_in_brief": ["cart-api: spec `src/api/cart.yaml`, status approved, "
+                                                          "approved version 1.2.0", "## Paths you own",
+                                                          "- `src/ui/**`", "gitcoord msg status"]},
+              "DOCS": {"once": "silent"}, "INT": {"once": "fail-test"}}
     env = _project(work, tmp_path, PLAN, script, remote=True)
     code, events, err = _finish(_runner(work, tmp_path, env, "--feature", "shop", "--agents", "2"))
     assert code == 0, err[-3000:]
@@ -145,6 +161,12 @@ def test_feature_runs_to_merged_through_crash_silence_and_failing_test(transport
     for r in runs:
         if r[1].isdigit():
             assert r[3].endswith(f".gitcoord/worktrees/{r[0]}") and r[2] == tasks[r[0]]["agent"]
+    # the contract dependency: UI started once API approved its contract, before API was done
+    ui_start = min(e["at"] for e in _events(work, "run.dispatch") if e["task"] == "UI")
+    api_done = [e["at"] for e in _events(work, "task.done") if e["task"] == "API"]
+    approved = [e["at"] for e in _events(work, "contract.approved")]
+    assert approved and approved[0] <= ui_start < api_done[0]
+    assert ["UI", "brief-ok"] in runs
     # the crash and the silence: the task was blocked with the reason and a blocker reached its agent
     failed = {e["task"]: e for e in events if e["event"] == "failed"}
     assert failed["UI"]["outcome"] == "crashed" and "exited with code 3" in failed["UI"]["reason"]

@@ -303,3 +303,29 @@ def test_terminal_progress_redraws_one_line_per_agent(capsys):
     assert "idle" in first and "in progress 1" in first
     assert "merged 1" in second
     assert err.endswith("done      API (a-1)\n")  # an event line replaces the block, which is redrawn next tick
+
+
+def test_declared_agents_take_tasks_of_their_role_with_their_own_command(repo, tmp_path):
+    plan = {"feature": "f", "tasks": [
+        {"id": "B1", "title": "b1", "role": "backend", "owns": ["src/b1/**"], "priority": 3},
+        {"id": "B2", "title": "b2", "role": "backend", "owns": ["src/b2/**"]},
+        {"id": "F1", "title": "f1", "role": "frontend", "owns": ["src/f1/**"]}]}
+    env = _project(repo, tmp_path, plan, {}, remote=False)
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(tmp_path / 'agent.py'))}"
+    agents = [{"name": "lead"}, {"name": "be", "roles": ["backend"], "command": cmd},
+              {"name": "fe", "roles": ["frontend"]}]
+    r = run_cli("--agent", "lead", "config", "set", "agents", json.dumps(agents), cwd=repo)
+    assert r.code == 0, r.err
+    missing = run_cli("--agent", "lead", "run", cwd=repo)
+    assert missing.code == 2 and "agent fe has no `command`" in missing.err
+    agents[2]["command"] = cmd
+    assert run_cli("--agent", "lead", "config", "set", "agents", json.dumps(agents), cwd=repo).code == 0
+    git(repo, "checkout", "-q", "--detach")
+    r = subprocess.run([sys.executable, "-m", "gitcoord", "--agent", "lead", "--json", "run", "--poll", "0.2"],
+                       cwd=repo, env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    dispatched = [(e["task"], e["agent"]) for e in events if e["event"] == "dispatch"]
+    assert sorted(dispatched) == [("B1", "be"), ("B2", "be"), ("F1", "fe")]
+    assert [t for t, a in dispatched if a == "be"] == ["B1", "B2"]  # priority first
+    assert all(e["event"] and e["at"] for e in events) and events[-1]["event"] == "finished"

@@ -95,9 +95,10 @@ class Progress:
 
 @click.command()
 @click.option("--feature", help="Only this feature's tasks.")
-@click.option("--agent-cmd", "agent_cmd", required=True, metavar="CMD",
+@click.option("--agent-cmd", "agent_cmd", metavar="CMD",
               help="Shell command line started for each task, in its worktree; it reads GITCOORD_TASK, "
-                   "GITCOORD_AGENT, GITCOORD_FEATURE and GITCOORD_BRIEF from its environment.")
+                   "GITCOORD_AGENT, GITCOORD_FEATURE and GITCOORD_BRIEF from its environment. Required unless "
+                   "every agent has a `command` in gitcoord.yaml (agents[].command wins over it).")
 @click.option("--agents", "count", type=click.IntRange(min=1),
               help="How many agents (declared ones: the first N; none declared: RUNNER-1..N). Default: all "
                    "declared, else 2.")
@@ -117,7 +118,7 @@ class Progress:
               "(default: .git/gitcoord/run/report.html).")
 @json_option
 @pass_app
-def run(app: App, feature: str | None, agent_cmd: str, count: int | None, names: tuple[str, ...], retries: int,
+def run(app: App, feature: str | None, agent_cmd: str | None, count: int | None, names: tuple[str, ...], retries: int,
         poll: float, max_idle: float | None, allow_checked_out: bool, keep_worktrees: bool, report_path: str | None) -> None:
     """Run the plan with real agent processes: the guide's manager.
 
@@ -146,7 +147,8 @@ def run(app: App, feature: str | None, agent_cmd: str, count: int | None, names:
     show = Progress(as_json=app.as_json, tty=isatty())
     manager = Manager(app.repo, manager=app.agent, agents=agents, agent_cmd=agent_cmd, feature=feature,
                       retries=retries, remote=app.remote, poll=poll, keep_worktrees=keep_worktrees, on_event=show,
-                      report_path=report_path, allow_checked_out=allow_checked_out)
+                      report_path=report_path, allow_checked_out=allow_checked_out,
+                      commands={a["name"]: a["command"] for a in snap.config.get("agents") or [] if a.get("command")})
     try:
         outcome = manager.run(max_idle=max_idle)
     finally:

@@ -27,9 +27,11 @@ MERGE_ATTEMPTS = 5  # consecutive failed merge pushes before a remote failure en
 
 def pick_agents(config: dict[str, Any], manager: str, count: int | None,
                 names: tuple[str, ...] = ()) -> list[graph.Agent]:
-    """The agents this runner drives: the declared ones (``names`` picks some, so two runners can
-    split a team), else ``count`` role-less agents named after the manager (unique per runner)."""
-    declared = [graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in config.get("agents") or []]
+    """The agents this runner drives: the declared ones but the manager itself (``names`` picks some, so
+    two runners can split a team), else ``count`` role-less agents named after the manager (unique per
+    runner)."""
+    declared = [graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in config.get("agents") or []
+                if a["name"] != manager]  # the runner's own name manages; it takes no tasks
     if names:
         if declared:
             unknown = [n for n in names if n not in {a.name for a in declared}]
@@ -129,18 +131,22 @@ class Outcome:
 class Manager:
     """Drives one feature (or every task) to merged with real agent processes."""
 
-    def __init__(self, repo: pygit2.Repository, *, manager: str, agents: list[graph.Agent], agent_cmd: str,
+    def __init__(self, repo: pygit2.Repository, *, manager: str, agents: list[graph.Agent], agent_cmd: str | None,
                  feature: str | None = None, retries: int = 2, remote: str | None = None, poll: float = 1.0,
                  keep_worktrees: bool = False, on_event: Callable[[dict[str, Any]], None] | None = None,
-                 report_path: str | None = None, allow_checked_out: bool = False):
-        if not agent_cmd.strip():
+                 report_path: str | None = None, allow_checked_out: bool = False,
+                 commands: dict[str, str] | None = None):
+        if agent_cmd is not None and not agent_cmd.strip():
             raise UsageError("--agent-cmd: empty command")
         self.repo = repo
         self.manager = manager
         self.agents = {a.name: a for a in agents}
         if not self.agents:
             raise UsageError("no agents to run: declare agents in gitcoord.yaml or pass --agents N")
-        self.agent_cmd = agent_cmd
+        self.commands = {name: (commands or {}).get(name) or agent_cmd for name in self.agents}
+        missing = [name for name, cmd in self.commands.items() if not cmd]
+        if missing:
+            raise UsageError(f"--agent-cmd is required: agent {missing[0]} has no `command` in gitcoord.yaml")
         self.feature = feature
         self.retries = retries
         self.remote = remote
@@ -251,7 +257,7 @@ class Manager:
         log = open(run_dir / "agent.log", "ab")
         try:
             popen = subprocess.Popen([sys.executable, "-m", "gitcoord.manager.supervise", str(run_dir),
-                                      self.agent_cmd], cwd=made.path, env=full_env, stdin=subprocess.DEVNULL,
+                                      self.commands[agent]], cwd=made.path, env=full_env, stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             log.close()

@@ -107,3 +107,38 @@ def test_worktree_of_a_branch_checked_out_elsewhere_is_a_clear_error(repo):
     again = run_cli("--agent", "ann", "task", "start", "A", "--worktree", cwd=repo)
     assert again.code == 2 and "is checked out in" in again.err
     assert "Traceback" not in again.err
+
+
+def test_merge_run_removes_landed_tasks_worktrees_unless_keep(repo):
+    _setup(repo, "A", "B")
+    paths = {}
+    for task in ("A", "B"):
+        r = run_cli("--agent", "ann", "--json", "task", "start", task, "--worktree", cwd=repo)
+        paths[task] = Path(r.json["worktree"]["path"])
+        (paths[task] / "src" / task).mkdir(parents=True)
+        (paths[task] / "src" / task / "x.py").write_text(f"{task} = 1\n")
+        git(paths[task], "add", "-A")
+        git(paths[task], "commit", "-q", "-m", task)
+        assert run_cli("--agent", "ann", "task", "done", task, cwd=paths[task]).code == 0
+    (paths["B"] / "notes.txt").write_text("keep me\n")  # untracked work: its worktree stays
+    git(repo, "checkout", "-q", "--detach")
+    r = run_cli("--json", "merge", "run", cwd=repo)
+    assert r.code == 0, r.err
+    assert [w["task"] for w in r.json["worktrees"]["removed"]] == ["A"]
+    assert [w["task"] for w in r.json["worktrees"]["kept"]] == ["B"]
+    assert not paths["A"].exists() and (paths["B"] / "notes.txt").exists()
+
+
+def test_merge_run_keep_leaves_worktrees(repo):
+    _setup(repo, "A")
+    r = run_cli("--agent", "ann", "--json", "task", "start", "A", "--worktree", cwd=repo)
+    wt = Path(r.json["worktree"]["path"])
+    (wt / "a.txt").write_text("a\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-q", "-m", "a")
+    assert run_cli("--agent", "ann", "task", "done", "A", cwd=wt).code == 0
+    git(repo, "checkout", "-q", "--detach")
+    r = run_cli("--json", "merge", "run", "--keep", cwd=repo)
+    assert r.code == 0, r.err
+    assert r.json["merged"] == ["A"] and "worktrees" not in r.json
+    assert wt.is_dir()

@@ -151,8 +151,13 @@ def run(app: App, feature: str | None, agent_cmd: str | None, count: int | None,
                       commands={a["name"]: a["command"] for a in snap.config.get("agents") or [] if a.get("command")})
     try:
         outcome = manager.run(max_idle=max_idle)
-    finally:
+    except KeyboardInterrupt:
         show._clear() if show.tty else None
+        running = ", ".join(sorted(manager.running)) or "none"
+        app.info(f"gitcoord run stopped; agents still running: {running}. `gitcoord run` again adopts them "
+                 "and dispatches nothing twice")
+        raise SystemExit(130) from None
+    show._clear() if show.tty else None
     if not app.as_json:
         from gitcoord import metrics
 

@@ -96,7 +96,7 @@ def _paths(plan):
     return {t["id"]: t["owns"][0].replace("**", "impl.txt") for t in plan["tasks"]}
 
 
-def _project(work: Path, tmp: Path, plan: dict, script: dict, *, heartbeat: str = "8s", remote: bool,
+def _project(work: Path, tmp: Path, plan: dict, script: dict, *, heartbeat: str = "10s", remote: bool,
              init: bool = True) -> dict[str, str]:
     if remote:
         git(work, "config", "gitcoord.remote", "origin")

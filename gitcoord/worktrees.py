@@ -165,9 +165,19 @@ def create(repo: pygit2.Repository, task_id: str, branch: str, agent: str, *, pa
     wt_repo = pygit2.Repository(str(target))
     identity = gitutil.set_agent_config(wt_repo, agent)
     result = Created(str(target), branch, created, identity)
-    if created and setup:
+    marker = setup_marker(repo, task_id)
+    if created:
+        marker.unlink(missing_ok=True)
+    if setup and not marker.exists():  # new, or its setup failed last time: (re)run it
         result.setup, result.setup_log = run_setup(repo, task_id, str(target), setup, env or {})
+        if result.setup_ok:
+            marker.write_text(str(target))
     return result
+
+
+def setup_marker(repo: pygit2.Repository, task_id: str) -> Path:
+    """Present once a worktree's setup commands all succeeded."""
+    return log_path(repo, task_id).with_suffix(".ok")
 
 
 def _quote(path: str) -> str:

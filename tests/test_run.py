@@ -329,3 +329,24 @@ def test_declared_agents_take_tasks_of_their_role_with_their_own_command(repo, t
     assert sorted(dispatched) == [("B1", "be"), ("B2", "be"), ("F1", "fe")]
     assert [t for t, a in dispatched if a == "be"] == ["B1", "B2"]  # priority first
     assert all(e["event"] and e["at"] for e in events) and events[-1]["event"] == "finished"
+
+
+def test_failing_worktree_setup_blocks_and_the_retry_runs_it_again(repo, tmp_path):
+    plan = {"feature": "f", "tasks": [{"id": "S", "title": "s", "owns": ["src/s/**"]}]}
+    env = _project(repo, tmp_path, plan, {}, remote=False)
+    flag = tmp_path / "setup-ran-once"
+    setup = [f'if [ -f "$SETUP_FLAG" ]; then echo deps ok; else touch "$SETUP_FLAG"; echo registry down; exit 4; fi']
+    assert run_cli("--agent", "lead", "config", "set", "worktree.setup", json.dumps(setup), cwd=repo).code == 0
+    git(repo, "checkout", "-q", "--detach")
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(tmp_path / 'agent.py'))}"
+    r = subprocess.run([sys.executable, "-m", "gitcoord", "--agent", "mgr", "--json", "run", "--agent-cmd", cmd,
+                        "--poll", "0.2", "--agents", "1", "--retries", "1"], cwd=repo,
+                       env={**os.environ, **env, "SETUP_FLAG": str(flag)}, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    events = [json.loads(line) for line in r.stdout.splitlines()]
+    failed = [e for e in events if e["event"] == "failed"]
+    assert [(e["task"], e["outcome"], e["attempt"]) for e in failed] == [("S", "setup-failed", 1)]
+    assert "worktree setup failed" in failed[0]["reason"]
+    assert [r_[:2] for r_ in _runs(tmp_path)] == [["S", "2"]]  # the agent ran once, after the setup passed
+    log = (repo / ".git" / "gitcoord" / "worktrees" / "S.setup.log").read_text()
+    assert "registry down" in log and "deps ok" in log

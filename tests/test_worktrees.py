@@ -57,6 +57,15 @@ def test_failing_setup_exits_1_and_keeps_the_output(repo):
     log = Path(wt["setup_log"]).read_text()
     assert "before-failure" in log and "[exit 7]" in log and "never" not in log
     assert Path(wt["path"]).is_dir()
+    # fixed: starting again reruns the setup in the existing worktree (once it passed, never again)
+    assert run_cli("--agent", "lead", "config", "set", "worktree.setup", '["echo fixed"]', cwd=repo).code == 0
+    again = run_cli("--agent", "ann", "--json", "task", "start", "A", "--worktree", cwd=repo)
+    assert again.code == 0, again.err
+    assert again.json["worktree"]["created"] is False and again.json["worktree"]["setup"] == [
+        {"command": "echo fixed", "exit_code": 0}]
+    third = run_cli("--agent", "ann", "--json", "task", "start", "A", "--worktree", cwd=repo)
+    assert third.code == 0 and third.json["worktree"]["setup"] == []
+    assert Path(wt["setup_log"]).read_text().count("$ echo fixed") == 1
 
 
 def test_path_with_spaces_and_dirty_worktree_never_removed(repo, tmp_path):

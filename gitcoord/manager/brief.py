@@ -42,7 +42,8 @@ def requests_for(view: Any, task_id: str, agent: str) -> list[dict[str, Any]]:
     return out
 
 
-def render(view: Any, task: Mapping[str, Any], *, agent: str, attempt: int, worktree: str, branch: str) -> str:
+def render(view: Any, task: Mapping[str, Any], *, agent: str, attempt: int, worktree: str, branch: str,
+           store_branch: str = "gitcoord") -> str:
     manifest = {k: task[k] for k in MANIFEST_KEYS if task.get(k) not in (None, [], "")}
     parts = [f"# Task {task['id']}: {task['title']}", "",
              f"You are agent `{agent}` (attempt {attempt}). Work in `{worktree}` on branch `{branch}`; commit there.",
@@ -60,7 +61,7 @@ def render(view: Any, task: Mapping[str, Any], *, agent: str, attempt: int, work
             if data.get("current_state"):
                 parts += ["", "```", data["current_state"], "```"]
             parts.append("")
-    parts += ["", agents_md.render(config=view.config)]
+    parts += ["", agents_md.render(config=view.config, branch=store_branch)]
     return "\n".join(parts) + "\n"
 
 

@@ -229,13 +229,13 @@ class Manager:
     def launch(self, task: dict[str, Any], agent: str, attempt: int) -> None:
         task_id, branch = task["id"], task["branch"]
         snap = self.store.snapshot(fetch=False)
-        if self.repo.references.get(f"refs/heads/{branch}") is None:
-            start = branches.resolve_start_point(self.repo, snap.config["base"], self.remote,
-                                                 fetch=bool(self.remote), task_branch=branch)
-            branches.ensure_branch(self.repo, branch, start.commit)
         env = {"GITCOORD_TASK": task_id, "GITCOORD_AGENT": agent, "GITCOORD_FEATURE": task.get("feature") or ""}
         run_dir = self._run_dir(task_id, attempt)
         try:
+            if self.repo.references.get(f"refs/heads/{branch}") is None:
+                start = branches.resolve_start_point(self.repo, snap.config["base"], self.remote,
+                                                     fetch=bool(self.remote), task_branch=branch)
+                branches.ensure_branch(self.repo, branch, start.commit)
             made = worktrees.create(self.repo, task_id, branch, agent,
                                     setup=list((snap.config.get("worktree") or {}).get("setup") or []), env=env)
         except GitcoordError as exc:
@@ -247,7 +247,7 @@ class Manager:
             return
         brief_path = brief.write(run_dir / "brief.md",
                                  brief.render(snap, task, agent=agent, attempt=attempt, worktree=made.path,
-                                              branch=branch))
+                                              branch=branch, store_branch=self.store.branch))
         full_env = dict(os.environ, **env, GITCOORD_BRIEF=str(brief_path), GITCOORD_ATTEMPT=str(attempt))
         full_env.pop("GITCOORD_INTERNAL", None)
         if self.remote:

@@ -65,8 +65,9 @@ class Session:
 
         task = _public(tasks.transition(self.store, task_id, "in_progress"))
         if task.get("branch"):
-            start = branches.resolve_start_point(self.repo, self.snapshot().config["base"], self.remote)
-            created = branches.ensure_branch(self.repo, task["branch"], start)
+            start = branches.resolve_start_point(self.repo, self.snapshot().config["base"], self.remote,
+                                                 task_branch=task["branch"])
+            created = branches.ensure_branch(self.repo, task["branch"], start.commit)
             task["next"] = f"git switch {task['branch']}" + (" (branch created)" if created else "")
         remember(self.repo, self.agent)  # like `task start`: git commits here act as the same agent
         return task

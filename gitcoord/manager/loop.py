@@ -57,12 +57,15 @@ class Proc:
     started: float = field(default_factory=time.monotonic)
 
     def pid(self) -> int | None:
+        """The supervisor's pid; for an adopted one only while that pid is still our supervisor (after a
+        reboot the number may belong to an unrelated process, which must never be waited on or killed)."""
         if self.popen is not None:
             return self.popen.pid
         try:
-            return int((self.run_dir / "pid").read_text())
+            pid = int((self.run_dir / "pid").read_text())
         except (OSError, ValueError):
             return None
+        return pid if _is_supervisor(pid, self.run_dir) else None
 
     def poll(self) -> int | None:
         """The exit code once ended; -1 when the process is gone without one (lost with its host)."""
@@ -99,6 +102,17 @@ class Proc:
                 if self.popen is None and not _alive(pid):
                     return
                 time.sleep(0.05)
+
+
+def _is_supervisor(pid: int, run_dir: Path) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: trust the pid file
+        return _alive(pid)
+    return b"gitcoord.manager.supervise" in argv and os.fsencode(str(run_dir)) in argv
 
 
 def _alive(pid: int) -> bool:

@@ -350,3 +350,13 @@ def test_failing_worktree_setup_blocks_and_the_retry_runs_it_again(repo, tmp_pat
     assert [r_[:2] for r_ in _runs(tmp_path)] == [["S", "2"]]  # the agent ran once, after the setup passed
     log = (repo / ".git" / "gitcoord" / "worktrees" / "S.setup.log").read_text()
     assert "registry down" in log and "deps ok" in log
+
+
+def test_remote_failure_is_exit_3_with_one_line(remote, tmp_path):
+    plan = {"feature": "f", "tasks": [{"id": "R", "title": "r", "owns": ["src/r/**"]}]}
+    work = remote.clone("lead")
+    _project(work, tmp_path, plan, {}, remote=True)
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    r = run_cli("--agent", "mgr", "run", "--agent-cmd", "true", cwd=work)
+    assert r.code == 3 and "origin" in r.err and "Traceback" not in r.err
+    assert len(r.err.strip().splitlines()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 from conftest import git, run_cli
@@ -151,3 +152,15 @@ def test_merge_run_keep_leaves_worktrees(repo):
     assert r.code == 0, r.err
     assert r.json["merged"] == ["A"] and "worktrees" not in r.json
     assert wt.is_dir()
+
+
+def test_start_with_worktree_prints_hints_that_work(repo):
+    _setup(repo, "A")
+    r = run_cli("--agent", "ann", "task", "start", "A", "--worktree", cwd=repo)
+    assert r.code == 0, r.err
+    assert "git switch" not in r.out  # the branch is checked out in the worktree, not switchable here
+    hint = next(line for line in r.out.splitlines() if line.startswith("worktree "))
+    command = hint.split("`")[1]
+    assert command.startswith("cd ")
+    proc = subprocess.run(f"{command} && git branch --show-current", shell=True, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("/a")

@@ -209,7 +209,8 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         result = tasks.transition(app.store, task_id, target, reason=reason_text, force=force_flag)
         extra = ""
         if target == "in_progress" and result.get("branch"):
-            extra, result["branch_start"] = _ensure_task_branch(app, result["branch"], start)
+            extra, result["branch_start"] = _ensure_task_branch(app, result["branch"], start,
+                                                                switch_hint=worktree is None)
         if name == "start" and worktree is not None and result.get("branch"):
             extra += _start_worktree(app, task_id, result, worktree)
         elif name == "start":
@@ -304,19 +305,21 @@ def _check_done(app: App, task_id: str, push: bool, allow_empty: bool, force: bo
                                fetch=not app.offline, push=push, allow_empty=allow_empty)
 
 
-def _ensure_task_branch(app: App, name: str, start=None) -> tuple[str, dict[str, Any]]:
-    """Create the task branch (never touching the work tree): the line to print and what happened."""
+def _ensure_task_branch(app: App, name: str, start=None, *, switch_hint: bool = True) -> tuple[str, dict[str, Any]]:
+    """Create the task branch (never touching the work tree): the line to print and what happened.
+    (With a worktree of its own the branch is checked out there: no `git switch` hint.)"""
     from gitcoord import branches
 
+    hint = f": `git switch {name}`" if switch_hint else ""
     if app.repo.references.get(f"refs/heads/{name}") is not None:
-        return f"\nbranch {name} exists: `git switch {name}`", {"created": False}
+        return f"\nbranch {name} exists{hint}", {"created": False}
     start = start or branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote,
                                                   fetch=not app.offline, task_branch=name)
     created = branches.ensure_branch(app.repo, name, start.commit)
     note = f" ({start.note})" if start.note else ""
     info = {"created": created, "commit": start.commit, "from": start.source, "note": start.note}
-    return (f"\nbranch {name} {'created' if created else 'exists'} from {start.source} at {start.commit[:10]}{note}: "
-            f"`git switch {name}`", info)
+    return (f"\nbranch {name} {'created' if created else 'exists'} from {start.source} at {start.commit[:10]}{note}"
+            f"{hint}", info)
 
 
 def _next_hint(target: str, task_id: str) -> str:

@@ -153,8 +153,8 @@ def create(repo: pygit2.Repository, task_id: str, branch: str, agent: str, *, pa
     else:
         checked = gitutil.worktree_heads(repo).get(f"refs/heads/{branch}")
         if checked:
-            raise UsageError(f"branch {branch} is checked out in {checked}: switch that checkout to another branch "
-                             f"first (`git -C {_quote(checked)} switch -`), then run this again")
+            raise UsageError(f"branch {branch} is checked out in {checked}: move that checkout off it first "
+                             f"(`git -C {_quote(checked)} switch --detach`), then run this again")
         if target.exists() and any(target.iterdir()):
             raise UsageError(f"--worktree {target}: the directory exists and is not empty")
         if str(target).startswith(str(main_worktree(repo) / DEFAULT_DIR)):
@@ -243,9 +243,9 @@ def remove(repo: pygit2.Repository, wt: Worktree) -> None:
         _git(main_worktree(repo), "worktree", "prune")
         return
     if is_dirty(wt.path):
-        raise Violation(f"worktree {wt.path} has uncommitted or untracked changes: it is kept "
-                        f"(commit them with `git -C {_quote(wt.path)} add -A` and `git -C {_quote(wt.path)} commit`, "
-                        "or remove the files yourself)", data={"path": wt.path, "task": wt.task})
+        raise Violation(f"worktree {wt.path} has uncommitted or untracked changes: it is kept (see them with "
+                        f"`git -C {_quote(wt.path)} status`; commit or remove them first)",
+                        data={"path": wt.path, "task": wt.task})
     _git(main_worktree(repo), "worktree", "remove", wt.path)
 
 

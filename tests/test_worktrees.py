@@ -80,6 +80,8 @@ def test_path_with_spaces_and_dirty_worktree_never_removed(repo, tmp_path):
     # dirty: neither remove, nor cancel, nor prune takes it
     rm = run_cli("worktree", "remove", "A", cwd=repo)
     assert rm.code == 1 and "kept" in rm.err and str(where) in rm.err
+    shown = subprocess.run(rm.err.split("`")[1], shell=True, capture_output=True, text=True)
+    assert shown.returncode == 0 and "src/" in shown.stdout
     c = run_cli("--agent", "ann", "task", "cancel", "A", "--reason", "scope cut", cwd=repo)
     assert c.code == 0, c.err
     assert f"kept worktree {where}" in c.out
@@ -117,6 +119,9 @@ def test_worktree_of_a_branch_checked_out_elsewhere_is_a_clear_error(repo):
     again = run_cli("--agent", "ann", "task", "start", "A", "--worktree", cwd=repo)
     assert again.code == 2 and "is checked out in" in again.err
     assert "Traceback" not in again.err
+    hint = again.err.split("`")[1]  # works as printed; then the worktree can be made
+    assert subprocess.run(hint, shell=True, capture_output=True).returncode == 0
+    assert run_cli("--agent", "ann", "task", "start", "A", "--worktree", cwd=repo).code == 0
 
 
 def test_merge_run_removes_landed_tasks_worktrees_unless_keep(repo):

@@ -154,8 +154,8 @@ def run(app: App, feature: str | None, agent_cmd: str | None, count: int | None,
     except KeyboardInterrupt:
         show._clear() if show.tty else None
         running = ", ".join(sorted(manager.running)) or "none"
-        app.info(f"gitcoord run stopped; agents still running: {running}. `gitcoord run` again adopts them "
-                 "and dispatches nothing twice")
+        app.info(f"gitcoord run stopped; agents still running: {running}. Started again with the same options, "
+                 "it adopts them and dispatches nothing twice")
         raise SystemExit(130) from None
     show._clear() if show.tty else None
     if not app.as_json:

@@ -360,3 +360,39 @@ def test_remote_failure_is_exit_3_with_one_line(remote, tmp_path):
     r = run_cli("--agent", "mgr", "run", "--agent-cmd", "true", cwd=work)
     assert r.code == 3 and "origin" in r.err and "Traceback" not in r.err
     assert len(r.err.strip().splitlines()) == 1
+
+
+def test_on_a_terminal_the_agent_lines_are_redrawn_in_place(repo, tmp_path):
+    import pty
+    import threading
+
+    plan = {"feature": "f", "tasks": [{"id": f"P{i}", "title": f"p{i}", "owns": [f"src/p{i}/**"]} for i in range(2)]}
+    env = _project(repo, tmp_path, plan, {"P0": {"sleep": 1}, "P1": {"sleep": 1}}, remote=False)
+    git(repo, "checkout", "-q", "--detach")
+    master, slave = pty.openpty()
+    cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(tmp_path / 'agent.py'))}"
+    proc = subprocess.Popen([sys.executable, "-m", "gitcoord", "--agent", "mgr", "run", "--agent-cmd", cmd,
+                             "--poll", "0.2", "--agents", "2"], cwd=repo, env={**os.environ, **env},
+                            stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    out, _ = proc.communicate(timeout=120)
+    reader.join(timeout=10)
+    os.close(master)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, screen[-2000:]
+    assert "\x1b[3F\x1b[J" in screen  # two agent lines and the summary, redrawn in place
+    assert "mgr-1" in screen and "mgr-2" in screen and "merged 2" in screen
+    assert "all tasks merged" in out

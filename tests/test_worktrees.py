@@ -25,6 +25,7 @@ def test_worktree_per_task_has_its_own_identity_and_setup_log(repo):
     git(repo, "commit", "-q", "-m", "ignore env files")
     (repo / ".env.local").write_text("SECRET=1\n")  # ignored in the main checkout: setup copies it
     _setup(repo, "A", "B", setup=["cp ../../../.env.local .env.local", "echo installed deps"])
+    git(repo, "config", "gitcoord.agent", "desk")  # who the main checkout acts as
     a = run_cli("--agent", "ann", "--json", "task", "start", "A", "--worktree", cwd=repo)
     assert a.code == 0, a.err
     info = a.json["worktree"]
@@ -40,7 +41,7 @@ def test_worktree_per_task_has_its_own_identity_and_setup_log(repo):
     # each worktree acts as its own agent, the main checkout as before
     assert run_cli("--json", "whoami", cwd=wt_a).json["agent"] == "ann"
     assert run_cli("--json", "whoami", cwd=wt_b).json["agent"] == "bob"
-    assert run_cli("--json", "whoami", cwd=repo).json["agent"] != "bob"
+    assert run_cli("--json", "whoami", cwd=repo).json["agent"] == "desk"
     # the worktrees are invisible to the main checkout's status; .gitignore untouched
     assert git(repo, "status", "--porcelain") == ""
     assert (repo / ".gitignore").read_text() == ".env*\n"

@@ -57,7 +57,7 @@ a task_complete → `task_done`. Read `inbox`, then `inbox_ack`. `task_show`, `o
 _MESSAGES = """\
 ### Messages
 
-The guide's JSON shapes, posted as they are with `gitcoord msg post <FILE>` (or `-` for stdin{mcp_note}).
+The guide's JSON shapes, posted as they are with `gitcoord msg post <FILE>` (or `-` for stdin).{mcp_note}
 Your name and the timestamp are filled in for you.
 
 ```json
@@ -99,6 +99,6 @@ def render(*, mcp: bool = False, config: dict[str, Any] | None = None, branch: s
     heartbeat = str(((config or {}).get("policies") or {}).get("heartbeat") or "1h")
     parts = [_INTRO.format(branch=branch),
              (_LOOP_MCP if mcp else _LOOP_CLI).format(heartbeat=heartbeat),
-             _MESSAGES.format(mcp_note="; the `msg_post` tool takes the same objects" if mcp else ""),
+             _MESSAGES.format(mcp_note=" The `msg_post` tool takes the same objects." if mcp else ""),
              _RULES]
     return "\n".join(parts)

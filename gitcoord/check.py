@@ -24,7 +24,8 @@ from gitcoord.ownership import OwnershipIndex
 
 ERROR, WARNING = "error", "warning"
 
-RULES = ("outside-ownership", "locked", "unowned", "branch-name", "intent", "no-task", "contract")
+RULES = ("outside-ownership", "locked", "unowned", "branch-name", "intent", "no-task", "contract", "path",
+         "symlink", "branch-owner")
 
 
 @dataclass
@@ -127,8 +128,18 @@ def index_reader(repo: pygit2.Repository) -> Reader:
         index_file = os.environ.get("GIT_INDEX_FILE")
         index = pygit2.Index(index_file) if index_file else repo.index
         entry = index[path] if path in index else None
-        return repo[entry.id].data if entry is not None else None
+        return _read_blob(repo, entry.id, path) if entry is not None else None
     return read
+
+
+def _read_blob(repo: pygit2.Repository, oid: Any, path: str) -> bytes:
+    """A blob's content, its size checked first: a huge file is refused before it is read."""
+    from gitcoord.contracts.loader import MAX_SPEC_BYTES
+
+    _kind, size = repo.odb.read_header(oid)
+    if size > MAX_SPEC_BYTES:
+        raise UsageError(f"{path}: {size} bytes, over the {MAX_SPEC_BYTES}-byte limit for a checked file")
+    return repo[oid].data
 
 
 def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
@@ -139,7 +150,7 @@ def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
             entry = tree[path]
         except (KeyError, ValueError, pygit2.GitError):
             return None
-        return repo[entry.id].data if entry.type == pygit2.GIT_OBJECT_BLOB else None
+        return _read_blob(repo, entry.id, path) if entry.type == pygit2.GIT_OBJECT_BLOB else None
     return read
 
 
@@ -216,6 +227,59 @@ def paths_of_commits(repo: pygit2.Repository, commits: Iterable[pygit2.Commit]) 
         for path in commit_paths(repo, commit):
             out.setdefault(path, sha)
     return out
+
+
+def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None,
+                     links: dict[str, str] | None = None) -> list[str]:
+    """What ``tip`` changes relative to the base it will merge into: ``git diff $(merge-base base tip) tip``.
+
+    This is what every check judges, never each commit against its parents: a crafted merge
+    (``commit-tree <tree without src/b/> -p HEAD -p <root>``, or a merge of the base that reverts
+    someone's file) shows the dropped or reverted files here. With no base, or no common history,
+    everything in ``tip`` counts.
+    """
+    head = repo[tip].peel(pygit2.Commit)
+    fork = None
+    if base:
+        try:
+            fork = repo.merge_base(repo[base].peel(pygit2.Commit).id, head.id)
+        except (KeyError, ValueError, pygit2.GitError):
+            fork = None
+    old = repo[fork].peel(pygit2.Tree) if fork is not None else _empty_tree(repo)
+    diff = old.diff_to_tree(head.tree)
+    if links is not None:  # the symlinks among the changes (``links``: path → target), from the same diff
+        for delta in diff.deltas:
+            if delta.new_file.mode == pygit2.GIT_FILEMODE_LINK and delta.status != pygit2.enums.DeltaStatus.DELETED:
+                links[delta.new_file.path] = repo[delta.new_file.id].data.decode("utf-8", "surrogateescape")
+    return _delta_paths(diff)
+
+
+def net_change(repo: pygit2.Repository, tip: str, base: str | None,
+               commits: Iterable[pygit2.Commit] = (), links: dict[str, str] | None = None) -> dict[str, str]:
+    """``{path: commit}`` for the net change of ``tip`` (see ``net_change_paths``); each path is
+    attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge)."""
+    paths = net_change_paths(repo, tip, base, links)
+    if not paths:
+        return {}
+    wanted = set(paths)
+    first: dict[str, str] = {}
+    for commit in commits:
+        for path in commit_paths(repo, commit):
+            if path in wanted:
+                first.setdefault(path, str(commit.id))
+    return {path: first.get(path, tip) for path in paths}
+
+
+def ref_target(repo: pygit2.Repository, *refs: str) -> str | None:
+    """The commit the first existing ref of ``refs`` points at."""
+    for name in refs:
+        ref = repo.references.get(name)
+        if ref is not None:
+            try:
+                return str(ref.resolve().target)
+            except (KeyError, pygit2.GitError):
+                continue
+    return None
 
 
 def merge_base_paths(repo: pygit2.Repository, base: str, head: str = "HEAD") -> list[str]:
@@ -396,6 +460,7 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
         elif not ctx.tasks and policy == "deny":
             findings.append(Finding(path, "unowned", ERROR, f"{path} is owned by no task (policies.unowned: deny)",
                                     hint="add it to a task's owns", commit=commit))
+    findings.extend(_collision_findings(paths, ctx, commit_of, {f.path for f in findings if f.path and f.level == ERROR}))
     findings.extend(_lock_findings(lock_view, paths, ctx, commit_of))
     findings.extend(_contract_findings(view, paths, ctx, read))
     for extra in extra_checks:
@@ -403,6 +468,79 @@ def check_paths(view: Any, paths: list[str], ctx: CheckContext,
             findings.append(item if isinstance(item, Finding) else Finding(**{
                 k: item.get(k) for k in ("path", "rule", "level", "message", "owner", "hint", "commit")}))
     return findings
+
+
+def _collision_findings(paths: list[str], ctx: CheckContext, commit_of: dict[str, str],
+                        reported: set[str]) -> list[Finding]:
+    """A path that a case-insensitive or Unicode-normalising file system sees as another task's path
+    (``SRC/B/x.py``, an NFD-decomposed name) counts as that task's path."""
+    from gitcoord.owners import LIVE_STATUSES
+    from gitcoord.paths import fold
+
+    own = ctx.ownership
+    entries = [(p, tid) for tid, t in own.tasks.items() if t.get("status") in LIVE_STATUSES
+               for p in t.get("owns") or () if isinstance(p, str)]
+    odd_paths = [p for p in paths if fold(p) != p]
+    odd_patterns = [(p, tid) for p, tid in entries if fold(p) != p]
+    if not odd_paths and not odd_patterns:
+        return []
+    folded = {p: fold(p) for p in paths}
+    keep = prefilter(folded.values())
+    index = OwnershipIndex([(fold(p), tid) for p, tid in entries if keep(fold(p))])
+    acting = set(ctx.task_ids)
+    out: list[Finding] = []
+    for path in paths:
+        if path in reported:
+            continue
+        direct = set(own.task_owners(path)) if odd_patterns or folded[path] != path else set()
+        others = [t for t in index.owners(folded[path]) if t not in direct and t not in acting]
+        if not others or (not ctx.tasks and any(own.tasks[t].get("agent") in ctx.agents for t in others)):
+            continue
+        who = ", ".join(f"{t} ({own.tasks[t].get('agent') or 'unassigned'})" for t in others)
+        out.append(Finding(path, "outside-ownership", ERROR,
+                           f"{path} is the same file as a path of task {who} on a case-insensitive or "
+                           f"Unicode-normalising file system", owner=others[0],
+                           hint="rename it; the path belongs to that task", commit=commit_of.get(path)))
+    return out
+
+
+def symlinks(repo: pygit2.Repository, tip: str, paths: Iterable[str]) -> dict[str, str]:
+    """``{path: target}`` for the changed paths that are symlinks at ``tip``."""
+    tree = repo[tip].peel(pygit2.Tree)
+    out: dict[str, str] = {}
+    for path in paths:
+        try:
+            entry = tree[path]
+        except (KeyError, ValueError):
+            continue
+        if entry.filemode == pygit2.GIT_FILEMODE_LINK:
+            out[path] = repo[entry.id].data.decode("utf-8", "surrogateescape")
+    return out
+
+
+def check_links(links: dict[str, str], ctx: CheckContext, commit_of: dict[str, str]) -> list[Finding]:
+    """A symlink whose target leaves the acting task's owned paths is a violation (it would let the
+    task write, or read, someone else's files through a path it owns)."""
+    import posixpath
+
+    out: list[Finding] = []
+    own = ctx.ownership
+    acting = set(ctx.task_ids)
+    for path, target in links.items():
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+        if target.startswith("/") or resolved == ".." or resolved.startswith("../") or "\0" in target:
+            problem = "points outside the repository"
+        else:
+            owners = set(own.task_owners(resolved))
+            if owners and (owners & acting if ctx.tasks else any(own.tasks[t].get("agent") in ctx.agents
+                                                                   for t in owners)):
+                continue
+            problem = (f"points at {resolved}, owned by task {', '.join(sorted(owners))}" if owners
+                       else f"points at {resolved}, which the task does not own")
+        out.append(Finding(path, "symlink", ERROR, f"symlink {path} -> {target} {problem}",
+                           hint="replace the symlink with a file, or point it inside the task's own paths",
+                           commit=commit_of.get(path)))
+    return out
 
 
 def _held_exclusive_index(view: Any, agents: list[str]) -> OwnershipIndex | None:
@@ -482,6 +620,15 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext, read: Rea
     if check_changed is None:
         return []
     out: list[Finding] = []
+    if read is not None:
+        contents: dict[str, bytes | None] = {}
+        for path in list(touched):
+            try:
+                contents[path] = read(path)
+            except UsageError as exc:  # too big to read: a finding, not a store problem
+                out.append(Finding(path, "contract", ERROR, exc.message, hint="keep contract specs small"))
+                touched.remove(path)
+        read = contents.get
     for item in check_changed(view, touched, ctx, read) or []:
         if isinstance(item, Finding):
             out.append(item)
@@ -498,18 +645,70 @@ def _contract_findings(view: Any, paths: list[str], ctx: CheckContext, read: Rea
 def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mode: str,
               task: str | None = None, commit_of: dict[str, str] | None = None, commits: int = 0,
               branch_level: str | None = ERROR, coordination_branch: str = "gitcoord",
-              config: dict[str, Any] | None = None, read: Reader | None = None) -> CheckResult:
-    """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule."""
-    from gitcoord.paths import normalize_repo_path
+              config: dict[str, Any] | None = None, read: Reader | None = None,
+              links: dict[str, str] | None = None) -> CheckResult:
+    """Check ``paths`` as changed by ``agent`` on ``branch``; ``branch_level`` None skips the branch rule.
 
+    ``links`` maps changed symlinks to their targets (see ``symlinks``)."""
+    from gitcoord.paths import checkout_refusal, normalize_repo_path
+
+    refused: list[Finding] = []
+    for raw in paths:
+        why = checkout_refusal(raw)
+        if why:
+            refused.append(Finding(raw, "path", ERROR, f"{raw!r} {why}: git refuses to check it out",
+                                   hint="remove or rename it", commit=(commit_of or {}).get(raw)))
+    if refused:
+        bad = {f.path for f in refused}
+        paths = [p for p in paths if p not in bad]
+    total = len(paths) + len(refused)
     paths = [normalize_repo_path(p) for p in paths]
     ctx = make_context(view, agent=agent, branch=branch, mode=mode, task=task,
                        coordination_branch=coordination_branch, paths=paths, config=config)
-    findings: list[Finding] = []
+    findings: list[Finding] = list(refused)
     if branch_level is not None:
         findings.extend(check_branch(ctx, branch_level))
     findings.extend(check_paths(view, paths, ctx, commit_of, read))
-    return CheckResult(findings, ctx, len(paths), commits)
+    if links:
+        findings.extend(check_links(links, ctx, commit_of or {}))
+    return CheckResult(findings, ctx, total, commits)
+
+
+OWNERSHIP_RULES = ("outside-ownership", "unowned", "path", "symlink")
+
+
+def exclude_foreign_changes(view: Any, repo: pygit2.Repository, target: str, selection: Any) -> None:
+    """``merge run``: re-check each branch's net change against its own task before anything lands.
+
+    A branch whose change (merge-base with ``target`` → tip) breaks ownership leaves
+    ``selection.items`` for ``selection.excluded`` (reason ``ownership``), and so do its dependents:
+    a crafted merge that got onto the branch past the hooks still never reaches the base.
+    """
+    base = ref_target(repo, target)
+    tasks = load_tasks(view)
+    gone: set[str] = set()
+    keep = []
+    for item in selection.items:
+        blocker = next((d for d in sorted(item.depends_on) if d in gone), None)
+        if blocker:
+            selection.excluded.append({"task": item.task, "reason": "dependency-skipped", "files": [],
+                                       "caused_by": blocker, "detail": f"needs {blocker}, which cannot land"})
+            gone.add(item.task)
+            continue
+        paths = net_change_paths(repo, item.commit, base)
+        agent = (tasks.get(item.task) or {}).get("agent") or "unknown"
+        result = run_check(view, paths, agent=agent, branch=item.branch, mode="merge", task=item.task,
+                           branch_level=None, coordination_branch="", read=blob_reader(repo, item.commit),
+                           links=symlinks(repo, item.commit, paths))
+        bad = [f for f in result.findings if f.level == ERROR and f.rule in OWNERSHIP_RULES]
+        if not bad:
+            keep.append(item)
+            continue
+        gone.add(item.task)
+        selection.excluded.append({"task": item.task, "reason": "ownership", "files": [f.path for f in bad if f.path],
+                                   "caused_by": None,
+                                   "detail": f"the branch changes paths its task does not own: {bad[0].message}"})
+    selection.items = keep
 
 
 # --------------------------------------------------------------------------- output formats

@@ -131,8 +131,16 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
 
 def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str) -> str | None:
     """Fetch ``ref`` from ``remote`` into local ``into`` (forced); return its oid, or None if absent."""
-    proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
-                   f"+{ref}:{into}", check=False)
+    for attempt in range(8):
+        proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+                       f"+{ref}:{into}", check=False)
+        # Linked worktrees share refs: an agent fetching in its worktree while the runner fetches in the
+        # main one makes one of them lose git's ref lock. The other fetch brought the same news: retry.
+        if proc.returncode == 0 or b"cannot lock ref" not in proc.stderr:
+            break
+        import time
+
+        time.sleep(0.05 * (attempt + 1))
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace")
         if "couldn't find remote ref" in err or "could not find remote ref" in err.lower():

@@ -13,7 +13,7 @@ from typing import Any
 from gitcoord import messages, timeutil
 from gitcoord.errors import UsageError
 
-DEFAULT_HEARTBEAT = "1h"
+DEFAULT_HEARTBEAT = "1h"  # also store.DEFAULT_CONFIG: what `config get policies.heartbeat` shows
 
 
 def heartbeat_seconds(config: dict[str, Any]) -> float:
@@ -69,6 +69,7 @@ def silent_tasks(snapshot: Any, *, now: datetime | None = None) -> list[dict[str
     return out
 
 
-def status_command(silent: dict[str, Any]) -> str:
-    """The command that ends a silence (run by the holder), as printed in hints."""
-    return f"gitcoord msg status {silent['task']} --progress {silent['progress'] or 0}"
+def status_command(silent: dict[str, Any], command: str = "gitcoord") -> str:
+    """The command that ends a silence (run by the holder), as printed in hints; ``command`` is how it
+    starts (``gitcoord --agent NAME`` when only the flag says who is acting)."""
+    return f"{command} msg status {silent['task']} --progress {silent['progress'] or 0}"

@@ -20,12 +20,13 @@ lines to show.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from gitcoord.errors import UsageError
 
@@ -68,12 +69,16 @@ def hooks_dir(repo: Any) -> Path:
     return gitutil.common_dir(repo) / "hooks"
 
 
+SERVER_SHIM_MARKER = "gitcoord server hook shim"
+
+
 def is_shim(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
-            return SHIM_MARKER.encode() in fh.read(400)
+            head = fh.read(400)
     except OSError:
         return False
+    return SHIM_MARKER.encode() in head or SERVER_SHIM_MARKER.encode() in head
 
 
 @dataclass
@@ -154,6 +159,36 @@ def status(repo: Any) -> list[dict[str, Any]]:
     directory = hooks_dir(repo)
     return [{"hook": name, "path": str(directory / name), "installed": is_shim(directory / name),
              "chained": (directory / (name + ORIG_SUFFIX)).exists()} for name in ALL_HOOKS]
+
+
+def identity_status(repo: Any) -> dict[str, Any]:
+    """How the server hook knows who pushes: ``identity.mode`` from gitcoord.yaml, and whether that
+    makes identity verified (signed commits with agents' keys, or the forge's pusher variable)."""
+    from gitcoord import guard
+
+    tip = None
+    try:
+        from gitcoord.store import Store
+
+        tip = Store(repo).local_tip()
+    except Exception:  # noqa: BLE001 — no coordination branch, or an odd one: report unverified
+        tip = None
+    config = guard.config_at(repo, tip) or {}
+    auth = guard.Authority(config, guard.server_maintainers(repo))
+    mode = auth.mode
+    keyed = [a.get("name") for a in config.get("agents") or [] if isinstance(a, dict) and a.get("signing_key")]
+    if mode == "signed":
+        verified, note = bool(keyed), (f"SSH-signed coordination commits, checked against the keys of "
+                                        f"{len(keyed)} agent(s)" if keyed else
+                                        "identity.mode is signed but no agent has a signing_key: nothing verifies")
+    elif mode == "pusher":
+        var = (config.get("identity") or {}).get("pusher_env") or "/".join(guard.PUSHER_VARS)
+        verified, note = True, f"the forge's authenticated pusher ({var}) mapped to agents"
+    else:
+        verified, note = False, ("identity is unverified: agents name themselves (Gitcoord-Agent trailers); "
+                                 "verify it with `gitcoord config set identity.mode pusher` (or signed)")
+    return {"mode": mode, "verified": verified, "note": note,
+            "maintainers": sorted(auth.maintainers)}
 
 
 # --------------------------------------------------------------------------- running
@@ -237,9 +272,11 @@ def _reject_odd_paths(paths: Any) -> None:
     Such a path must block the hook even under ``policies.on_error: allow``: otherwise adding
     one oddly named file would let every other path of the change through unchecked.
     """
-    from gitcoord.paths import normalize_repo_path
+    from gitcoord.paths import checkout_refusal, normalize_repo_path
 
     for path in paths:
+        if checkout_refusal(path):
+            continue  # the check engine reports it under the "path" rule
         try:
             normalize_repo_path(path)
         except UsageError as exc:
@@ -247,6 +284,8 @@ def _reject_odd_paths(paths: Any) -> None:
 
 
 def _blocked(name: str, exc: BaseException, snap: Any) -> HookOutcome:
+    if isinstance(exc, MemoryError):
+        raise exc  # the memory ceiling: never "cannot read the store", which on_error: allow would let through
     if isinstance(exc, _PathRejected):
         return HookOutcome(1, [f"gitcoord {name}: blocked: {exc} (rename the file)"])
 
@@ -374,8 +413,16 @@ def _commit_msg(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         if task is None:
             return HookOutcome(0)
         message_file = os.path.abspath(args[0])
-        gitutil.run_git(repo, "interpret-trailers", "--in-place", "--if-exists", "doNothing",
-                        "--trailer", f"Task: {task['id']}", message_file)
+        trailers = ["--trailer", f"Task: {task['id']}"]
+        try:
+            from gitcoord.identity import check_agent_name
+
+            # who made it: the server refuses a commit on another agent's task branch by this trailer
+            trailers += ["--trailer", f"Gitcoord-Agent: {check_agent_name(_agent(repo, snap), 'agent')}"]
+        except UsageError:
+            pass
+        gitutil.run_git(repo, "interpret-trailers", "--in-place", "--if-exists", "doNothing", *trailers,
+                        message_file)
     except Exception as exc:  # noqa: BLE001 — a missing trailer must not lose the commit
         return HookOutcome(0, [f"gitcoord commit-msg: warning: no Task trailer added ({_one_line(exc)})"])
     return HookOutcome(0, data={"task": task["id"]})
@@ -418,7 +465,10 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 continue
             hide = hide_remote + ([remote_oid] if remote_oid != ZERO else [])
             commits = check.walk_new(repo, local_oid, hide)
-            commit_of = check.paths_of_commits(repo, commits)
+            base_tip = check.ref_target(repo, f"refs/remotes/{remote_arg}/{base}", f"refs/heads/{base}") \
+                if base and remote_arg else (check.ref_target(repo, f"refs/heads/{base}") if base else None)
+            links: dict[str, str] = {}
+            commit_of = check.net_change(repo, local_oid, base_tip, commits, links)
             if skip:
                 skipped_paths.extend(p for p in commit_of if p not in skipped_paths)
                 continue
@@ -427,7 +477,8 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
-                                     read=check.blob_reader(repo, local_oid))
+                                     read=check.blob_reader(repo, local_oid), links=links)
+            result.findings.extend(_branch_owner(result.context, agent))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
                 code = 1
@@ -440,13 +491,84 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     return HookOutcome(code, all_lines, data)
 
 
-def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
-    """Server side: stdin ``<old> <new> <ref>``; check each pushed task branch's new commits.
+def _branch_owner(ctx: Any, agent: str | None) -> list[Any]:
+    """pre-push: a task branch is written only by its task's holder (the server enforces it too)."""
+    from gitcoord.check import ERROR, Finding
 
-    The acting agent is the task's agent (the server cannot trust the pusher's identity), the
-    coordination branch is read from this repository, and GITCOORD_SKIP is ignored.
+    if not ctx.task_source.startswith("branch") or len(ctx.tasks) != 1:
+        return []
+    holder = ctx.tasks[0].get("agent")
+    if not holder or holder == agent or ctx.tasks[0].get("status") in ("merged", "cancelled"):
+        return []
+    return [Finding(None, "branch-owner", ERROR,
+                    f"branch {ctx.branch} belongs to task {ctx.tasks[0]['id']}, held by {holder}, not {agent}",
+                    owner=holder, hint=f"gitcoord msg request --to {holder} --regarding {ctx.tasks[0]['id']} "
+                                       f"--request 'may I push to {ctx.branch}?'")]
+
+
+def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
+    """Server side: stdin ``<old> <new> <ref>``; the boundary of the trust model (DESIGN §3).
+
+    The coordination branch is guarded first and from the pushed commits alone (``guard``), so a
+    bad file already on it can never block the maintainer's repair; then the base branch
+    (``policies.server_base``); then each task branch: who may write it (``guard``) and what its
+    net change does to ownership, locks and contracts (``check``). GITCOORD_SKIP is ignored.
     """
-    from gitcoord import check
+    from gitcoord import gitutil, guard
+
+    rows = [r for r in _parse_ref_lines(stdin, 3) if r[2].startswith("refs/heads/")]
+    if not rows:
+        return HookOutcome(0)
+    from gitcoord.store import recover_stale_ref_lock
+
+    for _old, _new, ref in rows:
+        recover_stale_ref_lock(repo, ref)  # a crash inside a ref update must not block every later push
+    branch_name = os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") or "gitcoord"
+    coord_ref = gitutil.branch_ref(branch_name)
+    lines: list[str] = []
+    code = 0
+
+    def refuse(ref: str, problems: list[str]) -> None:
+        nonlocal code
+        code = 1
+        for problem in problems:
+            lines.append(f"gitcoord pre-receive: push rejected: {ref}: {problem}")
+
+    coord_old = guard.ZERO
+    coord_update = None
+    existing_coord = repo.references.get(coord_ref)
+    if existing_coord is not None:
+        coord_old = str(existing_coord.target)
+    try:
+        auth = guard.authority(repo, coord_old)
+        for old, new, ref in rows:
+            if ref == coord_ref:
+                coord_update = (old, new)
+                problems = guard.guard_coordination(repo, old, new, auth)
+                if problems:
+                    refuse(ref, problems + ["(see `gitcoord repair` for a branch that cannot be read; a "
+                                            "maintainer's repair push is always accepted when it is well-formed)"])
+    except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
+        refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)}"])
+    if existing_coord is None:
+        return HookOutcome(code, lines)  # no coordination branch yet: nothing else to enforce
+    base = (auth.config.get("base") if auth.config else None) or "main"
+    others = [r for r in rows if r[2] != coord_ref]
+    for old, new, ref in others:
+        if ref == f"refs/heads/{base}":
+            problems = guard.guard_base(repo, ref, old, new, auth, coord_update)
+            if problems:
+                refuse(ref, problems)
+    task_rows = [r for r in others if r[2] != f"refs/heads/{base}"]
+    if not task_rows:
+        return HookOutcome(code, lines)
+    outcome = _receive_task_branches(repo, task_rows, auth)
+    return HookOutcome(max(code, outcome.code), lines + outcome.lines, outcome.data)
+
+
+def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookOutcome:
+    """Ownership, locks and contracts of each pushed task branch's net change, and who may write it."""
+    from gitcoord import check, guard
     from gitcoord.owners import load_tasks
 
     snap = None
@@ -455,45 +577,40 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     code = 0
     try:
         store, snap, _warnings = _open_store(repo)
-        if not snap.exists:
-            return HookOutcome(0)
         config = snap.config
         base = config.get("base")
         template = config.get("branch_template") or ""
         tasks = load_tasks(snap)
-        existing = None
-        for old, new, ref in _parse_ref_lines(stdin, 3):
-            if ref == f"refs/heads/{store.branch}" and new == ZERO:
-                # without it every later push would pass unchecked (no store: nothing to enforce)
-                code = 1
-                lines.append(f"gitcoord pre-receive: push rejected: {ref}: deleting the coordination "
-                             f"branch is not allowed on a repository with the server hook")
-                continue
-            if new == ZERO or not ref.startswith("refs/heads/"):
-                continue
+        # Only branches hide commits: a tag or any other ref is never checked, so commits parked
+        # there first must still be checked when they arrive on a task branch.
+        existing = [str(r.target) for r in repo.references.iterator()
+                    if r.type == 1 and r.name.startswith("refs/heads/")
+                    and r.name != f"refs/heads/{store.branch}"]
+        base_tip = check.ref_target(repo, f"refs/heads/{base}") if base else None
+        for old, new, ref in rows:
             branch = ref[len("refs/heads/"):]
-            if branch in (store.branch, base):
-                continue  # coordination transactions, and merges that land on the base branch
-            if existing is None:
-                # Only branches hide commits: a tag or any other ref is never checked, so commits
-                # parked there first must still be checked when they arrive on a task branch.
-                existing = [str(r.target) for r in repo.references.iterator()
-                            if r.type == 1 and r.name.startswith("refs/heads/")
-                            and r.name != f"refs/heads/{store.branch}"]
             task = check.task_for_branch(snap, tasks, branch, template)
+            commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else [])) if new != ZERO else []
+            problems = guard.guard_task_branch(repo, branch, old, new, task, auth, commits)
+            if problems:
+                code = 1
+                lines.extend(f"gitcoord pre-receive: push rejected: {ref}: branch-owner: {p}" for p in problems)
+                continue
+            if new == ZERO:
+                continue
             agent = (task or {}).get("agent") or "unknown"
             if task is None:
                 from gitcoord.branches import parse_branch
 
                 fields = parse_branch(branch, template) or {}
                 agent = fields.get("agent") or fields.get("role") or "unknown"
-            commits = check.walk_new(repo, new, existing + ([old] if old != ZERO else []))
-            commit_of = check.paths_of_commits(repo, commits)
+            links = {}
+            commit_of = check.net_change(repo, new, base_tip, commits, links)
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
                                      commits=len(commits), coordination_branch=store.branch,
-                                     read=check.blob_reader(repo, new))
+                                     read=check.blob_reader(repo, new), links=links)
             if task is None:
                 # --task was not given; keep the branch rule's verdict (no task named) and drop
                 # the "no task" ownership fallback to the pusher's in_progress tasks.
@@ -508,6 +625,113 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     return HookOutcome(code, lines, data)
 
 
+DEFAULT_TIMEOUT_S = {"pre-receive": 60.0, "pre-push": 120.0, "pre-commit": 60.0, "commit-msg": 30.0}
+DEFAULT_MEMORY_MB = 2048
+
+
+class _OutOfTime(BaseException):
+    """Raised by the wall-clock alarm; a BaseException so no ``except Exception`` in a hook swallows it."""
+
+
+def hook_limits(name: str, repo: Any = None) -> tuple[float, int]:
+    """(seconds, megabytes) a hook may use. On the server only the repository's own config counts
+    (``gitcoord.hookTimeout``, ``gitcoord.hookMemory``): a pusher's environment cannot raise them."""
+    timeout, memory = DEFAULT_TIMEOUT_S.get(name, 60.0), DEFAULT_MEMORY_MB
+    if name in SERVER_HOOKS:
+        from gitcoord import gitutil
+
+        source = lambda key: gitutil.git_config_get(repo, key) if repo is not None else None  # noqa: E731
+    else:
+        source = {"gitcoord.hookTimeout": os.environ.get("GITCOORD_HOOK_TIMEOUT"),
+                  "gitcoord.hookMemory": os.environ.get("GITCOORD_HOOK_MEMORY")}.get
+    try:
+        timeout = float(source("gitcoord.hookTimeout") or timeout)
+        memory = int(source("gitcoord.hookMemory") or memory)
+    except (TypeError, ValueError):
+        pass  # a malformed setting keeps the defaults (never "no limit")
+    return max(timeout, 0.1), max(memory, 64)
+
+
+@contextlib.contextmanager
+def ceiling(name: str, timeout: float, memory_mb: int) -> Iterator[None]:
+    """Address-space limit, a wall-clock alarm, and a watchdog that ends the process if the alarm
+    cannot fire (a long call inside C): the hook then fails closed instead of hanging the push.
+    Everything is restored on exit (``hook run`` may run inside a longer-lived process)."""
+    import signal
+    import threading
+
+    restore_rlimit = None
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = memory_mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        if soft == resource.RLIM_INFINITY or soft > want:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+            restore_rlimit = lambda: resource.setrlimit(resource.RLIMIT_AS, (soft, hard))  # noqa: E731
+    except (ImportError, ValueError, OSError):
+        pass
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _OutOfTime()
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, alarm) if main_thread else None
+    if main_thread:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+
+    def watchdog() -> None:
+        sys.stderr.write(_out_of_time(name, timeout) + "\n")
+        sys.stderr.flush()
+        os._exit(1)
+
+    timer = threading.Timer(timeout + 5.0, watchdog)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if main_thread:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous or signal.SIG_DFL)
+        if restore_rlimit is not None:
+            restore_rlimit()
+
+
+def run_limited(name: str, args: list[str], read_stdin: Callable[[], str], cwd: str | None = None) -> HookOutcome:
+    """``run_hook`` within the hook's time and memory ceiling (see ``hook_limits``); running out of
+    either fails closed with one line naming the limit."""
+    if name not in ALL_HOOKS:
+        raise UsageError(f"hook {name!r}: unknown (gitcoord runs {', '.join(ALL_HOOKS)})")
+    repo = None
+    if name in SERVER_HOOKS:
+        from gitcoord import gitutil
+
+        repo = gitutil.open_repo(cwd)
+    timeout, memory = hook_limits(name, repo)
+    try:
+        with ceiling(name, timeout, memory):
+            stdin = read_stdin()
+            from gitcoord.store import _test_pause
+
+            _test_pause(f"hook-{name}")
+            return run_hook(name, args, stdin, cwd)
+    except _OutOfTime:
+        return HookOutcome(1, [_out_of_time(name, timeout)])
+    except MemoryError:
+        where = "git config gitcoord.hookMemory on the server" if name in SERVER_HOOKS else "GITCOORD_HOOK_MEMORY"
+        return HookOutcome(1, [f"gitcoord {name}: blocked: the hook ran out of memory ({memory} MB; {where})"])
+
+
+def _out_of_time(name: str, timeout: float) -> str:
+    where = "git config gitcoord.hookTimeout on the server" if name in SERVER_HOOKS else "GITCOORD_HOOK_TIMEOUT"
+    scope = "; every ref of this push is refused, nothing changed" if name in SERVER_HOOKS else ""
+    return f"gitcoord {name}: blocked: the hook ran out of time ({timeout:g}s; {where}){scope}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m gitcoord.hooks run NAME ARGS…``: the shims' fast path (no CLI framework to load)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -515,9 +739,9 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m gitcoord.hooks run NAME [ARGS...]", file=sys.stderr)
         return 2
     name, args = argv[1], argv[2:]
-    stdin = sys.stdin.read() if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else ""
     try:
-        outcome = run_hook(name, args, stdin)
+        outcome = run_limited(name, args, lambda: sys.stdin.read()
+                              if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else "")
     except Exception as exc:  # noqa: BLE001 — a hook reports one line, never a traceback
         from gitcoord.errors import GitcoordError
 

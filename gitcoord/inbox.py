@@ -155,9 +155,10 @@ def is_moot(entry: dict[str, Any], ctx: _Context) -> bool:
 
 
 def inbox(snapshot: Any, agent: str, *, since: str | None = None, include_read: bool = True,
-          now: Any = None) -> list[dict[str, Any]]:
+          now: Any = None, command: str = "gitcoord") -> list[dict[str, Any]]:
     """Everything that concerns ``agent`` and is not moot, oldest first; ``since`` is an ISO time
-    (inclusive). Each entry has ``read``; ``include_read=False`` keeps only the unread ones."""
+    (inclusive). Each entry has ``read``; ``include_read=False`` keeps only the unread ones; ``command``
+    starts the hints printed to ``agent``."""
     ctx = _Context(snapshot, agent)
     out: list[dict[str, Any]] = []
     merge_events: set[tuple[str, str]] = set()
@@ -172,7 +173,7 @@ def inbox(snapshot: Any, agent: str, *, since: str | None = None, include_read: 
         out.append({**event, "path": path, "reason": reason})
     out.extend(_lock_queue_entries(ctx, since))
     out.extend(_merge_record_entries(snapshot, ctx, since, merge_events))
-    out.extend(_heartbeat_entries(snapshot, ctx, now))
+    out.extend(_heartbeat_entries(snapshot, ctx, now, command))
     out = [e for e in out if not is_moot(e, ctx)]
     acked = set(load_acks(snapshot, agent))
     for entry in out:
@@ -183,7 +184,7 @@ def inbox(snapshot: Any, agent: str, *, since: str | None = None, include_read: 
     return out
 
 
-def _heartbeat_entries(snapshot: Any, ctx: _Context, now: Any) -> list[dict[str, Any]]:
+def _heartbeat_entries(snapshot: Any, ctx: _Context, now: Any, command: str) -> list[dict[str, Any]]:
     """Silent in-progress tasks: the agent's own (a reminder) and the ones its tasks depend on.
     A silence is news now, so ``since`` does not hide it."""
     from gitcoord.heartbeat import silent_tasks, status_command
@@ -196,7 +197,7 @@ def _heartbeat_entries(snapshot: Any, ctx: _Context, now: Any) -> list[dict[str,
         stamp = re.sub(r"[^0-9]", "", silent["last_heard"])[:17]
         mine = tid in ctx.own
         summary = (f"you have said nothing about {tid} for {silent['silent_hours']:g} h (heartbeat "
-                   f"{silent['heartbeat_hours']:g} h): `{status_command(silent)}`" if mine else
+                   f"{silent['heartbeat_hours']:g} h): `{status_command(silent, command)}`" if mine else
                    f"{tid} (which your work depends on): {silent['agent']} silent for {silent['silent_hours']:g} h")
         out.append({"id": f"heartbeat-{tid}-{stamp}", "type": "heartbeat.missed", "at": silent["last_heard"],
                     "agent": silent["agent"], "task": tid, "to": ctx.agent, "summary": summary, "data": silent,
@@ -222,7 +223,8 @@ def load_acks(view: Any, agent: str) -> list[str]:
     return list(record.get("acked") or [])
 
 
-def ack(store: Any, snapshot: Any, agent: str, ids: list[str] | None = None, *, all_items: bool = False) -> dict[str, Any]:
+def ack(store: Any, snapshot: Any, agent: str, ids: list[str] | None = None, *,
+        all_items: bool = False) -> dict[str, Any]:
     """Mark inbox items read (``ids``, or every current one with ``all_items``); unknown ids are bad input.
 
     The stored set keeps only ids still in the inbox, so it never grows past what the agent can see.

@@ -187,7 +187,18 @@ def _holder_live(holder: dict[str, Any], lock: dict[str, Any], now: datetime) ->
 
 def _entry_live(entry: dict[str, Any], now: datetime) -> bool:
     until = _t(entry.get("until"))
-    return until is None or until > now
+    lease = _t(entry.get("lease_until"))  # heartbeat: a crashed waiter stops renewing it
+    return (until is None or until > now) and (lease is None or lease > now)
+
+
+def queue_lease() -> timedelta:
+    """How long a waiter's queue entry lives without a heartbeat (GITCOORD_QUEUE_LEASE seconds, default 30)."""
+    import os
+
+    try:
+        return timedelta(seconds=max(1.0, float(os.environ.get("GITCOORD_QUEUE_LEASE") or 30)))
+    except ValueError:
+        return timedelta(seconds=30)
 
 
 def _live_holders(lock: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
@@ -678,7 +689,8 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
         if target is None:  # cannot happen: a blocker is live, so the cleanup kept it
             raise _denial(txn, agent, resource, lock_type, task, decision)
         entry = {"agent": agent, "type": lock_type, "task": task, "resource": resource, "requested_at": txn.now,
-                 "until": timeutil.iso(now + wait_td), "reason": reason}
+                 "until": timeutil.iso(now + wait_td), "lease_until": timeutil.iso(now + queue_lease()),
+                 "reason": reason}
         target["queue"] = list(target.get("queue") or []) + [entry]
         _store_lock(txn, blocker_path, target, now)
         position = len(_live_queue(target, now))
@@ -697,6 +709,7 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
         return payload
     deadline = time.monotonic() + wait_td.total_seconds()
     started = time.monotonic()
+    beat = time.monotonic()
     while True:
         if store.remote:
             store.fetch()
@@ -705,6 +718,11 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
             return payload
         if kind == "requested":
             return _await_answer(store, payload, agent, deadline, poll)
+        if kind == "queued":
+            beat = time.monotonic()
+        elif time.monotonic() - beat >= queue_lease().total_seconds() / 3:
+            _renew_queue_lease(store, agent, resource, lock_type)
+            beat = time.monotonic()
         queued_once = True
         if time.monotonic() >= deadline:
             _leave_queue(store, agent, resource, lock_type)
@@ -712,6 +730,25 @@ def acquire(store: Store, resource: str, *, type: str = "exclusive", ttl: str | 
             raise _denial(view, agent, resource, lock_type, task, payload,
                           waited=timedelta(seconds=time.monotonic() - started))
         time.sleep(max(0.01, min(poll, deadline - time.monotonic())))
+
+
+def _renew_queue_lease(store: Store, agent: str, resource: str, lock_type: str) -> None:
+    """The waiter's heartbeat: push its queue entries' ``lease_until`` forward."""
+
+    def op(txn: Txn) -> None:
+        now = timeutil.parse_time(txn.now)
+        lease = timeutil.iso(now + queue_lease())
+        for path, lock in _lock_files(txn).items():
+            queue = [dict(e) for e in lock.get("queue") or []]
+            mine = [e for e in queue if _same_request(e, agent, resource, lock_type) and _entry_live(e, now)]
+            if mine:
+                for entry in mine:
+                    entry["lease_until"] = lease
+                lock["queue"] = queue
+                _store_lock(txn, path, lock, now)
+                txn.describe("lock.heartbeat", f"{agent} still waits for {lock_type} lock on {resource}")
+
+    store.transact(op)
 
 
 # --------------------------------------------------------------------------- requests to owners
@@ -961,7 +998,7 @@ def renew(store: Store, lock_id: str, ttl: str | float | timedelta | None = None
 def break_lock(store: Store, lock_id: str, reason: str) -> dict[str, Any]:
     """Force a lock open (anyone may); recorded as ``lock.broken`` naming the previous holders.
 
-    Returns the lock as it was. Waiters queued on it keep their places.
+    Returns the lock as it was. Its queue is cleared too (a stalled waiter is a common reason to break).
     """
     agent = store.agent
     _check_lock_id(lock_id)
@@ -979,7 +1016,7 @@ def break_lock(store: Store, lock_id: str, reason: str) -> dict[str, Any]:
         previous = [h["agent"] for h in lock.get("holders") or []]
         broken = {**lock, "holders": list(lock.get("holders") or [])}
         lock["holders"] = []
-        lock["queue"] = _live_queue(lock, now)
+        lock["queue"] = []  # waiters re-queue (or take it) on their next poll: a broken lock starts clean
         _store_lock(txn, path, lock, now)
         txn.add_event("lock.broken", task=lock.get("task"), to=previous[0] if len(previous) == 1 else None,
                       summary=f"{agent} broke {lock['type']} lock on {lock['resource']} held by "

@@ -11,10 +11,9 @@ Descriptions are short on purpose: agents pay for them in context on every turn.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any, Callable
 
-from gitcoord.errors import GitcoordError, UsageError
+from gitcoord.errors import GitcoordError, UsageError, Violation
 
 INSTRUCTIONS = ("gitcoord coordinates parallel agents through git. Loop: whoami, next, task_start, work only "
                 "inside the task's owned paths (check_staged before committing), msg_post status_update, "
@@ -22,23 +21,20 @@ INSTRUCTIONS = ("gitcoord coordinates parallel agents through git. Loop: whoami,
 
 
 class Session:
-    """The repository, the store and the agent the server acts for (resolved once, at start)."""
+    """The repository, the store and the agent the server acts for (resolved once, at start, by the
+    same rules as every command: ``--agent``, GITCOORD_AGENT, git config…; the remote likewise)."""
 
-    def __init__(self, directory: str | None = None, agent: str | None = None, remote: str | None = None):
-        from gitcoord import gitutil
-        from gitcoord.identity import resolve
+    def __init__(self, repo: Any, identity: Any, remote: str | None = None):
         from gitcoord.store import Store
 
-        self.repo = gitutil.open_repo(directory)
-        self.identity = resolve(self.repo, agent)
-        self.agent = self.identity.name
-        self.remote = remote or os.environ.get("GITCOORD_REMOTE") or gitutil.git_config_get(self.repo,
-                                                                                              "gitcoord.remote")
-        self.store = Store(self.repo, remote=self.remote, agent=self.agent)
+        self.repo = repo
+        self.identity = identity
+        self.agent = identity.name
+        self.remote = remote
+        self.store = Store(repo, remote=remote, agent=self.agent)
 
     def snapshot(self):
-        fetch = bool(self.remote) and os.environ.get("GITCOORD_OFFLINE") != "1"
-        return self.store.require(self.store.snapshot(fetch=fetch))
+        return self.store.require(self.store.snapshot(fetch=bool(self.remote)))
 
     # ------------------------------------------------------------------ the loop
     def whoami(self) -> dict[str, Any]:
@@ -60,7 +56,6 @@ class Session:
 
     def task_start(self, task_id: str) -> dict[str, Any]:
         from gitcoord import branches, tasks
-
         from gitcoord.identity import remember
 
         task = _public(tasks.transition(self.store, task_id, "in_progress"))
@@ -85,7 +80,11 @@ class Session:
     def msg_post(self, message: dict[str, Any], force: bool = False) -> dict[str, Any]:
         from gitcoord import messages
 
-        raw = json.dumps(message)  # the same size and shape checks as `msg post`
+        try:
+            raw = json.dumps(message)  # the same size and shape checks as `msg post`
+        except (RecursionError, TypeError, ValueError) as exc:
+            raise UsageError(f"msg post message: not a JSON object gitcoord can read ({type(exc).__name__})") \
+                from None
         return messages.post(self.store, messages.parse_message(raw, source="message"), force=force)
 
     def inbox(self, include_read: bool = False) -> dict[str, Any]:
@@ -137,8 +136,13 @@ class Session:
         result = validate_cached(registry.spec_location(self.repo, record["spec"]),
                                  gitutil.cache_dir(self.repo) / "contracts", kind=registry.validation_kind(record),
                                  text=data)
-        return {"name": name, "spec": record["spec"], "valid": result.valid, "kind": result.kind,
-                "errors": [e.to_dict() for e in result.errors]}
+        report = {"name": name, "spec": record["spec"], "valid": result.valid, "kind": result.kind,
+                  "errors": [e.to_dict() for e in result.errors]}
+        if not result.valid:  # exit 1 in the CLI
+            first = report["errors"][0] if report["errors"] else {}
+            raise Violation(f"contract {name}: {record['spec']} is invalid: {len(report['errors'])} error(s), first "
+                            f"{first.get('pointer') or '/'}: {first.get('message', '')}"[:400], data=report)
+        return report
 
     def contract_diff(self, name: str, from_version: str | None = None) -> dict[str, Any]:
         from gitcoord.contracts import registry
@@ -151,9 +155,13 @@ class Session:
         new = registry.read_spec(self.repo, record["spec"])
         consumers = registry.effective_consumers(record, registry._tasks(snap))
         result = registry.diff_bytes(entry["snapshot"], old, record["spec"], new, record=record, consumers=consumers)
-        return {"breaking": result.breaking, "from": f"{name} {entry['version']} (approved)",
-                "to": f"{record['spec']} at work tree", "counts": result.counts(),
-                "changes": [{**c.to_dict(), "consumers": list(c.consumers)} for c in result.changes]}
+        report = {"breaking": result.breaking, "from": f"{name} {entry['version']} (approved)",
+                  "to": f"{record['spec']} at work tree", "counts": result.counts(),
+                  "changes": [{**c.to_dict(), "consumers": list(c.consumers)} for c in result.changes]}
+        if result.breaking:  # exit 1 in the CLI
+            raise Violation(f"contract {name}: {report['counts']['error']} breaking change(s) since "
+                            f"{entry['version']}", data=report)
+        return report
 
     def check_staged(self) -> dict[str, Any]:
         from gitcoord import check as engine
@@ -163,7 +171,13 @@ class Session:
                                   branch=current_branch(self.repo), mode="staged", task=None,
                                   branch_level=engine.WARNING, coordination_branch=self.store.branch,
                                   read=engine.index_reader(self.repo))
-        return result.to_dict()
+        report = result.to_dict()
+        if not result.ok:  # exit 1 in the CLI, with the whole report
+            errors = [v for v in report["violations"] if v.get("level") == "error"] or report["violations"]
+            first = errors[0] if errors else {}
+            raise Violation(f"check --staged: {len(errors)} violation(s); {first.get('path') or ''}: "
+                            f"{first.get('message', '')}"[:400], data=report)
+        return report
 
     # ------------------------------------------------------------------ resources
     def task_manifest(self, task_id: str) -> str:
@@ -189,7 +203,8 @@ def _public(task: dict[str, Any]) -> dict[str, Any]:
 
 def error_line(exc: GitcoordError) -> str:
     """The CLI's one line for an error."""
-    return f"gitcoord: error: {exc.message}" + (f" — {exc.hint}" if exc.hint else "")
+    line = f"gitcoord: error: {exc.message}" + (f" — {exc.hint}" if exc.hint else "")
+    return " ".join(line.split())
 
 
 # tool name → (Session method, short description); arguments come from the method's signature
@@ -275,11 +290,10 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def serve(directory: str | None = None, agent: str | None = None, remote: str | None = None) -> None:
+def serve(repo: Any, identity: Any, remote: str | None = None) -> None:
     """Run the server on stdin/stdout until the client closes the stream."""
     try:
         import mcp  # noqa: F401
     except ImportError:
         raise UsageError("the MCP server needs the `mcp` package: pip install 'gitcoord[mcp]'") from None
-    session = Session(directory, agent, remote)
-    build_server(session).run("stdio")
+    build_server(Session(repo, identity, remote)).run("stdio")

@@ -99,14 +99,19 @@ def parse_message(raw: bytes | str, *, source: str = "-") -> Message:
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_MESSAGE_BYTES:
         raise UsageError(f"msg post {source}: message is larger than {MAX_MESSAGE_BYTES // 1024} KiB")
+    def no_constant(name: str) -> Any:
+        raise UsageError(f"msg post {source}: not JSON: {name} is not a JSON number")
+
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), parse_constant=no_constant)
     except UnicodeDecodeError:
         raise UsageError(f"msg post {source}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"msg post {source}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise UsageError(f"msg post {source}: JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise UsageError(f"msg post {source}: not JSON gitcoord accepts: {_one_line(str(exc), 80)}") from None
     return from_guide(doc, source=source)
 
 
@@ -298,6 +303,23 @@ def _hostile_char(text: str) -> str | None:
     return None
 
 
+MAX_DEPTH = 16  # the guide's messages nest two levels; deeper is a mistake or an attack
+
+
+def _too_deep(value: Any) -> list[Any] | None:
+    """The path of the first value nested deeper than MAX_DEPTH (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, list[Any]]] = [(value, [])]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return path
+        if isinstance(item, dict):
+            stack.extend((v, path + [k]) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, path + [i]) for i, v in enumerate(item))
+    return None
+
+
 def _check_strings(value: Any, path: list[Any]) -> tuple[list[Any], str] | None:
     if isinstance(value, str):
         bad = _hostile_char(value)
@@ -333,6 +355,10 @@ def validate(message: Message) -> None:
     """Check a message against ``contracts/msg-<kind>.schema.json`` and for hostile text (exit 2)."""
     if message.kind not in KINDS:
         raise UsageError(f"message kind {message.kind!r}: use one of {', '.join(KINDS)}")
+    deep = _too_deep(message.data)
+    if deep:
+        raise UsageError(f"{_prefix(message)}: {_where(message, deep[:3])}: nested deeper than {MAX_DEPTH} levels",
+                         data={"field": str(deep[0]), "kind": message.kind})
     found = _check_strings(message.data, [])
     if found:
         path, char = found
@@ -477,15 +503,6 @@ def post(store: Any, message: Message, *, force: bool = False) -> dict[str, Any]
     return result.value
 
 
-def as_guide_message(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The guide-shaped message an event carries (``data`` of a ``msg.*`` event), or None."""
-    kind = str(event.get("type", ""))[4:] if str(event.get("type", "")).startswith("msg.") else None
-    data = event.get("data")
-    if kind in GUIDE_TYPE_OF and isinstance(data, dict) and data.get("type") == GUIDE_TYPE_OF[kind]:
-        return data
-    return None
-
-
 # --------------------------------------------------------------------------- reading events
 
 
@@ -495,19 +512,28 @@ def _day_of(path: str) -> str:
 
 
 def iter_events(snapshot: Any, *, since: str | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(path, event)`` for every event file, skipping whole days before ``since`` unparsed."""
+    """``(path, event)`` for every event file, skipping whole days before ``since`` unparsed.
+
+    Each day's folder is read in one pass over its tree (a lookup per path would cost
+    O(events per day) each), in path order.
+    """
     since_day = since[:10] if since else None
+    folders: dict[str, None] = {}
     for path in snapshot.walk("events"):
-        if not path.endswith(".json"):
+        if path.endswith(".json"):
+            folders.setdefault(path.rsplit("/", 1)[0], None)
+    for folder in folders:
+        day = _day_of(folder + "/x")
+        if since_day and day and day < since_day:
             continue
-        if since_day and _day_of(path) and _day_of(path) < since_day:
-            continue
-        event = snapshot.load(path)
-        if event is None:
-            continue
-        if since and _time_key(event.get("at")) < _time_key(since):
-            continue
-        yield path, event
+        loaded = snapshot.load_dir(folder, ".json")
+        for path in sorted(loaded):
+            event = loaded[path]
+            if event is None:
+                continue
+            if since and _time_key(event.get("at")) < _time_key(since):
+                continue
+            yield path, event
 
 
 @functools.lru_cache(maxsize=65536)
@@ -522,9 +548,12 @@ def _time_key(at: str | None) -> str:
 
 
 def type_matches(event_type_name: str, pattern: str | None) -> bool:
-    """``--type``: exact (``msg.status``), a family (``msg`` = ``msg.*``) or a glob (``task.*``)."""
+    """``--type``: exact (``msg.status``), a family (``msg`` = ``msg.*``), a glob (``task.*``) or one of
+    the guide's message types (``status_update`` = ``msg.status``)."""
     if not pattern:
         return True
+    if pattern in GUIDE_TYPES:
+        return event_type_name == event_type(GUIDE_TYPES[pattern])
     if any(c in pattern for c in "*?["):
         return fnmatch.fnmatchcase(event_type_name, pattern)
     return event_type_name == pattern or event_type_name.startswith(pattern.rstrip(".") + ".")

@@ -244,7 +244,7 @@ def verdicts(figures: dict[str, Any]) -> list[dict[str, Any]]:
     rate = figures.get("conflict_rate")
     if rate is None:
         out.append(_verdict("conflict_rate", "unknown", None, "no merge runs yet",
-                            "merge ready tasks with `gitcoord merge run` to measure conflicts"))
+                            "merge ready tasks (`gitcoord merge plan` shows the run to start) to measure conflicts"))
     elif rate < GOOD_CONFLICTS:
         out.append(_verdict("conflict_rate", "good", rate, f"{rate:.0%} of merge items conflicted (target < 10 %)",
                             None))
@@ -265,8 +265,8 @@ def verdicts(figures: dict[str, Any]) -> list[dict[str, Any]]:
         level = "good" if delay <= SLOW_INTEGRATION_HOURS else "fair"
         out.append(_verdict("integration_delay", level, delay, f"ready tasks waited {delay:.1f} h on average to "
                             "be merged", None if level == "good" else
-                            "finished work waits too long: run `gitcoord merge run` more often (e.g. on every "
-                            "ready_to_merge) so conflicts surface early"))
+                            "finished work waits too long: merge more often (`gitcoord merge plan` shows what is ready; "
+                            "e.g. on every ready_to_merge) so conflicts surface early"))
     return out
 
 

@@ -195,3 +195,38 @@ def validate_patterns(patterns: Iterable[str], *, what: str = "pattern", limit: 
             raise UsageError(f"too many {what}s: more than {limit}; split the work or use broader patterns")
         result.append(validate_pattern(pattern, what=what))
     return result
+
+
+# --------------------------------------------------------------------------- names git refuses; collisions
+
+# Code points HFS+ ignores when comparing names (git's fsck checks ".git" with them removed).
+_HFS_IGNORABLE = dict.fromkeys([*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF])
+
+
+def checkout_refusal(path: str) -> str | None:
+    """Why git would refuse a tree entry on checkout (like fsck / verify_path), or None.
+
+    Refused: empty, ``.`` and ``..`` components, and ``.git`` in any case, with trailing dots or
+    spaces (NTFS), as the NTFS short name ``git~1``, with an NTFS stream suffix (``.git::$…``) or
+    with HFS+-ignorable code points inside.
+    """
+    if path.isascii() and "git" not in path.lower() and not path.startswith(".") and "/." not in path \
+            and "//" not in path and not path.endswith("/"):
+        return None
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            return f"has a {part or 'empty'!r} component"
+        name = part.translate(_HFS_IGNORABLE).lower()
+        bare = name.split(":", 1)[0].rstrip(" .")
+        if bare in (".git", "git~1"):
+            return f"has a component {part!r} that names the .git directory"
+    return None
+
+
+def fold(text: str) -> str:
+    """The key under which case-insensitive or Unicode-normalising file systems see a name as the same."""
+    if text.isascii():
+        return text.lower()
+    import unicodedata
+
+    return unicodedata.normalize("NFC", text.translate(_HFS_IGNORABLE)).casefold()

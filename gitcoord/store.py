@@ -45,6 +45,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "hard_requires": "merged",
         "max_agents_per_feature": 5,
         "lock_ttl": "2h",
+        "heartbeat": "1h",  # the guide: report hourly at least (doctor and inbox flag silence)
     },
     "contracts": {"globs": [], "allow_remote_refs": False},
     "merge": {"mode": "skip", "threshold": 0.0, "test": None},
@@ -86,6 +87,8 @@ def parse_bytes(path: str, data: bytes) -> Any:
             return json.loads(data)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidFile(path, f"malformed JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidFile(path, "malformed JSON: nested too deeply") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -93,6 +96,8 @@ def parse_bytes(path: str, data: bytes) -> Any:
     yaml, loader, _ = _yaml()
     if "*" in text and "&" in text:
         _refuse_aliases(path, text)
+    if text.count("[") + text.count("{") > 64 or len(text) > 16384:
+        _refuse_deep_nesting(path, text)
     try:
         return yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
@@ -108,6 +113,26 @@ def _refuse_aliases(path: str, text: str) -> None:
         for event in yaml.parse(text, Loader=loader):
             if isinstance(event, yaml.AliasEvent):
                 raise InvalidFile(path, "YAML aliases (*name) are not allowed in gitcoord files")
+    except yaml.YAMLError:
+        return  # the real parse reports the syntax error with its position
+
+
+MAX_NESTING = 64
+
+
+def _refuse_deep_nesting(path: str, text: str) -> None:
+    """Refuse nesting deeper than MAX_NESTING before building anything: libyaml's composer recurses
+    in C, and a 100k-deep document crashes the process instead of raising."""
+    yaml, loader, _ = _yaml()
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise InvalidFile(path, f"nested more than {MAX_NESTING} levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
     except yaml.YAMLError:
         return  # the real parse reports the syntax error with its position
 
@@ -721,7 +746,9 @@ class Store:
         if txn.task:
             lines.append(f"Gitcoord-Task: {txn.task}")
         message = "\n".join(line.replace("\0", "") for line in lines) + "\n"
-        return str(self.repo.create_commit(None, sig, sig, message, tree_oid, parents))
+        from gitcoord.signing import create_commit
+
+        return create_commit(self.repo, sig, sig, message, tree_oid, parents)  # SSH-signed when git is set up for it
 
     def _signature(self) -> pygit2.Signature:
         """Author/committer of coordination commits. Only values git can parse back are written:
@@ -766,6 +793,8 @@ class Store:
                 self.cache.save()
                 return TxnResult(value, commit, True, attempt + 1, txn.events)
             last_tip = tip
+            if recover_stale_ref_lock(self.repo, self.ref):
+                continue  # a crash had left git's ref lock behind; it is moved aside now
             self._sleep(attempt)
         lock = gitutil.common_dir(self.repo) / (self.ref + ".lock")
         hint = f" ({lock} exists: if no git process is running, remove it)" if lock.exists() else ""
@@ -927,7 +956,9 @@ class Store:
             changes = {p: (self.repo[after[p]].data if p in after else None) for p in changed}
             tree = _build_tree(self.repo, tip_tree, changes)
             message = commit.message.rstrip("\n") + f"\nGitcoord-Replayed: {commit.id}\n"
-            tip = str(self.repo.create_commit(None, commit.author, self._signature(), message, tree, [tip]))
+            from gitcoord.signing import create_commit
+
+            tip = create_commit(self.repo, commit.author, self._signature(), message, tree, [tip])
             replayed.append(op)
         return replayed, lost, tip
 
@@ -987,6 +1018,32 @@ class Store:
                 if oid:
                     out.append(_history_entry(oid, int(when or 0), message))
         return out
+
+
+STALE_REF_LOCK_SECONDS = 60.0
+"""A ref update holds git's ``<ref>.lock`` for milliseconds; one this old was left by a crash."""
+
+
+def recover_stale_ref_lock(repo: pygit2.Repository, ref: str) -> bool:
+    """Move a stale ``<ref>.lock`` aside (kept under ``gitcoord/stale-locks`` for inspection); True if done.
+
+    Only a lock file older than STALE_REF_LOCK_SECONDS is touched, so a live ref update is never
+    disturbed; the ref itself still holds the last committed value (git writes it by rename).
+    """
+    lock = gitutil.common_dir(repo) / (ref + ".lock")
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return False
+    if age < STALE_REF_LOCK_SECONDS:
+        return False
+    aside = gitutil.common_dir(repo) / "gitcoord" / "stale-locks"  # outside refs/: never read as a ref
+    try:
+        aside.mkdir(parents=True, exist_ok=True)
+        os.replace(lock, aside / f"{ref.replace('/', '_')}.lock-{int(time.time())}")
+    except OSError:
+        return False
+    return True
 
 
 def _history_entry(oid: str, when: int, message: str) -> dict[str, Any]:

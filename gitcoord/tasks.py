@@ -209,7 +209,8 @@ def next_for(view: View, agent: str, role: str | None = None, *, command: str = 
     declared = {a["name"]: graph.Agent(a["name"], tuple(a.get("roles") or ()))
                 for a in view.config.get("agents") or []}
     me = declared.get(agent, graph.Agent(agent))
-    best = graph.next_task(to_nodes(all_tasks.values()), me, role, hard_requires=view.config["policies"]["hard_requires"],
+    best = graph.next_task(to_nodes(all_tasks.values()), me, role,
+                           hard_requires=view.config["policies"]["hard_requires"],
                            contract_ready=contract_ready_fn(view, all_tasks))
     current = [t["id"] for t in all_tasks.values() if t.get("agent") == agent and t["status"] == "in_progress"]
     data: dict[str, Any] = {"agent": agent, "task": best, "in_progress": current}
@@ -279,10 +280,9 @@ def build_task(spec: Mapping[str, Any], *, feature: str | None = None, where: st
                 raise UsageError(f"{where} {task_id}: {key} {value!r} must be a simple name (letters, digits, ._-)")
             task[key] = value
     if spec.get("agent") is not None:
-        agent = str(spec["agent"])
-        if not agent or "\0" in agent or "\n" in agent or len(agent) > 200:
-            raise UsageError(f"{where} {task_id}: agent {agent!r} is not a valid name")
-        task["agent"] = agent
+        from gitcoord.identity import check_agent_name
+
+        task["agent"] = check_agent_name(str(spec["agent"]), f"{where} {task_id}: agent")
     if spec.get("estimate") is not None:
         task["estimate"] = round(timeutil.hours(spec["estimate"], what=f"{where} {task_id} estimate"), 6)
     if spec.get("priority") is not None:

@@ -191,6 +191,23 @@ def daemon_remote(tmp_path):
         yield rem
 
 
+SMALL_CART_SPEC = """\
+openapi: 3.0.3
+info: {title: Cart, version: 1.0.0}
+paths:
+  /cart:
+    get:
+      operationId: getCart
+      responses:
+        '200':
+          description: the cart
+          content:
+            application/json:
+              schema: {type: object, required: [total], properties: {total: {type: number}}}
+              example: {total: 3.5}
+"""  # the smallest valid contract the team-flow scenarios write
+
+
 CART_SPEC = Path(__file__).parent / "contracts" / "fixtures" / "cart-api.yaml"
 
 

@@ -14,14 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import git, run_cli
+from test_messages_guide import ok
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ok(*args: str, cwd: Path):
-    result = run_cli(*args, cwd=cwd)
-    assert result.code == 0, f"{args}: exit {result.code}: {result.err}"
-    return result
 
 
 @pytest.fixture

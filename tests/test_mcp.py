@@ -12,16 +12,11 @@ from typing import Any
 import pytest
 
 from conftest import commit_cart_spec, git, run_cli
+from test_messages_guide import ok
 
 pytest.importorskip("mcp", reason="the MCP SDK is the optional extra gitcoord[mcp]")
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def ok(*args: str, cwd: Path):
-    result = run_cli(*args, cwd=cwd)
-    assert result.code == 0, f"{args}: exit {result.code}: {result.err}"
-    return result
 
 
 @pytest.fixture
@@ -98,11 +93,24 @@ def test_a_whole_task_lifecycle_over_mcp(project: Path) -> None:
         git(project, "add", "src/api/cart.py")
         assert (await me.call("check_staged"))["ok"] is True
         git(project, "commit", "-q", "-m", "cart totals")
+        # a path another task owns: the check refuses (exit-code class 1) and carries the whole report
+        (project / "docs").mkdir()
+        (project / "docs" / "cart.md").write_text("mine?\n")
+        git(project, "add", "docs/cart.md")
+        line, error = await me.fail("check_staged")
+        assert error["exit_code"] == 1 and "docs/cart.md" in line
+        assert [(v["path"], v["rule"]) for v in error["violations"] if v["level"] == "error"] == [
+            ("docs/cart.md", "outside-ownership")]
+        git(project, "rm", "-q", "--cached", "docs/cart.md")
         owners = await me.call("owners", paths=["src/api/cart.py", "src/shared/config.py"])
         assert [row["owners"] for row in owners["paths"]] == [["API-1"], []]
         await me.call("msg_post", message={"type": "status_update", "task_id": "API-1", "status": "in_progress",
                                            "progress": 80, "completed_items": ["cart totals"],
                                            "current_item": "tests", "next_items": [], "blockers": []})
+        line, error = await me.fail("msg_post", message={"type": "task_complete", "task_id": "API-1",
+                                                         "summary": "cart API done", "ready_for_merge": True,
+                                                         "test_results": {"passed": 2, "failed": 1}})
+        assert error["exit_code"] == 1 and "1 failed" in line
         await me.call("msg_post", message={"type": "task_complete", "task_id": "API-1", "branch": branch,
                                            "summary": "cart API done", "deliverables": ["src/api/cart.py"],
                                            "test_results": {"passed": 3, "failed": 0, "coverage": 90},
@@ -185,3 +193,25 @@ def test_missing_sdk_is_one_line(project: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["gitcoord: error: the MCP server needs the `mcp` package: "
                                                 "pip install 'gitcoord[mcp]'"]
+
+
+def test_the_server_sees_the_team_through_a_remote(remote) -> None:
+    """Each tool call reads the shared branch afresh: another clone's message reaches the server's inbox,
+    and the server's claim reaches the other clone."""
+    a, b = remote.clone("a"), remote.clone("b")
+    ok("--remote", "origin", "init", cwd=a)
+    ok("--remote", "origin", "task", "add", "API-1", "--title", "Cart API", "--owns", "src/api/", cwd=a)
+    for clone in (a, b):
+        git(clone, "config", "gitcoord.remote", "origin")
+
+    async def scenario(me: Agent) -> None:
+        assert (await me.call("inbox"))["unread"] == 0
+        ok("--agent", "bob", "msg", "request", "--to", "alice", "--regarding", "API-1", "--request", "hurry",
+           cwd=b)
+        [item] = (await me.call("inbox"))["messages"]
+        assert (item["agent"], item["data"]["request"]) == ("bob", "hurry")
+        await me.call("task_start", task_id="API-1")
+
+    drive(a, scenario)
+    task = run_cli("--json", "task", "show", "API-1", cwd=b).json
+    assert (task["status"], task["agent"]) == ("in_progress", "alice")

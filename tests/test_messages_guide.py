@@ -90,6 +90,8 @@ def test_every_guide_example_posts_unchanged_and_reads_back_equal(auth: Path) ->
         assert event["data"] == by_type[event["data"]["type"]], event["type"]  # apart from the event's own id
     assert {e["type"] for e in events} == {"msg.status", "msg.blocker", "msg.request", "msg.complete",
                                           "msg.assignment"}
+    for kind, example in by_type.items():  # the guide's type names select events too
+        assert [e["data"] for e in run_cli("--json", "log", "--type", kind, cwd=auth).json["events"]] == [example]
     # the backend developer's inbox: the assignment, the blocker naming it, the request to it
     inbox = run_cli("--json", "--agent", "backend-dev-001", "inbox", cwd=auth).json
     received = {m["data"]["type"]: m for m in inbox["messages"]}
@@ -214,9 +216,14 @@ STATUS = {"type": "status_update", "task_id": "TASK-003", "progress": 10}
     (json.dumps({**STATUS, "agent_id": "backend-dev-001"}), "agent_id"),
     (json.dumps({**STATUS, "colour": "red"}), "colour"),
     ("TEN_MB", "larger than"),
+    ("DEEP", "nested"),
+    ("DEEP40", "/blockers/0/a: nested deeper than 16 levels"),
     (json.dumps([STATUS]), "JSON object"),
     ("{\"type\": \"status_update\",", "not JSON"),
     ("", "not JSON"),
+    ('{"type": "status_update", "task_id": "TASK-003", "progress": ' + "9" * 5000 + "}", "not JSON"),
+    ('{"type": "status_update", "task_id": "TASK-003", "progress": NaN}', "NaN"),
+    (b"\xff\xfe{}".decode("latin-1"), "not"),
     (json.dumps({"type": "blocker", "task_id": "TASK-003", "blocker_description": "x", "severity": "dire"}),
      "/severity"),
     (json.dumps({"type": "task_complete", "task_id": "TASK-003", "summary": "x",
@@ -225,6 +232,10 @@ STATUS = {"type": "status_update", "task_id": "TASK-003", "progress": 10}
 def test_bad_messages_exit_2_one_line_nothing_written(auth: Path, body: str, needle: str) -> None:
     if body == "TEN_MB":
         body = json.dumps({**STATUS, "current_item": "x" * (10 * 1024 * 1024)})
+    if body == "DEEP":  # deep enough to exhaust a recursive walk, small enough to pass the size limit
+        body = json.dumps(STATUS)[:-1] + ', "blockers": [' + '{"a": ' * 980 + "1" + "}" * 980 + "]}"
+    if body == "DEEP40":
+        body = json.dumps(STATUS)[:-1] + ', "blockers": [' + '{"a": ' * 40 + "1" + "}" * 40 + "]}"
     before = tip(auth)
     result = run_cli("--agent", "frontend-dev-001", "msg", "post", "-", cwd=auth, input=body)
     assert result.code == 2, (result.out, result.err)
@@ -265,7 +276,10 @@ def test_inbox_ids_ack_and_unread_counts(auth: Path) -> None:
     unknown = run_cli("--agent", "backend-dev-001", "inbox", "ack", "not-an-id", cwd=auth)
     assert unknown.code == 2 and "not-an-id" in unknown.err and tip(auth) == before
     assert run_cli("--agent", "backend-dev-001", "inbox", "ack", cwd=auth).code == 2
-    ok("--agent", "backend-dev-001", "inbox", "ack", "--all", cwd=auth)
+    # the hint, typed as printed, acts as the same agent and marks everything read
+    hint = re.search(r"`gitcoord ([^`]+)` marks them read", human).group(1)
+    assert hint == "--agent backend-dev-001 inbox ack --all"
+    ok(*hint.split(), cwd=auth)
     data = run_cli("--json", "--agent", "backend-dev-001", "inbox", cwd=auth).json
     assert (data["messages"], data["unread"], data["read"]) == ([], 0, 3)
     assert json.loads(git(auth, "show", "refs/heads/gitcoord:inbox/backend-dev-001.json"))["acked"] == sorted(ids)
@@ -309,6 +323,8 @@ def test_heartbeat_default_one_hour_in_doctor_and_inbox(auth: Path) -> None:
     ok("--agent", "manager", "task", "edit", "TASK-004", "--agent", "tech-writer-001", cwd=auth, env=at(1.6))
     [own] = run_cli("--json", "--agent", "backend-dev-001", "inbox", cwd=auth, env=at(1.6)).json["messages"]
     assert (own["reason"], own["task"]) == ("heartbeat", "TASK-002")
+    # the reminder's command acts as the same agent when typed as printed (identity came from --agent)
+    assert "`gitcoord --agent backend-dev-001 msg status TASK-002 --progress 25`" in own["summary"]
     [dependent] = run_cli("--json", "--agent", "tech-writer-001", "inbox", cwd=auth, env=at(1.6)).json["messages"]
     assert dependent["reason"] == "heartbeat" and "backend-dev-001" in dependent["summary"]
     assert run_cli("--json", "--agent", "frontend-dev-001", "inbox", cwd=auth, env=at(1.6)).json["messages"] == []
@@ -342,3 +358,17 @@ def test_a_lock_request_drops_out_of_the_owners_inbox_once_answered(auth: Path) 
     # the answer stays news for the one who asked
     answers = run_cli("--json", "--agent", "alice", "inbox", cwd=auth).json["messages"]
     assert [(m["type"], m["data"]["by"]) for m in answers] == [("lock.denied", "bob")]
+
+
+@pytest.mark.parametrize("name", ["msg-status", "msg-blocker", "msg-request", "msg-complete", "msg-assignment",
+                                  "inbox", "config"])
+def test_schemas_are_valid_json_schema_and_strict(name: str) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[1] / "contracts" / f"{name}.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["additionalProperties"] is False
+    if name.startswith("msg-"):  # the guide's "type" names the message
+        from gitcoord import messages
+
+        assert schema["properties"]["type"]["const"] == messages.GUIDE_TYPE_OF[name[4:]]

@@ -121,7 +121,7 @@ def test_import_missing_and_binary_files_exit_2(project, tmp_path):
 
 
 def test_export_round_trips_through_the_parser(project, tmp_path):
-    put_task(project, "ODD-1", "not valid!", ["odd/"])
+    put_task(project, "ODD-1", "odd+name", ["odd/"])  # an agent name but no GitHub handle
     put_task(project, "NOBODY-1", None, ["nobody/"])
     f = tmp_path / "CODEOWNERS"
     f.write_text("* @org/all\n")
@@ -134,7 +134,7 @@ def test_export_round_trips_through_the_parser(project, tmp_path):
     assert as_dict["src/api/"] == ["@alice"] and as_dict["src/api/v2/"] == ["@carol"]
     assert as_dict["/src/web/*"] == ["@bob"] and as_dict["odd/"] == [] and as_dict["nobody/"] == []
     assert "legacy/" not in as_dict  # merged task
-    assert "not valid!" in res.out  # explained in a comment
+    assert "odd+name" in res.out  # explained in a comment
     out = tmp_path / "OUT"
     assert run_cli("owners", "export", "-o", str(out), cwd=project).code == 0
     assert out.read_text() == res.out

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, git, make_repo
+from conftest import ROOT, SMALL_CART_SPEC as SPEC, git, make_repo
 
 README = (ROOT / "README.md").read_text()
 
@@ -75,23 +75,6 @@ def play(shell: Shell, block: str, cwd: Path, *, skip: tuple[str, ...] = (), exp
         wanted = next((code for prefix, code in (expect or {}).items() if stripped.startswith(prefix)), 0)
         assert result.returncode == wanted, f"`{stripped}` in {cwd.name}: exit {result.returncode}\n" \
                                             f"{result.stdout[-800:]}\n{result.stderr[-1500:]}"
-
-
-SPEC = """\
-openapi: 3.0.3
-info: {title: Cart, version: 1.0.0}
-paths:
-  /cart:
-    get:
-      operationId: getCart
-      responses:
-        '200':
-          description: the cart
-          content:
-            application/json:
-              schema: {type: object, required: [total], properties: {total: {type: number}}}
-              example: {total: 3.5}
-"""
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import git, run_cli
+from conftest import SMALL_CART_SPEC as SPEC, git, run_cli
 
 PLAN = """\
 feature: cart
@@ -33,25 +33,6 @@ tasks:
   - {id: DOCS, title: Docs, role: frontend, estimate: 1h, owns: [/docs/]}
 """
 
-SPEC = """\
-openapi: 3.0.3
-info: {title: Cart, version: 1.0.0}
-paths:
-  /cart:
-    get:
-      operationId: getCart
-      responses:
-        '200':
-          description: the cart
-          content:
-            application/json:
-              schema:
-                type: object
-                required: [total]
-                properties:
-                  total: {type: number}
-              example: {total: 3.5}
-"""
 
 
 def ok(result, what: str):

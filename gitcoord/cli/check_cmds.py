@@ -9,7 +9,7 @@ from gitcoord.cli.app import App, emit_report, json_option, pass_app
 
 @click.command()
 @click.option("--staged", "mode", flag_value="staged", help="The staged changes (index vs HEAD); the default.")
-@click.option("--range", "range_spec", metavar="A..B", help="Every commit in A..B, commit by commit.")
+@click.option("--range", "range_spec", metavar="A..B", help="What B changes relative to A (the net effect from their merge-base; a crafted merge cannot hide a change).")
 @click.option("--base", metavar="REV", help="Everything HEAD (or --head) changed since it forked from REV.")
 @click.option("--head", metavar="REV", help="With --base: the tip to compare (default HEAD).")
 @click.option("--task", metavar="ID", help="Check against this task (else the branch's task, else yours in progress).")
@@ -43,22 +43,28 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
     commits = 0
     if range_spec:
         found = engine.range_commits(repo, range_spec)
-        commit_of = engine.paths_of_commits(repo, found)
+        start, end = (range_spec.split("..")[0] or "HEAD"), (range_spec.split("..")[-1] or "HEAD")
+        tip = str(engine.resolve_commit(repo, end, "--range end").id)
+        links: dict[str, str] | None = {}
+        commit_of = engine.net_change(repo, tip, str(engine.resolve_commit(repo, start, "--range start").id), found,
+                                      links)
         paths, commits, kind = list(commit_of), len(found), "range"
-        read = engine.blob_reader(repo, range_spec.split("..")[-1] or "HEAD")
+        read = engine.blob_reader(repo, end)
     elif base:
         paths, kind = engine.merge_base_paths(repo, base, head or "HEAD"), "base"
         read = engine.blob_reader(repo, head or "HEAD")
+        links = engine.symlinks(repo, str(engine.resolve_commit(repo, head or "HEAD").id), paths)
     else:
         paths, kind = engine.staged_paths(repo), "staged"
         read = engine.index_reader(repo)
+        links = None
     if branch is None:
         if head and not head.startswith(("refs/tags/",)) and f"refs/heads/{head}" in repo.references:
             branch = head
         else:
             branch = current_branch(repo)
     result = engine.run_check(snap, paths, agent=app.agent, branch=branch, mode=kind, task=task,
-                              commit_of=commit_of, commits=commits,
+                              commit_of=commit_of, commits=commits, links=links,
                               branch_level=engine.WARNING if kind == "staged" else engine.ERROR,
                               coordination_branch=app.store.branch, read=read)
     emit_report(app, result, fmt, text=engine.render_text, github=engine.render_github, junit=engine.render_junit)

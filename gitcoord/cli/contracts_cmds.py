@@ -205,25 +205,27 @@ def validate(app: App, targets: tuple[str, ...], kind: str | None) -> None:
     from gitcoord.errors import UsageError
 
     repo = _repo_or_none(app)
+    snap = app.snapshot(required=False) if repo is not None else None
     if repo is None:
         if not targets:
             raise UsageError(f"{_cwd(app)}: not inside a git repository, so no registered contracts: "
                              "name the spec files to validate (gitcoord contract validate FILE...)")
         items = [(None, *_file(app, t), None) for t in targets]
     elif not targets:
-        snap = app.snapshot(required=False)
         items = [(name, r["spec"], registry.read_spec(app.repo, r["spec"]), r)
                  for name, r in (registry.load_contracts(snap).items() if snap.exists else [])]
     else:
         items = [_target(app, t) for t in targets]
+    remote_refs = bool(snap is not None and snap.exists
+                       and (snap.config.get("contracts") or {}).get("allow_remote_refs"))
     cache = gitutil.cache_dir(repo) / "contracts" if repo is not None else None
     results = []
     for name, path, data, record in items:
         location = registry.spec_location(repo, path) if record else path
         wanted = registry.validation_kind(record) if record else kind
         try:
-            res = validate_cached(location, cache, kind=wanted, text=data) if cache is not None \
-                else validate_spec(load_document(location, text=data), kind=wanted)
+            res = validate_cached(location, cache, kind=wanted, text=data, allow_remote_refs=remote_refs) \
+                if cache is not None else validate_spec(load_document(location, text=data), kind=wanted)
             entry = {"name": name, "spec": path, "valid": res.valid, "kind": res.kind,
                      "errors": [e.to_dict() for e in res.errors]}
         except UsageError as exc:  # unparsable: the parser's line (and column) when it gives one

@@ -13,9 +13,13 @@ from gitcoord.cli.app import App, json_option, pass_app
               help="Real seconds per simulated hour of agent work (durations are compressed).")
 @click.option("--no-daemon", is_flag=True, help="Use a file remote instead of a git daemon on 127.0.0.1.")
 @click.option("--no-report", is_flag=True, help="Skip report.html and timeline.svg.")
+@click.option("--run", "with_run", is_flag=True,
+              help="Drive the plan with `gitcoord run` and scripted agent programs in their own worktrees "
+                   "(real time) instead of the simulated agents.")
 @json_option
 @pass_app
-def demo(app: App, directory: str | None, seconds_per_hour: float, no_daemon: bool, no_report: bool) -> None:
+def demo(app: App, directory: str | None, seconds_per_hour: float, no_daemon: bool, no_report: bool,
+         with_run: bool) -> None:
     """Watch four simulated agents build a shopping-cart feature in parallel, coordinated by gitcoord.
 
     \b
@@ -31,7 +35,15 @@ def demo(app: App, directory: str | None, seconds_per_hour: float, no_daemon: bo
       gitcoord demo
       gitcoord demo /tmp/shop
       gitcoord --json demo /tmp/shop > summary.json
+      gitcoord demo --run /tmp/shop-run   # the same plan, driven by `gitcoord run`
     """
+    if with_run:
+        from gitcoord.demo_run import run_agents_demo
+
+        outcome = run_agents_demo(directory, say=app.info, use_daemon=not no_daemon)
+        app.emit(outcome.to_dict(), lambda: f"demo finished in {outcome.seconds:.1f} s: {outcome.directory}\n"
+                                            f"  report: {outcome.files['report_html']}")
+        return
     from gitcoord.demo import run_demo
 
     result = run_demo(directory, say=app.info, use_daemon=not no_daemon, seconds_per_hour=seconds_per_hour,

@@ -62,9 +62,11 @@ def status(app: App) -> None:
     from gitcoord import hooks as hooks_lib
 
     rows = hooks_lib.status(app.repo)
-    app.emit({"hooks": rows}, lambda: "\n".join(
-        f"{r['hook']:<12} {'installed' if r['installed'] else '-':<10} {'chained' if r['chained'] else ''}"
-        for r in rows))
+    identity = hooks_lib.identity_status(app.repo)
+    app.emit({"hooks": rows, "identity": identity}, lambda: "\n".join(
+        [f"{r['hook']:<12} {'installed' if r['installed'] else '-':<10} {'chained' if r['chained'] else ''}"
+         for r in rows] + [f"identity     {'verified' if identity['verified'] else 'UNVERIFIED':<10} "
+                           f"{identity['note']}"]))
 
 
 @click.group()
@@ -80,10 +82,10 @@ def run(app: App, name: str, args: tuple[str, ...]) -> None:
     """Run hook NAME with git's ARGS (stdin is read for pre-push and pre-receive); exit 1 blocks."""
     from gitcoord import hooks as hooks_lib
 
-    stdin = ""
-    if name in ("pre-push", "pre-receive") and not sys.stdin.isatty():
-        stdin = sys.stdin.read()
-    outcome = hooks_lib.run_hook(name, list(args), stdin, app.directory)
+    def read_stdin() -> str:
+        return sys.stdin.read() if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else ""
+
+    outcome = hooks_lib.run_limited(name, list(args), read_stdin, app.directory)
     for line in outcome.lines:
         click.echo(line, err=True)
     if app.as_json:

@@ -45,6 +45,8 @@ COMMANDS: dict[str, str] = {
     "demo": "gitcoord.cli.demo_cmds:demo",
     "whoami": "gitcoord.cli.identity_cmds:whoami",
     "repair": "gitcoord.cli.store_cmds:repair",
+    "worktree": "gitcoord.cli.worktree_cmds:worktree",
+    "run": "gitcoord.cli.run_cmds:run",
 }
 
 EXAMPLES = """\b

@@ -8,13 +8,12 @@ from gitcoord.cli.app import App, pass_app
 
 
 @click.command()
-@click.option("--agent", "agent", default=None, metavar="NAME",
-              help="Act as this agent for the whole session (else the usual identity rules).")
 @pass_app
-def mcp(app: App, agent: str | None) -> None:
+def mcp(app: App) -> None:
     """Serve gitcoord as an MCP server on stdin/stdout (needs `pip install 'gitcoord[mcp]'`).
 
-    The agent is fixed when the server starts; no tool can act in another name.
+    The agent is fixed when the server starts (`--agent NAME`, else the usual identity rules);
+    no tool can act in another name.
 
     \b
     Example client configuration (Claude Code, Codex CLI, …):
@@ -22,4 +21,4 @@ def mcp(app: App, agent: str | None) -> None:
     """
     from gitcoord.mcp_server import serve
 
-    serve(app.directory, agent or app._agent, app._remote)
+    serve(app.repo, app.identity, app.remote)

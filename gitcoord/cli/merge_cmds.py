@@ -84,11 +84,12 @@ def _run_command(data: dict[str, Any], *extra: str) -> str:
 @click.option("--push", is_flag=True, help="Push target and coordination branch together (atomic, leased).")
 @click.option("--allow-checked-out", is_flag=True, help="Move the target even if a worktree has it checked out.")
 @click.option("--allow-empty", is_flag=True, help="Land (mark merged) branches with no commits beyond the base.")
+@click.option("--keep", "keep_worktrees", is_flag=True, help="Keep the worktrees of the tasks that land.")
 @json_option
 @pass_app
 def merge_run(app: App, feature: str | None, into: str | None, test_cmd: str | None, mode: str | None,
               threshold: float | None, wait: str | None, dry_run: bool, push: bool, allow_checked_out: bool,
-              allow_empty: bool) -> None:
+              allow_empty: bool, keep_worktrees: bool) -> None:
     """Merge every ready task in dependency order; exit 1 if something was left out.
 
     \b
@@ -112,7 +113,14 @@ def merge_run(app: App, feature: str | None, into: str | None, test_cmd: str | N
     if dry_run:
         app.emit(data, lambda: render_plan(data) + f"\nexpected test runs: {data['expected_test_runs']}")
         return
-    app.emit(data, lambda: render_run(data))
+    if data.get("merged") and not keep_worktrees:
+        from gitcoord import tasks, worktrees
+
+        data["worktrees"] = worktrees.prune(app.repo, tasks.load_tasks(app.store.snapshot(fetch=False)),
+                                            only=set(data["merged"]))
+    app.emit(data, lambda: render_run(data) + "".join(
+        [f"\nremoved worktree {w['path']}" for w in (data.get("worktrees") or {}).get("removed", [])]
+        + [f"\nkept worktree {w['path']}: {w['reason']}" for w in (data.get("worktrees") or {}).get("kept", [])]))
     if data["skipped"]:
         raise SystemExit(1)
 

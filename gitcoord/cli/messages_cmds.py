@@ -186,7 +186,8 @@ def inbox(ctx: click.Context, app: App, for_agent: str | None, since: str | None
     from gitcoord.inbox import counts, inbox as collect
 
     agent = for_agent or app.agent
-    entries = collect(app.snapshot(), agent, since=messages.parse_since(since))
+    entries = collect(app.snapshot(), agent, since=messages.parse_since(since),
+                      command=app.gitcoord_cmd if agent == app.agent else "gitcoord")
     tally = counts(entries)
     shown = entries if show_all else [e for e in entries if not e["read"]]
 
@@ -197,7 +198,8 @@ def inbox(ctx: click.Context, app: App, for_agent: str | None, since: str | None
         lines = [f"{e['id']:<14} {e['reason']:<15} {'' if not e['read'] else '(read) '}{messages.format_event(e)}"
                  for e in shown]
         return "\n".join(lines + [f"{tally['unread']} unread, {tally['read']} read"
-                                   + (f" — `gitcoord inbox ack --all` marks them read" if tally["unread"] else "")])
+                                   + (f" — `{app.gitcoord_cmd} inbox ack --all` marks them read"
+                                      if tally["unread"] and agent == app.agent else "")])
 
     app.emit({"agent": agent, **tally, "messages": shown}, human)
 
@@ -216,7 +218,8 @@ def inbox_ack(app: App, ids: tuple[str, ...], all_items: bool) -> None:
 
 
 @click.command()
-@click.option("--type", "type_", default=None, metavar="T", help="Event type: msg.status, a family (msg) or glob.")
+@click.option("--type", "type_", default=None, metavar="T",
+              help="Event type: msg.status, a family (msg), a glob, or a guide type (status_update).")
 @click.option("--task", default=None, metavar="ID", help="Only events about this task.")
 @click.option("--since", default=None, metavar="TIME", help="ISO 8601 time, or a duration back from now (2h).")
 @click.option("--follow", "-f", is_flag=True, help="Keep polling and print new events until Ctrl-C.")

@@ -194,7 +194,8 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
     @json_option
     @pass_app
     def command(app: App, task_id: str, reason_text: str | None = None, force_flag: bool = False,
-                from_rev: str | None = None, push: bool = False, allow_empty: bool = False) -> None:
+                from_rev: str | None = None, push: bool = False, allow_empty: bool = False,
+                worktree: str | None = None, keep: bool = False) -> None:
         from gitcoord import branches, tasks
 
         start = None
@@ -208,9 +209,14 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         result = tasks.transition(app.store, task_id, target, reason=reason_text, force=force_flag)
         extra = ""
         if target == "in_progress" and result.get("branch"):
-            extra, result["branch_start"] = _ensure_task_branch(app, result["branch"], start)
-        if name == "start":
+            extra, result["branch_start"] = _ensure_task_branch(app, result["branch"], start,
+                                                                switch_hint=worktree is None)
+        if name == "start" and worktree is not None and result.get("branch"):
+            extra += _start_worktree(app, task_id, result, worktree)
+        elif name == "start":
             extra += _remember_identity(app)
+        if name == "cancel" and not keep:
+            extra += _prune_worktree(app, task_id)
         if work is not None:
             result["work"] = work.to_dict()
             if work.pushed_now:
@@ -232,6 +238,13 @@ def _lifecycle(name: str, target: str, help_text: str, *, reason: bool = False, 
         command = click.option("--from", "from_rev", metavar="REV",
                                help="Start the task branch from REV (default: the base branch; in remote mode "
                                     "its tip on the remote).")(command)
+    if target == "in_progress" and name == "start":
+        command = click.option("--worktree", "worktree", is_flag=False, flag_value="", default=None, metavar="[PATH]",
+                               help="Check the task branch out in a linked worktree of its own (default "
+                                    ".gitcoord/worktrees/<task>), acting as this agent, and run worktree.setup "
+                                    "there.")(command)
+    if target == "cancelled":
+        command = click.option("--keep", is_flag=True, help="Keep the task's worktree.")(command)
     if target == "ready_to_merge":
         command = click.option("--push", is_flag=True,
                                help="Push the task branch to the remote first (git push -u REMOTE BRANCH).")(command)
@@ -246,6 +259,35 @@ def _remember_identity(app: App) -> str:
 
     where = remember(app.repo, app.agent)
     return "" if where == "unchanged" else f"\nthis checkout now acts as {app.agent} ({where})"
+
+
+def _start_worktree(app: App, task_id: str, result: dict[str, Any], path: str) -> str:
+    """`task start --worktree`: the task's own checkout; the setup commands' outcome decides the exit code."""
+    from gitcoord import worktrees
+
+    setup = ((app.snapshot(fetch=False).config.get("worktree") or {}).get("setup")) or []
+    env = {"GITCOORD_TASK": task_id, "GITCOORD_AGENT": app.agent, "GITCOORD_FEATURE": result.get("feature") or ""}
+    made = worktrees.create(app.repo, task_id, result["branch"], app.agent, path=path or None, setup=setup, env=env)
+    result["worktree"] = made.to_dict()
+    line = (f"\nworktree {made.path} ({'created' if made.created else 'exists'}), acting as {app.agent}: "
+            f"`cd {worktrees._quote(made.path)}`")
+    if made.setup_log:
+        line += f"\nsetup: {len(made.setup)} command(s), output in {made.setup_log}"
+    if not made.setup_ok:
+        failed = made.setup[-1]
+        app.emit(result, lambda: f"{task_id}: {result['status']}{line}\nsetup command failed (exit "
+                                 f"{failed['exit_code']}): {failed['command']}")
+        raise SystemExit(1)
+    return line
+
+
+def _prune_worktree(app: App, task_id: str) -> str:
+    """A cancelled task's worktree goes (unless dirty: then it is kept and said so)."""
+    from gitcoord import tasks, worktrees
+
+    done = worktrees.prune(app.repo, tasks.load_tasks(app.snapshot(fetch=False)), only={task_id})
+    return "".join([f"\nremoved worktree {w['path']}" for w in done["removed"]]
+                   + [f"\nkept worktree {w['path']}: {w['reason']}" for w in done["kept"]])
 
 
 def _check_done(app: App, task_id: str, push: bool, allow_empty: bool, force: bool):
@@ -263,19 +305,21 @@ def _check_done(app: App, task_id: str, push: bool, allow_empty: bool, force: bo
                                fetch=not app.offline, push=push, allow_empty=allow_empty)
 
 
-def _ensure_task_branch(app: App, name: str, start=None) -> tuple[str, dict[str, Any]]:
-    """Create the task branch (never touching the work tree): the line to print and what happened."""
+def _ensure_task_branch(app: App, name: str, start=None, *, switch_hint: bool = True) -> tuple[str, dict[str, Any]]:
+    """Create the task branch (never touching the work tree): the line to print and what happened.
+    (With a worktree of its own the branch is checked out there: no `git switch` hint.)"""
     from gitcoord import branches
 
+    hint = f": `git switch {name}`" if switch_hint else ""
     if app.repo.references.get(f"refs/heads/{name}") is not None:
-        return f"\nbranch {name} exists: `git switch {name}`", {"created": False}
+        return f"\nbranch {name} exists{hint}", {"created": False}
     start = start or branches.resolve_start_point(app.repo, app.snapshot(fetch=False).config["base"], app.remote,
                                                   fetch=not app.offline, task_branch=name)
     created = branches.ensure_branch(app.repo, name, start.commit)
     note = f" ({start.note})" if start.note else ""
     info = {"created": created, "commit": start.commit, "from": start.source, "note": start.note}
-    return (f"\nbranch {name} {'created' if created else 'exists'} from {start.source} at {start.commit[:10]}{note}: "
-            f"`git switch {name}`", info)
+    return (f"\nbranch {name} {'created' if created else 'exists'} from {start.source} at {start.commit[:10]}{note}"
+            f"{hint}", info)
 
 
 def _next_hint(target: str, task_id: str) -> str:

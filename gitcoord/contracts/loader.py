@@ -1,16 +1,17 @@
 """Load a spec file (YAML or JSON) into plain Python data, safely and fast.
 
 YAML goes through libyaml's C loader when present. Alias bombs are refused before any
-expansion can happen: documents without alias tokens (nearly all specs) are loaded in one
-pass; documents with aliases are composed first and their expanded size is counted on the
-node graph (memoised per node, so the count itself cannot blow up).
+expansion can happen, at the parser level: one pass over the parser's events bounds the nesting
+depth and finds aliases (whatever their spelling); documents without aliases (nearly all specs)
+are then loaded directly; documents with aliases are composed, their expanded size is counted
+on the node graph (memoised per node, so the count itself cannot blow up), and the data is
+constructed from those same nodes.
 Source lines are only computed when an error message needs one (``Document.line_of``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,6 @@ from gitcoord.errors import UsageError
 MAX_SPEC_BYTES = 50 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
 """Aliases may legitimately reuse nodes, but not grow a document past this many nodes."""
-
-# An alias needs an anchor; anchors can only open a node: after "key: ", "- ", "? ", a flow
-# bracket or comma, or at the start of a line. Prose such as "R&D" or "**bold**" does not match.
-# A tag may come first (``key: !!seq &a [...]``), so any ``!tag`` run before the ``&`` is skipped.
-_ANCHOR_TOKEN = re.compile(rb"(?:^[ \t]*|[:\-?][ \t]+|[\[{,][ \t]*)(?:![^\s,\[\]{}]*[ \t]+)*&[^\s,\[\]{}]",
-                           re.MULTILINE)
 
 
 def _yaml_loader_classes() -> tuple[type, type]:
@@ -127,6 +122,8 @@ def load_document(path: str | Path, *, text: bytes | None = None) -> Document:
         try:
             data = json.loads(text)
             is_yaml = False
+        except RecursionError:
+            raise UsageError(f"{name}: invalid JSON (nested too deeply)") from None
         except (ValueError, UnicodeDecodeError) as exc:
             if name.endswith(".json"):
                 place = {"line": exc.lineno, "column": exc.colno} if isinstance(exc, json.JSONDecodeError) else {}
@@ -140,17 +137,50 @@ def load_document(path: str | Path, *, text: bytes | None = None) -> Document:
     return Document(data=data, path=name, text=text, is_yaml=is_yaml)
 
 
+MAX_NESTING = 512
+"""Deepest nesting of mappings/sequences accepted: libyaml's composer recurses in C."""
+
+
+def _scan_events(name: str, text: bytes) -> bool:
+    """One pass over the parser's events (libyaml's parser is iterative): refuse nesting deeper
+    than MAX_NESTING and report whether any alias occurs. Done on the real token stream, so CR-only
+    line breaks, verbatim tags with commas or any other spelling cannot hide an alias."""
+    import yaml
+
+    fast, _ = _yaml_loader_classes()
+    depth = 0
+    aliases = False
+    for event in yaml.parse(text, Loader=fast):
+        kind = type(event)
+        if kind is yaml.AliasEvent:
+            aliases = True
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+            depth += 1
+            if depth > MAX_NESTING:
+                raise UsageError(f"{name}: nested more than {MAX_NESTING} levels deep; refusing to load it")
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            depth -= 1
+    return aliases
+
+
 def _load_yaml(name: str, text: bytes) -> Any:
     import yaml
 
     fast, _ = _yaml_loader_classes()
     try:
-        if _ANCHOR_TOKEN.search(text):
-            root = yaml.compose(text, Loader=fast)
+        if not _scan_events(name, text):
+            return yaml.load(text, Loader=fast)
+        # Aliases: compose once (nodes are shared, nothing is expanded yet), count the expanded
+        # size on the node graph, and only then construct the data from those same nodes.
+        loader = fast(text)
+        try:
+            root = loader.get_single_node()
             if root is None:
                 return None
             _check_expansion(name, root)
-        return yaml.load(text, Loader=fast)
+            return loader.construct_document(root)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -158,6 +188,8 @@ def _load_yaml(name: str, text: bytes) -> Any:
         raise UsageError(f"{name}: invalid YAML{where}: {exc.problem}", data={"path": name, **place}) from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{name}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{name}: nested too deeply; refusing to load it") from None
 
 
 def _check_expansion(name: str, root: Any) -> None:

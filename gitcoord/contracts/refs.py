@@ -127,8 +127,16 @@ class RefResolver:
         if cached is None:
             import urllib.request
 
-            with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - opt-in only
-                cached = load_document(url, text=response.read())
+            from gitcoord.contracts.loader import MAX_SPEC_BYTES
+
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - opt-in only
+                    data = response.read(MAX_SPEC_BYTES + 1)
+            except (OSError, ValueError) as exc:
+                raise RefError(f"remote $ref {url!r}: cannot fetch it ({exc})", ref=url) from None
+            if len(data) > MAX_SPEC_BYTES:
+                raise RefError(f"remote $ref {url!r}: over the {MAX_SPEC_BYTES}-byte limit", ref=url)
+            cached = load_document(url, text=data)
             self._documents[url] = cached
         return cached
 

@@ -139,6 +139,7 @@ def validate_spec(
     kind: str | None = None,
     root: "str | Path | None" = None,
     backend: str = "fast",
+    allow_remote_refs: bool = False,
 ) -> ValidationResult:
     """Validate a spec; every error carries a JSON pointer and, for YAML sources, a line.
 
@@ -146,7 +147,8 @@ def validate_spec(
     OpenAPI version); with None a document lacking an ``openapi``/``swagger`` key is invalid, as
     JSON Schema must be declared; ``detect`` takes such a document as JSON Schema (for files
     that ``contracts.globs`` declares to be specs). ``root`` bounds relative file refs (default:
-    the git work tree holding the spec, else its directory).
+    the git work tree holding the spec, else its directory). ``allow_remote_refs`` lets
+    http(s) refs be fetched (``contracts.allow_remote_refs``; hooks never pass it).
     """
     from gitcoord.contracts.loader import Document
 
@@ -168,7 +170,7 @@ def validate_spec(
 
     from gitcoord.contracts.refs import RefError, RefResolver, iter_refs
 
-    resolver = RefResolver(doc, root=root)
+    resolver = RefResolver(doc, root=root, allow_remote=allow_remote_refs)
     errors: list[SpecError] = []
     for where, ref in iter_refs(doc.data):
         try:
@@ -248,6 +250,7 @@ def validate_cached(
     *,
     kind: str | None = None,
     text: bytes | None = None,
+    allow_remote_refs: bool = False,
 ) -> ValidationResult:
     """``validate_spec`` memoised by blob id (plus kind); a hit imports no validator at all.
 
@@ -265,7 +268,7 @@ def validate_cached(
         hit.path = str(path)
         return hit
     doc = load_document(path, text=data)
-    result = validate_spec(doc, kind=kind)
+    result = validate_spec(doc, kind=kind, allow_remote_refs=allow_remote_refs)
     from gitcoord.contracts.refs import iter_refs
 
     if not any(not ref.startswith("#") for _, ref in iter_refs(doc.data)):

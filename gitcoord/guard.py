@@ -1,0 +1,623 @@
+"""The server's guard: what a push may do to the coordination branch, the base and task branches.
+
+Client hooks are a courtesy; this runs in ``pre-receive`` and is the boundary (DESIGN §3, trust
+model). It reads only what the push needs: the changed files of each pushed coordination commit,
+the configuration and the few tasks a ref names, never the whole store, so one bad file can
+neither get in nor wedge later pushes.
+
+Coordination branch: fast-forward only, never deleted; only gitcoord's own entity paths, each a
+regular file, small, parseable and schema-valid; every change a legal lifecycle transition by an
+agent entitled to it. The acting agent of a commit is its ``Gitcoord-Agent:`` trailer —
+self-asserted, unless ``identity.mode`` in gitcoord.yaml is ``pusher`` (the forge's authenticated
+user, from an environment variable the server sets) or ``signed`` (SSH-signed commits checked
+against agents' keys; see ``signing``).
+
+Maintainers: agents with the ``maintainer`` role in gitcoord.yaml, plus names the server itself
+lists (``git config --add gitcoord.maintainer NAME``), which a push cannot change. While neither
+names one, maintainer-only changes are open to every agent (a project bootstrapping itself).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import pygit2
+
+ZERO = "0" * 40
+MAINTAINER = "maintainer"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
+PUSHER_VARS = ("GL_USERNAME", "GITEA_PUSHER_NAME", "REMOTE_USER")
+EXTRA_FILE_BYTES = 1 << 20  # contract snapshots (contracts/<name>/<version>.<ext>)
+
+# Every path gitcoord writes on its branch; anything else is refused.
+_ENTITY_PATHS = [
+    (re.compile(r"^gitcoord\.yaml$"), "config"),
+    (re.compile(r"^tasks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.yaml$"), "task"),
+    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.yaml$"), "contract"),
+    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._-]{0,127}/[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\.(yaml|yml|json)$"),
+     "snapshot"),
+    (re.compile(r"^locks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.json$"), "lock"),
+    (re.compile(r"^events/\d{4}-\d{2}-\d{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json$"), "event"),
+    (re.compile(r"^merges/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.json$"), "merge"),
+]
+_PLANNING = ("planned", "ready")
+_HELD = ("in_progress", "blocked", "ready_to_merge")
+_BOOKKEEPING = {"status", "history", "updated_at", "started_at", "done_at", "merged_at", "blocked_reason",
+                "branch", "agent"}
+
+
+def entity_kind(path: str) -> str | None:
+    for pattern, kind in _ENTITY_PATHS:
+        if pattern.match(path):
+            return kind
+    return None
+
+
+def commit_agent(commit: pygit2.Commit) -> str | None:
+    """The ``Gitcoord-Agent:`` trailer of a commit (the last one), if it passes the agent-name rule."""
+    from gitcoord.errors import UsageError
+    from gitcoord.identity import check_agent_name
+
+    found = None
+    for line in commit.message.splitlines():
+        if line.startswith("Gitcoord-Agent:"):
+            found = line[len("Gitcoord-Agent:"):].strip()
+    if not found:
+        return None
+    try:
+        return check_agent_name(found, "Gitcoord-Agent trailer")
+    except UsageError:
+        return None
+
+
+def commit_op(commit: pygit2.Commit) -> str | None:
+    for line in commit.message.splitlines():
+        if line.startswith("Gitcoord-Op:"):
+            return line[len("Gitcoord-Op:"):].strip()
+    return None
+
+
+# --------------------------------------------------------------------------- reading only what is needed
+
+
+class Unreadable(Exception):
+    """A pushed entity file gitcoord cannot accept (too big, not UTF-8, malformed, schema-invalid)."""
+
+
+def read_entity(repo: pygit2.Repository, path: str, oid: pygit2.Oid | str) -> Any:
+    """Parse one entity blob, checking its size before reading it; raise Unreadable with one line."""
+    from gitcoord.errors import GitcoordError
+    from gitcoord.store import MAX_ENTITY_BYTES, parse_bytes
+
+    kind, size = repo.odb.read_header(oid)
+    if size > MAX_ENTITY_BYTES:
+        raise Unreadable(f"{path}: {size} bytes; entity files are limited to {MAX_ENTITY_BYTES}")
+    data = repo[oid].data
+    try:
+        obj = parse_bytes(path, data)
+        schema_kind = entity_kind(path)
+        if schema_kind not in (None, "snapshot"):
+            from gitcoord import schemas
+
+            schemas.validate(schema_kind, obj, path=path)
+    except GitcoordError as exc:
+        raise Unreadable(str(exc).splitlines()[0][:300]) from None
+    except RecursionError:
+        raise Unreadable(f"{path}: nested too deeply") from None
+    return obj
+
+
+def _tree_entry(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
+    if tree is None:
+        return None
+    try:
+        return tree[path]
+    except KeyError:
+        return None
+
+
+def config_at(repo: pygit2.Repository, commit: str | None) -> dict[str, Any] | None:
+    """gitcoord.yaml at a coordination commit; None when absent or unreadable (a repair must stay possible)."""
+    if not commit or commit == ZERO:
+        return None
+    try:
+        entry = _tree_entry(repo[commit].peel(pygit2.Tree), "gitcoord.yaml")
+        if entry is None:
+            return None
+        obj = read_entity(repo, "gitcoord.yaml", entry.id)
+    except (Unreadable, KeyError, ValueError, pygit2.GitError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def load_at(repo: pygit2.Repository, commit: str | None, path: str) -> Any:
+    """One entity at a coordination commit (None when absent or unreadable)."""
+    if not commit or commit == ZERO:
+        return None
+    try:
+        entry = _tree_entry(repo[commit].peel(pygit2.Tree), path)
+        return read_entity(repo, path, entry.id) if entry is not None else None
+    except (Unreadable, KeyError, ValueError, pygit2.GitError):
+        return None
+
+
+# --------------------------------------------------------------------------- who is acting
+
+
+@dataclass
+class Authority:
+    """Who may do what, from the configuration before the push and the server's own settings."""
+
+    config: dict[str, Any]
+    server_maintainers: set[str] = field(default_factory=set)
+    pusher: str | None = None  # the forge-authenticated agent, in identity mode "pusher"
+    verify: Callable[[pygit2.Commit], str | None] | None = None  # signed mode: the verified signer
+
+    @property
+    def maintainers(self) -> set[str]:
+        names = set(self.server_maintainers)
+        for agent in self.config.get("agents") or []:
+            if isinstance(agent, dict) and MAINTAINER in (agent.get("roles") or []) and agent.get("name"):
+                names.add(agent["name"])
+        return names
+
+    def is_maintainer(self, agent: str | None) -> bool:
+        names = self.maintainers
+        return not names or (agent is not None and agent in names)
+
+    @property
+    def mode(self) -> str:
+        return ((self.config.get("identity") or {}).get("mode")) or "none"
+
+    def actor(self, commit: pygit2.Commit) -> tuple[str | None, str | None]:
+        """(agent, problem): who made a pushed commit, or why that cannot be accepted."""
+        asserted = commit_agent(commit)
+        if self.mode == "signed" and self.verify is not None:
+            signer = self.verify(commit)
+            if signer is None:
+                return None, (f"commit {str(commit.id)[:10]} is not signed by a known agent key "
+                              f"(identity.mode: signed)")
+            if asserted and asserted != signer:
+                return None, f"commit {str(commit.id)[:10]} says it is by {asserted} but is signed by {signer}"
+            return signer, None
+        if self.mode == "pusher":
+            if self.pusher is None:
+                return None, "the server gave no pusher identity (identity.mode: pusher)"
+            if asserted and asserted != self.pusher and not self.is_maintainer(self.pusher):
+                return None, (f"commit {str(commit.id)[:10]} says it is by {asserted}, but {self.pusher} "
+                              f"is pushing it")
+            return asserted or self.pusher, None
+        return asserted, None
+
+    def push_agent(self) -> str | None:
+        """The verified pusher of the whole push (pusher mode only)."""
+        return self.pusher if self.mode == "pusher" else None
+
+
+def server_maintainers(repo: pygit2.Repository) -> set[str]:
+    """``git config --add gitcoord.maintainer NAME [KEY…]`` on the server: names a push cannot change."""
+    names: set[str] = set()
+    try:
+        for value in repo.config.get_multivar("gitcoord.maintainer"):
+            name = value.split()[0] if value.split() else ""
+            if NAME_RE.match(name):
+                names.add(name)
+    except (KeyError, pygit2.GitError):
+        pass
+    return names
+
+
+def pusher_agent(config: dict[str, Any], environ: dict[str, str] | None = None) -> str | None:
+    """The forge's authenticated user, mapped to an agent (``identity.pushers``; else the same name)."""
+    env = os.environ if environ is None else environ
+    identity = config.get("identity") or {}
+    variables = [identity["pusher_env"]] if identity.get("pusher_env") else list(PUSHER_VARS)
+    for var in variables:
+        user = env.get(var)
+        if user:
+            mapped = (identity.get("pushers") or {}).get(user, user)
+            return mapped if isinstance(mapped, str) and NAME_RE.match(mapped) else None
+    return None
+
+
+def authority(repo: pygit2.Repository, coord_tip: str | None) -> Authority:
+    config = config_at(repo, coord_tip) or {}
+    auth = Authority(config, server_maintainers(repo))
+    if auth.mode == "pusher":
+        auth.pusher = pusher_agent(config)
+    elif auth.mode == "signed":
+        from gitcoord import signing
+
+        auth.verify = signing.verifier(repo, config)
+    return auth
+
+
+# --------------------------------------------------------------------------- the coordination branch
+
+
+def _now() -> datetime:
+    from gitcoord import timeutil
+
+    return timeutil.now()
+
+
+def _time(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _expired(entry: dict[str, Any], lock: dict[str, Any], now: datetime) -> bool:
+    until = _time(entry.get("expires_at") or lock.get("expires_at"))
+    return until is not None and until <= now
+
+
+def _queue_entry_live(entry: dict[str, Any], now: datetime) -> bool:
+    until, lease = _time(entry.get("until")), _time(entry.get("lease_until"))
+    return (until is None or until > now) and (lease is None or lease > now)
+
+
+@dataclass
+class _Change:
+    path: str
+    kind: str
+    old: Any
+    new: Any  # None when deleted
+
+
+def guard_coordination(repo: pygit2.Repository, old: str, new: str, auth: Authority, *,
+                       now: datetime | None = None) -> list[str]:
+    """Problems with moving the coordination branch from ``old`` to ``new`` (empty: accept)."""
+    now = now or _now()
+    if new == ZERO:
+        return ["deleting the coordination branch is not allowed (it would switch the server hook off)"]
+    if old != ZERO and not repo.descendant_of(new, old) and new != old:
+        return ["only fast-forward updates are allowed on the coordination branch (a rewind would undo "
+                "others' claims and locks); fetch, rebuild your change on the current tip and push again"]
+    walker = repo.walk(new, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
+    if old != ZERO:
+        walker.hide(old)
+    problems: list[str] = []
+    for commit in walker:
+        problems.extend(_guard_commit(repo, commit, auth, now))
+        if problems:
+            break  # one refused commit refuses the push; its first problems are enough
+    return problems
+
+
+def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:
+    sha = str(commit.id)[:10]
+    agent, problem = auth.actor(commit)
+    if problem:
+        return [problem]
+    if agent is None:
+        return [f"commit {sha} has no valid Gitcoord-Agent trailer: coordination changes are made with gitcoord"]
+    parent = commit.parents[0] if commit.parents else None
+    old_tree = parent.tree if parent is not None else repo[repo.TreeBuilder().write()]
+    diff = old_tree.diff_to_tree(commit.tree)
+    changes: list[_Change] = []
+    problems: list[str] = []
+    for delta in diff.deltas:
+        path = delta.new_file.path or delta.old_file.path
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            return [f"commit {sha}: a file name is not UTF-8"]
+        kind = entity_kind(path)
+        if kind is None:
+            problems.append(f"{path}: not a gitcoord entity path (commit {sha})")
+            continue
+        added = delta.status != pygit2.enums.DeltaStatus.DELETED
+        if added and delta.new_file.mode != pygit2.GIT_FILEMODE_BLOB:
+            problems.append(f"{path}: must be a regular file (mode {delta.new_file.mode:o}) (commit {sha})")
+            continue
+        try:
+            before = read_entity(repo, path, delta.old_file.id) \
+                if delta.status != pygit2.enums.DeltaStatus.ADDED and kind != "snapshot" else None
+        except Unreadable:
+            before = None  # repairing a bad file is allowed; its old content cannot be judged
+        try:
+            if not added:
+                after = None
+            elif kind == "snapshot":
+                _snapshot_ok(repo, path, delta.new_file.id)
+                after = path
+            else:
+                after = read_entity(repo, path, delta.new_file.id)
+        except Unreadable as exc:
+            problems.append(f"{exc} (commit {sha})")
+            continue
+        changes.append(_Change(path, kind, before, after))
+    if problems:
+        return problems
+    found = _judge(changes, agent, auth, now, commit)
+    if not found and not auth.is_maintainer(agent):
+        found = _judge_new_holds(repo, changes, agent, commit, now)
+    return [f"{p} (commit {sha}, by {agent})" for p in found]
+
+
+def _judge_new_holds(repo: pygit2.Repository, changes: list[_Change], agent: str, commit: pygit2.Commit,
+                     now: datetime) -> list[str]:
+    """A hold the agent gives itself must be one the client would have granted: not its own answer to
+    its own request, not on paths another agent's active task owns, not against another live hold."""
+    taken = [c for c in changes if c.kind == "lock" and isinstance(c.new, dict)
+             and agent in _holders(c.new) and agent not in _holders(c.old)]
+    if not taken:
+        return []
+    from gitcoord import locks, timeutil
+    from gitcoord.store import Snapshot
+
+    view = Snapshot(repo, str(commit.id))
+    out: list[str] = []
+    for c in taken:
+        lock = c.new
+        if any(e.get("agent") == agent and e.get("needs") for e in _queue(c.old)):
+            needs = next(e["needs"] for e in _queue(c.old) if e.get("agent") == agent and e.get("needs"))
+            out.append(f"{c.path}: only {needs.get('agent')} grants {agent}'s request {lock.get('id')}")
+            continue
+        mine = {**lock, "holders": [_holders(lock)[agent]]}
+        other = locks.conflicting_lock(view, mine, exclude_path=c.path, now=timeutil.iso(now))
+        if other is not None:
+            holders = ", ".join(h.get("agent", "?") for h in other.get("holders") or [])
+            out.append(f"{c.path}: {lock.get('type')} lock on {lock.get('resource')} conflicts with lock "
+                       f"{other.get('id')} held by {holders}")
+            continue
+        if c.old is None or lock.get("resource") != (c.old or {}).get("resource"):
+            owners = locks._owning_tasks(view, agent, lock.get("resource", ""), lock.get("type", ""),
+                                         _holders(lock)[agent].get("task"))
+            if owners:
+                o = owners[0]
+                out.append(f"{c.path}: {lock.get('resource')} is owned by task {o.get('id')} of {o.get('agent')}; "
+                           f"a lock on it is requested with `gitcoord lock acquire` and granted by {o.get('agent')}")
+    return out
+
+
+def _snapshot_ok(repo: pygit2.Repository, path: str, oid: pygit2.Oid) -> None:
+    _kind, size = repo.odb.read_header(oid)
+    if size > EXTRA_FILE_BYTES:
+        raise Unreadable(f"{path}: {size} bytes; contract snapshots are limited to {EXTRA_FILE_BYTES}")
+    try:
+        repo[oid].data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Unreadable(f"{path}: not UTF-8") from None
+
+
+def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, commit: pygit2.Commit) -> list[str]:
+    maint = auth.is_maintainer(agent)
+    broken = {c.new.get("data", {}).get("lock") for c in changes
+              if c.kind == "event" and c.old is None and isinstance(c.new, dict) and c.new.get("type") == "lock.broken"}
+    finished = {c.new["id"] for c in changes if c.kind == "task" and isinstance(c.new, dict)
+                and c.new.get("status") in ("merged", "cancelled")}
+    landing = any(c.kind == "merge" and c.old is None and c.new is not None for c in changes)
+    out: list[str] = []
+    for c in changes:
+        if c.kind == "config":
+            if c.new is None:
+                out.append("gitcoord.yaml: the configuration cannot be deleted")
+            elif c.old is not None and not maint and not _declares_only_self(c.old, c.new, agent):
+                out.append(f"gitcoord.yaml: only a maintainer changes the configuration "
+                           f"(maintainers: {', '.join(sorted(auth.maintainers))})")
+        elif c.kind == "task":
+            out.extend(_judge_task(c, agent, maint, landing))
+        elif c.kind == "lock":
+            out.extend(_judge_lock(c, agent, maint, now, broken, finished))
+        elif c.kind in ("event", "merge"):
+            if c.old is not None or c.new is None:
+                out.append(f"{c.path}: {c.kind} records are append-only")
+            elif c.new.get("agent") != agent:
+                out.append(f"{c.path}: written as {c.new.get('agent')!r}, but the commit is by {agent}")
+        elif c.kind == "snapshot":
+            if c.new is None or c.old is not None:
+                out.append(f"{c.path}: approved contract snapshots never change")
+        elif c.kind == "contract" and c.new is None and not maint:
+            out.append(f"{c.path}: only a maintainer removes a contract")
+    return out
+
+
+def _declares_only_self(old: dict[str, Any], new: dict[str, Any], agent: str) -> bool:
+    """``config add-agent``: a newcomer may declare itself (no roles that grant power, no key)."""
+    if {k: v for k, v in old.items() if k != "agents"} != {k: v for k, v in new.items() if k != "agents"}:
+        return False
+    before = [a for a in old.get("agents") or []]
+    after = [a for a in new.get("agents") or []]
+    if after[:len(before)] != before or len(after) != len(before) + 1:
+        return False
+    entry = after[-1]
+    return (isinstance(entry, dict) and entry.get("name") == agent and not entry.get("signing_key")
+            and MAINTAINER not in (entry.get("roles") or []))
+
+
+def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]:
+    old, new = c.old, c.new
+    if new is None:
+        return [] if maint else [f"{c.path}: only a maintainer deletes a task"]
+    if old is None:
+        if new.get("status") in _PLANNING or maint:
+            return []
+        return [f"{c.path}: a new task starts as planned or ready; only a maintainer creates one "
+                f"{new.get('status')}"]
+    if maint:
+        return []
+    from gitcoord.tasks import TRANSITIONS
+
+    s0, s1 = old.get("status"), new.get("status")
+    holder = old.get("agent")
+    if s0 != s1:
+        if s0 in _PLANNING and s1 in _PLANNING:
+            pass  # readiness is refreshed by whoever writes
+        elif s1 not in TRANSITIONS.get(s0, ()):
+            return [f"{c.path}: {s0} -> {s1} is not a legal transition"]
+        elif s1 == "merged":
+            if not landing:
+                return [f"{c.path}: a task becomes merged only with a merge run record"]
+        elif s1 == "in_progress" and s0 in _PLANNING:
+            if new.get("agent") != agent:
+                return [f"{c.path}: a claim is made by the claiming agent ({new.get('agent')} != {agent})"]
+            if holder and holder != agent:
+                return [f"{c.path}: task {new.get('id')} is assigned to {holder}; only a maintainer reassigns it"]
+        elif holder and holder != agent:
+            return [f"{c.path}: task {new.get('id')} is held by {holder}; only they (or a maintainer) change it"]
+    elif new.get("agent") != holder and s0 not in _PLANNING:
+        return [f"{c.path}: only a maintainer reassigns task {new.get('id')} (held by {holder})"]
+    changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)} - _BOOKKEEPING
+    if not changed:
+        return []
+    if changed & {"owns", "depends_on"} and (s0 in _HELD or s1 in _HELD):
+        return [f"{c.path}: {'/'.join(sorted(changed & {'owns', 'depends_on'}))} of task {new.get('id')} "
+                f"({s0}) change only by a maintainer"]
+    if s0 in _PLANNING or not holder or holder == agent:
+        return []  # planning: anyone edits a task nobody holds yet
+    return [f"{c.path}: task {new.get('id')} is held by {holder}; only they (or a maintainer) edit it"]
+
+
+def _holders(lock: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(lock, dict):
+        return {}
+    return {h.get("agent"): h for h in lock.get("holders") or [] if isinstance(h, dict)}
+
+
+def _queue(lock: Any) -> list[dict[str, Any]]:
+    return [e for e in (lock.get("queue") or []) if isinstance(e, dict)] if isinstance(lock, dict) else []
+
+
+def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[Any],
+                finished: set[str]) -> list[str]:
+    old, new = c.old or {}, c.new or {}
+    lock_id = (new or old).get("id") or c.path
+    before, after = _holders(c.old), _holders(c.new)
+    out: list[str] = []
+    q0, q1 = _queue(c.old), _queue(c.new)
+    asked_of_me = {e.get("agent") for e in q0 if (e.get("needs") or {}).get("agent") == agent}  # lock requests
+    for name, entry in after.items():
+        if name not in before and name != agent and name not in asked_of_me:
+            out.append(f"{c.path}: {agent} cannot make {name} a holder of lock {lock_id}")
+        elif name in before and name != agent and entry != before[name] and not maint:
+            out.append(f"{c.path}: only {name} renews or changes their hold on lock {lock_id}")
+    for name, entry in before.items():
+        if name in after or name == agent or maint:
+            continue
+        task = entry.get("task") if "task" in entry else old.get("task")
+        if _expired(entry, old, now) or lock_id in broken or (task and task in finished):
+            continue
+        out.append(f"{c.path}: {name}'s lock {lock_id} is not {agent}'s to release; "
+                   f"an audited `gitcoord lock break {lock_id} --reason ...` can")
+    for entry in q1:
+        if entry not in q0 and entry.get("agent") != agent:
+            out.append(f"{c.path}: {agent} cannot queue {entry.get('agent')} for lock {lock_id}")
+    for entry in q0:
+        if entry in q1 or entry.get("agent") == agent or maint or lock_id in broken \
+                or (entry.get("needs") or {}).get("agent") == agent:  # the owner answers a request
+            continue
+        if _queue_entry_live(entry, now) and not any(e.get("agent") == entry.get("agent") for e in q1):
+            out.append(f"{c.path}: {agent} cannot drop {entry.get('agent')} from the queue of lock {lock_id}")
+    others = [n for n in before if n != agent and n in after]
+    if before and others and (old.get("resource") != new.get("resource")) and not maint:
+        out.append(f"{c.path}: the resource of lock {lock_id} changes only with its holders")
+    return out
+
+
+# --------------------------------------------------------------------------- the base branch
+
+
+def landing_record(repo: pygit2.Repository, old: str, new: str) -> list[dict[str, Any]]:
+    """Merge-run records added by a push of the coordination branch (``old`` → ``new``)."""
+    if new == ZERO:
+        return []
+    walker = repo.walk(new, pygit2.enums.SortMode.TOPOLOGICAL)
+    if old != ZERO:
+        walker.hide(old)
+    records = []
+    for commit in walker:
+        if commit_op(commit) != "merge.run":
+            continue
+        parent = commit.parents[0].tree if commit.parents else repo[repo.TreeBuilder().write()]
+        for delta in parent.diff_to_tree(commit.tree).deltas:
+            path = delta.new_file.path
+            if entity_kind(path) == "merge" and delta.status == pygit2.enums.DeltaStatus.ADDED:
+                try:
+                    record = read_entity(repo, path, delta.new_file.id)
+                except Unreadable:
+                    continue
+                if isinstance(record, dict):
+                    records.append(record)
+    return records
+
+
+def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Authority,
+               coord_update: tuple[str, str] | None) -> list[str]:
+    """``policies.server_base: check``: the base moves only by a merge-run landing recorded in the
+    same atomic push, or by a maintainer (whose identity is verified in pusher or signed mode)."""
+    if ((auth.config.get("policies") or {}).get("server_base") or "allow") != "check":
+        return []
+    if new == ZERO:
+        return [f"{ref}: the base branch cannot be deleted"]
+    if coord_update is not None:
+        for record in landing_record(repo, *coord_update):
+            if record.get("into") == ref and record.get("after") == new and record.get("before") == old:
+                return []
+    tip = repo[new].peel(pygit2.Commit)
+    who, problem = auth.actor(tip)
+    if problem is None and who is not None and auth.is_maintainer(who):
+        return []
+    return [f"{ref} moves only by `gitcoord merge run --push` (the landing recorded in the same atomic push) "
+            f"or by a maintainer (policies.server_base: check)"]
+
+
+# --------------------------------------------------------------------------- task branches
+
+
+def guard_task_branch(repo: pygit2.Repository, branch: str, old: str, new: str, task: dict[str, Any] | None,
+                      auth: Authority, commits: list[pygit2.Commit]) -> list[str]:
+    """A task branch is written only by its task's holder (and maintainers): no commits asserted by
+    someone else, no rewind or deletion by anyone else, no second branch name for another's task."""
+    if task is None:
+        return []
+    holder = task.get("agent")
+    task_id = task.get("id")
+    pusher = auth.push_agent()
+    if auth.mode == "pusher" and pusher is None:
+        return ["the server gave no pusher identity (identity.mode: pusher)"]
+
+    def entitled(name: str | None) -> bool:
+        return name is not None and (not holder or name == holder or (bool(auth.maintainers) and
+                                                                      name in auth.maintainers))
+
+    recorded = task.get("branch")
+    if recorded and recorded != branch and not (pusher and entitled(pusher)):
+        return [f"branch {branch} maps to task {task_id}, whose branch is {recorded} (held by {holder}); "
+                f"push to that branch, or work on your own task"]
+    if new == ZERO:
+        if task.get("status") in ("merged", "cancelled") or (pusher and entitled(pusher)):
+            return []
+        return [f"deleting {branch} is not allowed: task {task_id} is {task.get('status')} and held by {holder}"
+                + ("" if pusher else " (identity is unverified here, so nobody deletes it before the task ends)")]
+    asserted: list[str | None] = []
+    for commit in commits:
+        if auth.mode == "signed" and auth.verify is not None:
+            who = auth.verify(commit)  # signed mode: every new commit carries a known agent's signature
+            problem = None if who else (f"commit {str(commit.id)[:10]} is not signed by a known agent key "
+                                        f"(identity.mode: signed; git config commit.gpgsign true)")
+        elif auth.mode == "pusher":
+            who, problem = auth.actor(commit)
+        else:
+            who, problem = commit_agent(commit), None
+        if problem:
+            return [problem]
+        asserted.append(who)
+        if who is not None and not entitled(who):
+            return [f"commit {str(commit.id)[:10]} is by {who}, but {branch} belongs to task {task_id} "
+                    f"held by {holder}"]
+    if old != ZERO and new != old and not repo.descendant_of(new, old):
+        by_holder = bool(asserted) and all(entitled(a) for a in asserted)
+        if not (pusher and entitled(pusher)) and not (auth.mode != "pusher" and by_holder):  # noqa: SIM102
+            return [f"non-fast-forward update of {branch} (task {task_id}, held by {holder}) refused: it would "
+                    f"drop commits; only the holder rewrites it (push a revert instead)"]
+    return []

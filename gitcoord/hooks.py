@@ -367,11 +367,14 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             return HookOutcome(0, warnings)
         _reject_odd_paths(paths)
         config = snap.config
-        result = check.run_check(snap, paths, agent=_agent(repo, snap, config), branch=branch, mode="staged",
+        agent = _agent(repo, snap, config)
+        result = check.run_check(snap, paths, agent=agent, branch=branch, mode="staged",
                                  branch_level=check.WARNING, coordination_branch=store.branch, config=config,
                                  read=check.index_reader(repo))
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
+    if result.ok:
+        _leave_trailers(repo, snap, branch, agent)
     header = "commit blocked" if not result.ok else "warnings"
     warnings += _staleness(repo)
     return HookOutcome(0 if result.ok else 1, warnings + _format("pre-commit", result, header), result.to_dict())
@@ -400,32 +403,67 @@ def _commit_msg(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     """Add ``Task: <ID>`` when the branch names a task; never blocks (there is nothing to check)."""
     if os.environ.get("GITCOORD_SKIP") == "1" or not args:
         return HookOutcome(0)
-    from gitcoord import check, gitutil
+    from gitcoord import gitutil
     from gitcoord.identity import current_branch
-    from gitcoord.owners import load_tasks
 
     try:
         _store, snap, _warnings = _open_store(repo)
         if not snap.exists:
             return HookOutcome(0)
-        task = check.task_for_branch(snap, load_tasks(snap), current_branch(repo),
-                                     snap.config.get("branch_template") or "")
-        if task is None:
+        task_id, lines = _commit_trailers(repo, snap, current_branch(repo))
+        if task_id is None:
             return HookOutcome(0)
         message_file = os.path.abspath(args[0])
-        trailers = ["--trailer", f"Task: {task['id']}"]
-        try:
-            from gitcoord.identity import check_agent_name
-
-            # who made it: the server refuses a commit on another agent's task branch by this trailer
-            trailers += ["--trailer", f"Gitcoord-Agent: {check_agent_name(_agent(repo, snap), 'agent')}"]
-        except UsageError:
-            pass
+        trailers = [arg for line in lines for arg in ("--trailer", line)]
         gitutil.run_git(repo, "interpret-trailers", "--in-place", "--if-exists", "doNothing", *trailers,
                         message_file)
     except Exception as exc:  # noqa: BLE001 — a missing trailer must not lose the commit
         return HookOutcome(0, [f"gitcoord commit-msg: warning: no Task trailer added ({_one_line(exc)})"])
-    return HookOutcome(0, data={"task": task["id"]})
+    return HookOutcome(0, data={"task": task_id})
+
+
+def _commit_trailers(repo: Any, snap: Any, branch: str | None, agent: str | None = None) -> tuple[str | None, list[str]]:
+    """The trailers a commit on ``branch`` gets: ``Task: <ID>`` when the branch names a task, and
+    ``Gitcoord-Agent`` (the server refuses a commit on another agent's task branch by it)."""
+    from gitcoord import check
+    from gitcoord.identity import check_agent_name
+    from gitcoord.owners import load_tasks
+
+    task = check.task_for_branch(snap, load_tasks(snap), branch, snap.config.get("branch_template") or "")
+    if task is None:
+        return None, []
+    lines = [f"Task: {task['id']}"]
+    try:
+        lines.append(f"Gitcoord-Agent: {check_agent_name(agent or _agent(repo, snap), 'agent')}")
+    except UsageError:
+        pass
+    return task["id"], lines
+
+
+TRAILER_NOTE = "commit-trailers"  # in the cache dir: "<index tree> <HEAD ref>" then one trailer a line
+
+
+def _leave_trailers(repo: Any, snap: Any, branch: str | None, agent: str) -> None:
+    """Leave this commit's trailers for the commit-msg shim, which then adds them with
+    `git interpret-trailers` and starts no Python. The note names the index tree and HEAD it
+    was made for; the shim uses it only when both still match (else it asks Python)."""
+    from gitcoord import gitutil
+
+    path = gitutil.cache_dir(repo) / TRAILER_NOTE
+    try:
+        _task, lines = _commit_trailers(repo, snap, branch, agent)
+        tree = gitutil.run_git(repo, "write-tree").stdout.decode().strip()
+        head = repo.references.get("HEAD")
+        head_ref = head.target if head is not None and isinstance(head.target, str) else ""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{TRAILER_NOTE}.{os.getpid()}")
+        tmp.write_text(f"{tree} {head_ref}\n" + "".join(f"{line}\n" for line in lines))
+        os.replace(tmp, path)
+    except Exception:  # noqa: BLE001 — without the note the shim asks Python: slower, same trailers
+        try:
+            path.unlink()
+        except OSError:
+            pass
 
 
 def _parse_ref_lines(stdin: str, fields: int) -> list[list[str]]:

@@ -171,6 +171,30 @@ def test_commit_msg_adds_task_trailer_once(repo, monkeypatch):
     assert "Task:" not in git(repo, "log", "-1", "--format=%B")
 
 
+def test_commit_msg_uses_the_trailers_pre_commit_left_and_python_when_they_are_stale(repo, monkeypatch):
+    """pre-commit leaves the commit's trailers keyed by index tree and HEAD; the commit-msg shim adds
+    them without starting Python while both match, and asks Python when they do not."""
+    setup_project(repo, monkeypatch)
+    note = repo / ".git" / "gitcoord" / "commit-trailers"
+    assert commit(repo, {"src/api/a.py": "1\n"}, message="add a").returncode == 0
+    body = git(repo, "log", "-1", "--format=%B")
+    assert body.count("Task: API-1") == 1 and "Gitcoord-Agent: alice" in body
+    assert note.read_text().splitlines()[1:] == ["Task: API-1", "Gitcoord-Agent: alice"]
+
+    (repo / ".git" / "hooks" / "pre-commit").unlink()  # only commit-msg runs from here on
+    (repo / "src" / "api" / "b.py").write_text("2\n")
+    git(repo, "add", "src/api/b.py")
+    key = f"{git(repo, 'write-tree')} {git(repo, 'symbolic-ref', 'HEAD')}"
+    note.write_text(f"{key}\nTask: FROM-NOTE\n")  # a note for exactly this index and HEAD: used as is
+    assert subprocess.run(["git", "commit", "-q", "-m", "add b"], cwd=repo).returncode == 0
+    assert "Task: FROM-NOTE" in git(repo, "log", "-1", "--format=%B")
+
+    note.write_text("0000000000000000000000000000000000000000 refs/heads/elsewhere\nTask: STALE\n")
+    assert commit(repo, {"src/api/c.py": "3\n"}, message="add c").returncode == 0
+    body = git(repo, "log", "-1", "--format=%B")
+    assert "STALE" not in body and body.count("Task: API-1") == 1  # Python decided
+
+
 def test_skip_is_audited_on_client(repo, monkeypatch):
     setup_project(repo, monkeypatch)
     monkeypatch.setenv("GITCOORD_SKIP", "1")

@@ -373,10 +373,11 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                                  read=check.index_reader(repo))
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
-    if result.ok:
-        _leave_trailers(repo, snap, branch, agent)
+    trailers = _leave_trailers(repo, snap, branch, agent) if result.ok else None
     header = "commit blocked" if not result.ok else "warnings"
     warnings += _staleness(repo)
+    if result.ok and not result.findings and not warnings and trailers is not None:
+        _remember_clean(repo, store, snap, paths, trailers)
     return HookOutcome(0 if result.ok else 1, warnings + _format("pre-commit", result, header), result.to_dict())
 
 
@@ -443,7 +444,42 @@ def _commit_trailers(repo: Any, snap: Any, branch: str | None, agent: str | None
 TRAILER_NOTE = "commit-trailers"  # in the cache dir: "<index tree> <HEAD ref>" then one trailer a line
 
 
-def _leave_trailers(repo: Any, snap: Any, branch: str | None, agent: str) -> None:
+def _remember_clean(repo: Any, store: Any, snap: Any, paths: list[str], trailers: list[str]) -> None:
+    """A clean check (nothing printed) is remembered for the next commit (see hook_memo), until the
+    first lock expiry (an own lock expiring can block a path it allowed) or, with a remote, until
+    the local state counts as stale (a warning would be printed)."""
+    import time
+
+    from gitcoord import gitutil, hook_memo, locks, timeutil
+    from gitcoord.store import seconds_since_fetch
+
+    try:
+        if check_extra_checks():
+            return  # a plugin check may judge the paths together: no memo
+        now = time.time()
+        deadline = now + hook_memo.MAX_AGE_SECONDS
+        for lock in locks.all_locks(snap):
+            for stamp in [lock.get("expires_at")] + [h.get("expires_at") for h in lock.get("holders") or []]:
+                if stamp:
+                    deadline = min(deadline, timeutil.parse_time(stamp).timestamp())
+        if gitutil.git_config_get(repo, "gitcoord.remote"):
+            age = seconds_since_fetch(repo)
+            if age is None:
+                return
+            deadline = min(deadline, now + STALE_AFTER_SECONDS - age)
+        if deadline > now and snap.commit:
+            hook_memo.remember(snap.commit, store.ref, paths, deadline, trailers)
+    except Exception:  # noqa: BLE001 — without a memo the next commit runs the full check
+        pass
+
+
+def check_extra_checks() -> bool:
+    from gitcoord import check
+
+    return bool(getattr(check, "extra_checks", None))
+
+
+def _leave_trailers(repo: Any, snap: Any, branch: str | None, agent: str) -> list[str] | None:
     """Leave this commit's trailers for the commit-msg shim, which then adds them with
     `git interpret-trailers` and starts no Python. The note names the index tree and HEAD it
     was made for; the shim uses it only when both still match (else it asks Python)."""
@@ -459,11 +495,13 @@ def _leave_trailers(repo: Any, snap: Any, branch: str | None, agent: str) -> Non
         tmp = path.with_name(f".{TRAILER_NOTE}.{os.getpid()}")
         tmp.write_text(f"{tree} {head_ref}\n" + "".join(f"{line}\n" for line in lines))
         os.replace(tmp, path)
+        return lines
     except Exception:  # noqa: BLE001 — without the note the shim asks Python: slower, same trailers
         try:
             path.unlink()
         except OSError:
             pass
+        return None
 
 
 def _parse_ref_lines(stdin: str, fields: int) -> list[list[str]]:
@@ -777,6 +815,12 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m gitcoord.hooks run NAME [ARGS...]", file=sys.stderr)
         return 2
     name, args = argv[1], argv[2:]
+    if name == "pre-commit" and os.environ.get("GITCOORD_INTERNAL") != "1" \
+            and not os.environ.get("GITCOORD_TEST_PAUSE"):
+        from gitcoord import hook_memo
+
+        if hook_memo.passes():  # these paths passed a clean check in this very context
+            return 0
     try:
         outcome = run_limited(name, args, lambda: sys.stdin.read()
                               if name in ("pre-push", "pre-receive") and not sys.stdin.isatty() else "")

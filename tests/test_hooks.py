@@ -195,6 +195,38 @@ def test_commit_msg_uses_the_trailers_pre_commit_left_and_python_when_they_are_s
     assert "STALE" not in body and body.count("Task: API-1") == 1  # Python decided
 
 
+def test_a_clean_check_is_remembered_for_the_same_paths_and_context_only(repo, monkeypatch):
+    """pre-commit remembers paths that passed a clean check; the next commit of those paths in the
+    same context passes without the full check, anything else (another path, a new lock, another
+    agent) gets the full check."""
+    import marshal
+
+    setup_project(repo, monkeypatch)
+    memo = repo / ".git" / "gitcoord" / "pre-commit-memo.marshal"
+    assert commit(repo, {"src/api/a.py": "1\n"}).returncode == 0
+    doc = marshal.loads(memo.read_bytes())
+    assert doc["paths"] == frozenset({"src/api/a.py"})
+    doc["trailers"] = ["Task: FROM-MEMO"]  # marks a commit that took the memo's path
+    memo.write_bytes(marshal.dumps(doc))
+    assert commit(repo, {"src/api/a.py": "2\n"}).returncode == 0
+    assert "Task: FROM-MEMO" in git(repo, "log", "-1", "--format=%B")
+
+    assert commit(repo, {"src/web/x.js": "1\n"}).returncode != 0  # not remembered: full check, blocked
+    git(repo, "reset", "-q")
+    assert commit(repo, {"src/api/a.py": "3\n"}).returncode == 0  # remembered again (fresh memo)
+    doc = marshal.loads(memo.read_bytes())
+    doc["trailers"] = ["Task: FROM-MEMO"]
+    memo.write_bytes(marshal.dumps(doc))
+    monkeypatch.setenv("GITCOORD_AGENT", "bob")  # same path, another agent: not this memo's context
+    assert commit(repo, {"src/api/a.py": "3b\n"}).returncode == 0
+    assert "FROM-MEMO" not in git(repo, "log", "-1", "--format=%B")
+    monkeypatch.setenv("GITCOORD_AGENT", "alice")
+    assert commit(repo, {"src/api/a.py": "4\n"}).returncode == 0
+    acquire_granted(repo, "bob", "src/api/a.py", reason="hotfix")  # the coordination tip moves
+    res = commit(repo, {"src/api/a.py": "5\n"})
+    assert res.returncode != 0 and "locked" in res.stderr
+
+
 def test_skip_is_audited_on_client(repo, monkeypatch):
     setup_project(repo, monkeypatch)
     monkeypatch.setenv("GITCOORD_SKIP", "1")

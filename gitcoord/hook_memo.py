@@ -173,3 +173,19 @@ def remember(tip: str, ref: str, paths: list[str], valid_until: float, trailers:
         os.replace(tmp, path)
     except OSError:
         pass  # a memo is an optimisation only
+
+
+def main(argv: list[str]) -> int:
+    """``python -m gitcoord.hook_memo pre-commit ARGS``: the pre-commit shim's entry. A memo hit
+    exits at once; anything else runs the full hook in this same process."""
+    if os.environ.get("GITCOORD_INTERNAL") != "1" and not os.environ.get("GITCOORD_TEST_PAUSE") and passes():
+        return 0
+    from gitcoord.hooks import main as run_hooks
+
+    return run_hooks(["run", "pre-commit", *argv[1:]], memo_checked=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:] or ["pre-commit"]))

@@ -808,14 +808,14 @@ def _out_of_time(name: str, timeout: float) -> str:
     return f"gitcoord {name}: blocked: the hook ran out of time ({timeout:g}s; {where}){scope}"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, memo_checked: bool = False) -> int:
     """``python -m gitcoord.hooks run NAME ARGS…``: the shims' fast path (no CLI framework to load)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 2 or argv[0] != "run":
         print("usage: python -m gitcoord.hooks run NAME [ARGS...]", file=sys.stderr)
         return 2
     name, args = argv[1], argv[2:]
-    if name == "pre-commit" and os.environ.get("GITCOORD_INTERNAL") != "1" \
+    if name == "pre-commit" and not memo_checked and os.environ.get("GITCOORD_INTERNAL") != "1" \
             and not os.environ.get("GITCOORD_TEST_PAUSE"):
         from gitcoord import hook_memo
 

@@ -7,7 +7,6 @@ same transaction as whatever changed it, so the files always say what can start.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
@@ -126,33 +125,12 @@ def cached_plan(view: Snapshot, *, feature: str | None = None, agents: int | Non
     """``plan_for(...)[1]``, remembered by what it depends on: the ids of the tasks and contracts
     trees and of gitcoord.yaml (git names content, so a hit is never stale). A warm
     ``plan --json`` on 10,000 tasks then skips loading every task and scheduling them."""
-    import hashlib
-    import marshal
-
     def oid(path: str) -> str:
         entry = view._entry(path)
         return str(entry.id) if entry is not None else "-"
 
-    key = hashlib.sha1(repr((oid(TASK_DIR), oid("contracts"), oid("gitcoord.yaml"), feature, agents,
-                             PLAN_CACHE_VERSION)).encode()).hexdigest()
-    path = view.cache.directory / "plan.marshal" if view.cache is not None and view.cache.directory else None
-    if path is not None:
-        try:
-            stored_key, stored = marshal.loads(path.read_bytes())
-            if stored_key == key:
-                return stored
-        except (OSError, EOFError, TypeError, ValueError):
-            pass
-    result = plan_for(view, feature=feature, agents=agents)[1]
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"plan.{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps((key, result)))
-            os.replace(tmp, path)
-        except (OSError, ValueError):
-            pass  # an optimisation only; a result marshal cannot store is simply not kept
-    return result
+    key = (PLAN_CACHE_VERSION, oid(TASK_DIR), oid("contracts"), oid("gitcoord.yaml"), feature, agents)
+    return view.remembered("plan", key, lambda: plan_for(view, feature=feature, agents=agents)[1])
 
 
 PLAN_CACHE_VERSION = 1  # bump when graph.plan's output changes shape

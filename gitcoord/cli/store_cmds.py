@@ -132,16 +132,20 @@ def state(app: App) -> None:
 
 def collect_state(app: App) -> dict[str, Any]:
     snap = app.snapshot()
+    head = {"branch": app.store.branch, "commit": snap.commit, "remote": app.store.remote, "agent": app.agent}
+    if snap.commit is None:
+        return {**head, **_state_of(snap)}
+    return {**head, **snap.remembered("state", (1, snap.commit), lambda: _state_of(snap))}
+
+
+def _state_of(snap: Any) -> dict[str, Any]:
+    """What `state` shows of one commit of the coordination branch (a pure function of it)."""
     tasks = list(snap.load_dir("tasks", ".yaml").values())
     contracts = list(snap.load_dir("contracts", ".yaml").values())
     locks = list(snap.load_dir("locks", ".json").values())
     events = sum(1 for _ in snap.walk("events"))
     merges = len(snap.files("merges", ".json"))
     return {
-        "branch": app.store.branch,
-        "commit": snap.commit,
-        "remote": app.store.remote,
-        "agent": app.agent,
         "config": snap.config,
         "tasks": tasks,
         "contracts": contracts,

@@ -27,9 +27,10 @@ from typing import Any, Callable
 
 import pygit2
 
+from gitcoord.identity import is_agent_name
+
 ZERO = "0" * 40
 MAINTAINER = "maintainer"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 PUSHER_VARS = ("GL_USERNAME", "GITEA_PUSHER_NAME", "REMOTE_USER")
 EXTRA_FILE_BYTES = 1 << 20  # contract snapshots (contracts/<name>/<version>.<ext>)
 
@@ -204,7 +205,7 @@ def server_maintainers(repo: pygit2.Repository) -> set[str]:
     try:
         for value in repo.config.get_multivar("gitcoord.maintainer"):
             name = value.split()[0] if value.split() else ""
-            if NAME_RE.match(name):
+            if is_agent_name(name):
                 names.add(name)
     except (KeyError, pygit2.GitError):
         pass
@@ -220,7 +221,7 @@ def pusher_agent(config: dict[str, Any], environ: dict[str, str] | None = None) 
         user = env.get(var)
         if user:
             mapped = (identity.get("pushers") or {}).get(user, user)
-            return mapped if isinstance(mapped, str) and NAME_RE.match(mapped) else None
+            return mapped if is_agent_name(mapped) else None
     return None
 
 

@@ -38,8 +38,8 @@ EXTRA_FILE_BYTES = 1 << 20  # contract snapshots (contracts/<name>/<version>.<ex
 _ENTITY_PATHS = [
     (re.compile(r"^gitcoord\.yaml$"), "config"),
     (re.compile(r"^tasks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.yaml$"), "task"),
-    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.yaml$"), "contract"),
-    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._-]{0,127}/[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\.(yaml|yml|json)$"),
+    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}\.yaml$"), "contract"),
+    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}/[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\.(yaml|yml|json)$"),
      "snapshot"),
     (re.compile(r"^locks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.json$"), "lock"),
     (re.compile(r"^events/\d{4}-\d{2}-\d{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json$"), "event"),
@@ -320,9 +320,10 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
         if added and delta.new_file.mode != pygit2.GIT_FILEMODE_BLOB:
             problems.append(f"{path}: must be a regular file (mode {delta.new_file.mode:o}) (commit {sha})")
             continue
+        existed = delta.status != pygit2.enums.DeltaStatus.ADDED
         try:
-            before = read_entity(repo, path, delta.old_file.id) \
-                if delta.status != pygit2.enums.DeltaStatus.ADDED and kind != "snapshot" else None
+            before = (path if kind == "snapshot" else read_entity(repo, path, delta.old_file.id)) \
+                if existed else None
         except Unreadable:
             before = None  # repairing a bad file is allowed; its old content cannot be judged
         try:

@@ -325,3 +325,21 @@ def test_malformed_commit_and_non_utf8_names_cannot_reach_the_coordination_branc
     assert res.returncode != 0, res.stderr
     assert git(remote.bare, "rev-parse", "refs/heads/gitcoord") == tip
     ok(run_cli("msg", "status", "A", "--progress", "1", cwd=t.alice), "the branch still works for everyone")
+
+
+def test_contracts_register_and_approve_through_the_guard_snapshots_never_change(remote, monkeypatch):
+    import shutil
+
+    from conftest import CART_SPEC
+
+    t = team(remote, monkeypatch)
+    (t.alice / "src/a").mkdir(parents=True, exist_ok=True)
+    shutil.copy(CART_SPEC, t.alice / "src/a/cart.yaml")
+    ok(run_cli("contract", "add", "cart-api", "--spec", "src/a/cart.yaml", cwd=t.alice), "contract add")
+    ok(run_cli("contract", "approve", "cart-api", cwd=t.alice), "contract approve")
+    git(t.alice, "fetch", "-q", "origin")
+    snapshots = [p for p in git(t.alice, "ls-tree", "-r", "--name-only", "origin/gitcoord").split()
+                 if p.startswith("contracts/cart-api/")]
+    assert len(snapshots) == 1
+    err = coord_write(t.alice, "alice", lambda txn: txn.put_bytes(snapshots[0], b"openapi: 3.0.3\n"))
+    assert err is not None and "never change" in str(err)

@@ -255,9 +255,11 @@ def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None,
 
 
 def net_change(repo: pygit2.Repository, tip: str, base: str | None,
-               commits: Iterable[pygit2.Commit] = (), links: dict[str, str] | None = None) -> dict[str, str]:
+               commits: Iterable[pygit2.Commit] = (), links: dict[str, str] | None = None,
+               touched: set[str] | None = None) -> dict[str, str]:
     """``{path: commit}`` for the net change of ``tip`` (see ``net_change_paths``); each path is
-    attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge)."""
+    attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge).
+    ``touched`` receives the paths that one of ``commits`` itself changed."""
     paths = net_change_paths(repo, tip, base, links)
     if not paths:
         return {}
@@ -267,7 +269,15 @@ def net_change(repo: pygit2.Repository, tip: str, base: str | None,
         for path in commit_paths(repo, commit):
             if path in wanted:
                 first.setdefault(path, str(commit.id))
+    if touched is not None:
+        touched.update(first)
     return {path: first.get(path, tip) for path in paths}
+
+
+def only_new_lock_findings(findings: list[Finding], touched: set[str]) -> list[Finding]:
+    """Ownership is judged on the whole net change; locks and intents only on what the new commits
+    change: a lock taken after a path was pushed must not freeze the rest of the branch."""
+    return [f for f in findings if f.rule not in ("locked", "intent") or f.path in touched]
 
 
 def ref_target(repo: pygit2.Repository, *refs: str) -> str | None:

@@ -468,7 +468,8 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             base_tip = check.ref_target(repo, f"refs/remotes/{remote_arg}/{base}", f"refs/heads/{base}") \
                 if base and remote_arg else (check.ref_target(repo, f"refs/heads/{base}") if base else None)
             links: dict[str, str] = {}
-            commit_of = check.net_change(repo, local_oid, base_tip, commits, links)
+            touched: set[str] = set()
+            commit_of = check.net_change(repo, local_oid, base_tip, commits, links, touched)
             if skip:
                 skipped_paths.extend(p for p in commit_of if p not in skipped_paths)
                 continue
@@ -478,6 +479,7 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
                                      read=check.blob_reader(repo, local_oid), links=links)
+            result.findings = check.only_new_lock_findings(result.findings, touched)
             result.findings.extend(_branch_owner(result.context, agent))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
@@ -604,13 +606,14 @@ def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookO
 
                 fields = parse_branch(branch, template) or {}
                 agent = fields.get("agent") or fields.get("role") or "unknown"
-            links = {}
-            commit_of = check.net_change(repo, new, base_tip, commits, links)
+            links, touched = {}, set()
+            commit_of = check.net_change(repo, new, base_tip, commits, links, touched)
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
                                      commits=len(commits), coordination_branch=store.branch,
                                      read=check.blob_reader(repo, new), links=links)
+            result.findings = check.only_new_lock_findings(result.findings, touched)
             if task is None:
                 # --task was not given; keep the branch rule's verdict (no task named) and drop
                 # the "no task" ownership fallback to the pusher's in_progress tasks.

@@ -33,6 +33,7 @@ ZERO = "0" * 40
 MAINTAINER = "maintainer"
 PUSHER_VARS = ("GL_USERNAME", "GITEA_PUSHER_NAME", "REMOTE_USER")
 EXTRA_FILE_BYTES = 1 << 20  # contract snapshots (contracts/<name>/<version>.<ext>)
+MAX_PUSHED_COMMITS = 10_000
 
 # Every path gitcoord writes on its branch; anything else is refused.
 _ENTITY_PATHS = [
@@ -283,15 +284,25 @@ def guard_coordination(repo: pygit2.Repository, old: str, new: str, auth: Author
     if old != ZERO and not repo.descendant_of(new, old) and new != old:
         return ["only fast-forward updates are allowed on the coordination branch (a rewind would undo "
                 "others' claims and locks); fetch, rebuild your change on the current tip and push again"]
-    walker = repo.walk(new, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    if old != ZERO:
-        walker.hide(old)
-    problems: list[str] = []
-    for commit in walker:
-        problems.extend(_guard_commit(repo, commit, auth, now))
+    # Judge each step of the first-parent chain from the current tip to the pushed one: every
+    # change to the state shows in some step, whatever other parents a merge brings along (a
+    # merge with an orphan "clean" tree as first parent would otherwise drop others' locks).
+    chain: list[pygit2.Commit] = []
+    commit = repo[new].peel(pygit2.Commit)
+    while str(commit.id) != old:
+        chain.append(commit)
+        if len(chain) > MAX_PUSHED_COMMITS:
+            return [f"more than {MAX_PUSHED_COMMITS} coordination commits in one push; push in parts"]
+        if not commit.parents:
+            if old == ZERO:
+                break
+            return ["the pushed coordination history does not extend the current tip along first parents"]
+        commit = commit.parents[0]
+    for commit in reversed(chain):
+        problems = _guard_commit(repo, commit, auth, now)
         if problems:
-            break  # one refused commit refuses the push; its first problems are enough
-    return problems
+            return problems  # one refused commit refuses the push; its first problems are enough
+    return []
 
 
 def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:

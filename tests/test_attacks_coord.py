@@ -343,3 +343,18 @@ def test_contracts_register_and_approve_through_the_guard_snapshots_never_change
     assert len(snapshots) == 1
     err = coord_write(t.alice, "alice", lambda txn: txn.put_bytes(snapshots[0], b"openapi: 3.0.3\n"))
     assert err is not None and "never change" in str(err)
+
+
+def test_a_merge_cannot_smuggle_a_rollback_past_the_guard(remote, monkeypatch):
+    """A merge whose first parent is an orphan 'clean' state (without bob's lock), second parent the tip."""
+    t = team(remote, monkeypatch)
+    ok(run_cli("lock", "acquire", BOB_FILE, "--reason", "editing", cwd=t.bob), "bob locks")
+    git(t.alice, "fetch", "-q", "origin")
+    tip = git(t.alice, "rev-parse", "origin/gitcoord")
+    listing = git(t.alice, "ls-tree", "origin/gitcoord")
+    clean = git(t.alice, "mktree", input="\n".join(l for l in listing.splitlines() if not l.endswith("\tlocks")) + "\n")
+    orphan = git(t.alice, "commit-tree", clean, "-m", "clean\n\nGitcoord-Agent: alice")
+    merge = git(t.alice, "commit-tree", clean, "-p", orphan, "-p", tip, "-m", "merge\n\nGitcoord-Agent: alice")
+    res = push(t.alice, f"{merge}:refs/heads/gitcoord")
+    assert res.returncode != 0 and "first parents" in res.stderr, res.stderr
+    assert git(remote.bare, "rev-parse", "refs/heads/gitcoord") == tip

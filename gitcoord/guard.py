@@ -564,6 +564,29 @@ def landing_record(repo: pygit2.Repository, old: str, new: str) -> list[dict[str
     return records
 
 
+def _landing_problems(repo: pygit2.Repository, ref: str, old: str, new: str, record: dict[str, Any],
+                      coord_before: str) -> list[str]:
+    """A landing may change only paths of the tasks it merged (or paths no task owns): a merge record
+    written by hand cannot carry someone else's files onto the base."""
+    from gitcoord.owners import load_tasks, ownership_view
+    from gitcoord.store import Snapshot
+
+    merged = set(record.get("merged") or [])
+    before = repo[old].peel(pygit2.Tree) if old != ZERO else repo[repo.TreeBuilder().write()]
+    paths = [d.new_file.path or d.old_file.path for d in before.diff_to_tree(repo[new].peel(pygit2.Tree)).deltas]
+    if not paths:
+        return []
+    view = Snapshot(repo, coord_before if coord_before != ZERO else None)
+    own = ownership_view(view, load_tasks(view), paths)
+    owners = own.task_owners_many(paths)
+    foreign = [(p, owners[p]) for p in paths if owners[p] and not merged.intersection(owners[p])]
+    if not foreign:
+        return []
+    path, tasks = foreign[0]
+    return [f"{ref}: the landing changes {path}, owned by task {', '.join(tasks)}, which it does not merge "
+            f"({len(foreign)} such path(s))"]
+
+
 def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Authority,
                coord_update: tuple[str, str] | None) -> list[str]:
     """``policies.server_base: check``: the base moves only by a merge-run landing recorded in the
@@ -575,7 +598,7 @@ def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Auth
     if coord_update is not None:
         for record in landing_record(repo, *coord_update):
             if record.get("into") == ref and record.get("after") == new and record.get("before") == old:
-                return []
+                return _landing_problems(repo, ref, old, new, record, coord_update[0])
     tip = repo[new].peel(pygit2.Commit)
     who, problem = auth.actor(tip)
     if problem is None and who is not None and auth.is_maintainer(who):

@@ -358,3 +358,28 @@ def test_a_merge_cannot_smuggle_a_rollback_past_the_guard(remote, monkeypatch):
     res = push(t.alice, f"{merge}:refs/heads/gitcoord")
     assert res.returncode != 0 and "first parents" in res.stderr, res.stderr
     assert git(remote.bare, "rev-parse", "refs/heads/gitcoord") == tip
+
+
+def test_a_hand_written_merge_record_cannot_land_foreign_files_on_main(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    ok(run_cli("config", "set", "policies.server_base", "check", cwd=t.lead), "policy")
+    git(t.alice, "fetch", "-q", "origin")
+    before = git(t.alice, "rev-parse", "origin/main")
+    git(t.alice, "switch", "-q", "-c", "sneak", "origin/main")
+    write_commit(t.alice, {BOB_FILE: "alice's version\n"})
+    after = git(t.alice, "rev-parse", "HEAD")
+    store = Store(gitutil.open_repo(t.alice), remote="origin", agent="alice")
+    tip = store.fetch()
+    from gitcoord.store import Snapshot, Txn
+
+    txn = Txn(Snapshot(store.repo, tip, store.cache), "alice")
+    txn.put("merges/20260101T000000-aaaaaa.json", {
+        "run": "20260101T000000-aaaaaa", "into": "refs/heads/main", "before": before, "after": after,
+        "mode": "skip", "merged": ["A"], "skipped": [], "tested": False, "agent": "alice",
+        "started_at": txn.now, "order": ["A"]})
+    txn.describe("merge.run", "a landing")
+    coord = store._commit(txn, [tip])
+    res = subprocess.run(["git", "push", "--atomic", "--no-verify", "origin", f"{after}:refs/heads/main",
+                          f"{coord}:refs/heads/gitcoord"], cwd=t.alice, capture_output=True, text=True)
+    assert res.returncode != 0 and BOB_FILE in res.stderr and "does not merge" in res.stderr, res.stderr
+    assert git(remote.bare, "rev-parse", "main") == before

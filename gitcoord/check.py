@@ -154,24 +154,33 @@ def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
     return read
 
 
-def staged_paths(repo: pygit2.Repository) -> list[str]:
+def staged_paths(repo: pygit2.Repository, links: dict[str, str] | None = None) -> list[str]:
     """Paths whose staged content differs from HEAD (the index git is about to commit).
 
     Asked of ``git diff --cached`` rather than computed with pygit2: git reads the index it is
     committing (``GIT_INDEX_FILE`` for ``git commit -a`` / ``git commit PATH``) and skips
     unchanged directories with its cache-tree, which on a 20,000-file index is several times
     faster than loading the index into libgit2 and diffing it against HEAD's tree.
+    ``links`` receives the staged symlinks (path → target), from the same output's modes.
     """
     from gitcoord.errors import UsageError
 
     env = dict(os.environ, GITCOORD_INTERNAL="1")
     cwd = repo.workdir or repo.path
-    proc = subprocess.run(["git", "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"],
+    proc = subprocess.run(["git", "diff", "--cached", "--raw", "-z", "--no-renames", "--no-ext-diff", "--no-abbrev"],
                           cwd=cwd, capture_output=True, env=env)
     if proc.returncode != 0:
         last = (proc.stderr.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
         raise UsageError(f"cannot list the staged changes: git diff --cached: {last}")
-    return [name.decode("utf-8", "surrogateescape") for name in proc.stdout.split(b"\0") if name]
+    fields = proc.stdout.split(b"\0")
+    out: list[str] = []
+    for i in range(0, len(fields) - 1, 2):  # ":<old mode> <new mode> <old> <new> <status>" NUL path NUL
+        meta, name = fields[i], fields[i + 1]
+        path = name.decode("utf-8", "surrogateescape")
+        out.append(path)
+        if links is not None and meta[8:14] == b"120000":
+            links[path] = repo[meta.split()[3].decode()].data.decode("utf-8", "surrogateescape")
+    return out
 
 
 def commit_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> list[str]:

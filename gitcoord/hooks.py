@@ -359,7 +359,8 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     snap = None
     try:
         store, snap, warnings = _open_store(repo)
-        paths = check.staged_paths(repo)
+        links: dict[str, str] = {}
+        paths = check.staged_paths(repo, links)
         branch = current_branch(repo)
         if os.environ.get("GITCOORD_SKIP") == "1":
             return HookOutcome(0, warnings + _record_skip(repo, "pre-commit", paths, branch, snap))
@@ -369,7 +370,7 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         config = snap.config
         result = check.run_check(snap, paths, agent=_agent(repo, snap, config), branch=branch, mode="staged",
                                  branch_level=check.WARNING, coordination_branch=store.branch, config=config,
-                                 read=check.index_reader(repo))
+                                 read=check.index_reader(repo), links=links)
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
     header = "commit blocked" if not result.ok else "warnings"

@@ -168,8 +168,13 @@ class Authority:
         return names
 
     def is_maintainer(self, agent: str | None) -> bool:
+        """May ``agent`` make maintainer-only changes? Everyone may while nobody is named (bootstrap)."""
         names = self.maintainers
         return not names or (agent is not None and agent in names)
+
+    def overrides(self, agent: str | None) -> bool:
+        """May ``agent`` act on other agents' claims and locks? Only a named maintainer, ever."""
+        return agent is not None and agent in self.maintainers
 
     @property
     def mode(self) -> str:
@@ -352,7 +357,7 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
     if problems:
         return problems
     found = _judge(changes, agent, auth, now, commit)
-    if not found and not auth.is_maintainer(agent):
+    if not found and not auth.overrides(agent):
         found = _judge_new_holds(repo, changes, agent, commit, now)
     return [f"{p} (commit {sha}, by {agent})" for p in found]
 
@@ -404,7 +409,8 @@ def _snapshot_ok(repo: pygit2.Repository, path: str, oid: pygit2.Oid) -> None:
 
 
 def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, commit: pygit2.Commit) -> list[str]:
-    maint = auth.is_maintainer(agent)
+    maint = auth.is_maintainer(agent)  # maintainer-only changes (open to all while nobody is named)
+    override = auth.overrides(agent)  # acting on others' claims and locks: a named maintainer only
     broken = {c.new.get("data", {}).get("lock") for c in changes
               if c.kind == "event" and c.old is None and isinstance(c.new, dict) and c.new.get("type") == "lock.broken"}
     finished = {c.new["id"] for c in changes if c.kind == "task" and isinstance(c.new, dict)
@@ -419,9 +425,9 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
                 out.append(f"gitcoord.yaml: only a maintainer changes the configuration "
                            f"(maintainers: {', '.join(sorted(auth.maintainers))})")
         elif c.kind == "task":
-            out.extend(_judge_task(c, agent, maint, landing))
+            out.extend(_judge_task(c, agent, maint, override, landing))
         elif c.kind == "lock":
-            out.extend(_judge_lock(c, agent, maint, now, broken, finished))
+            out.extend(_judge_lock(c, agent, override, now, broken, finished))
         elif c.kind in ("event", "merge"):
             if c.old is not None or c.new is None:
                 out.append(f"{c.path}: {c.kind} records are append-only")
@@ -448,7 +454,7 @@ def _declares_only_self(old: dict[str, Any], new: dict[str, Any], agent: str) ->
             and MAINTAINER not in (entry.get("roles") or []))
 
 
-def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]:
+def _judge_task(c: _Change, agent: str, maint: bool, override: bool, landing: bool) -> list[str]:
     old, new = c.old, c.new
     if new is None:
         return [] if maint else [f"{c.path}: only a maintainer deletes a task"]
@@ -457,7 +463,7 @@ def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]
             return []
         return [f"{c.path}: a new task starts as planned or ready; only a maintainer creates one "
                 f"{new.get('status')}"]
-    if maint:
+    if override:
         return []
     from gitcoord.tasks import TRANSITIONS
 
@@ -483,7 +489,7 @@ def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]
     changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)} - _BOOKKEEPING
     if not changed:
         return []
-    if changed & {"owns", "depends_on"} and (s0 in _HELD or s1 in _HELD):
+    if changed & {"owns", "depends_on"} and (s0 in _HELD or s1 in _HELD) and not maint:
         return [f"{c.path}: {'/'.join(sorted(changed & {'owns', 'depends_on'}))} of task {new.get('id')} "
                 f"({s0}) change only by a maintainer"]
     if s0 in _PLANNING or not holder or holder == agent:
@@ -501,7 +507,7 @@ def _queue(lock: Any) -> list[dict[str, Any]]:
     return [e for e in (lock.get("queue") or []) if isinstance(e, dict)] if isinstance(lock, dict) else []
 
 
-def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[Any],
+def _judge_lock(c: _Change, agent: str, override: bool, now: datetime, broken: set[Any],
                 finished: set[str]) -> list[str]:
     old, new = c.old or {}, c.new or {}
     lock_id = (new or old).get("id") or c.path
@@ -512,10 +518,10 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
     for name, entry in after.items():
         if name not in before and name != agent and name not in asked_of_me:
             out.append(f"{c.path}: {agent} cannot make {name} a holder of lock {lock_id}")
-        elif name in before and name != agent and entry != before[name] and not maint:
+        elif name in before and name != agent and entry != before[name] and not override:
             out.append(f"{c.path}: only {name} renews or changes their hold on lock {lock_id}")
     for name, entry in before.items():
-        if name in after or name == agent or maint:
+        if name in after or name == agent or override:
             continue
         task = entry.get("task") if "task" in entry else old.get("task")
         if _expired(entry, old, now) or lock_id in broken or (task and task in finished):
@@ -526,13 +532,13 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
         if entry not in q0 and entry.get("agent") != agent:
             out.append(f"{c.path}: {agent} cannot queue {entry.get('agent')} for lock {lock_id}")
     for entry in q0:
-        if entry in q1 or entry.get("agent") == agent or maint or lock_id in broken \
+        if entry in q1 or entry.get("agent") == agent or override or lock_id in broken \
                 or (entry.get("needs") or {}).get("agent") == agent:  # the owner answers a request
             continue
         if _queue_entry_live(entry, now) and not any(e.get("agent") == entry.get("agent") for e in q1):
             out.append(f"{c.path}: {agent} cannot drop {entry.get('agent')} from the queue of lock {lock_id}")
     others = [n for n in before if n != agent and n in after]
-    if before and others and (old.get("resource") != new.get("resource")) and not maint:
+    if before and others and (old.get("resource") != new.get("resource")) and not override:
         out.append(f"{c.path}: the resource of lock {lock_id} changes only with its holders")
     return out
 
@@ -601,7 +607,7 @@ def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Auth
                 return _landing_problems(repo, ref, old, new, record, coord_update[0])
     tip = repo[new].peel(pygit2.Commit)
     who, problem = auth.actor(tip)
-    if problem is None and who is not None and auth.is_maintainer(who):
+    if problem is None and auth.overrides(who):
         return []
     return [f"{ref} moves only by `gitcoord merge run --push` (the landing recorded in the same atomic push) "
             f"or by a maintainer (policies.server_base: check)"]

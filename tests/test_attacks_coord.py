@@ -383,3 +383,16 @@ def test_a_hand_written_merge_record_cannot_land_foreign_files_on_main(remote, m
                           f"{coord}:refs/heads/gitcoord"], cwd=t.alice, capture_output=True, text=True)
     assert res.returncode != 0 and BOB_FILE in res.stderr and "does not merge" in res.stderr, res.stderr
     assert git(remote.bare, "rev-parse", "main") == before
+
+
+def test_without_maintainers_agents_still_cannot_act_on_each_others_locks_and_claims(remote, monkeypatch):
+    t = team(remote, monkeypatch, maintainers=())
+    taken = ok(run_cli("--json", "lock", "acquire", BOB_FILE, "--reason", "mine", cwd=t.bob), "bob locks")
+    lock_id = taken.json.get("id")
+    err = coord_write(t.alice, "alice", lambda txn: txn.delete(f"locks/{lock_id}.json"))
+    assert err is not None and "lock break" in str(err)
+    err = coord_write(t.alice, "alice", lambda txn: txn.put("tasks/B.yaml", {**txn.load("tasks/B.yaml"),
+                                                                             "status": "cancelled"}))
+    assert err is not None and "held by bob" in str(err)
+    # maintainer-only changes stay open while nobody is named (a project bootstrapping itself)
+    ok(run_cli("config", "set", "policies.unowned", "deny", cwd=t.alice), "bootstrap config change")

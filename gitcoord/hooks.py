@@ -549,10 +549,10 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 coord_update = (old, new)
                 problems = guard.guard_coordination(repo, old, new, auth)
                 if problems:
-                    refuse(ref, problems + ["(see `gitcoord repair` for a branch that cannot be read; a "
-                                            "maintainer's repair push is always accepted when it is well-formed)"])
+                    refuse(ref, problems)
     except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
-        refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)}"])
+        refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)} (a branch that "
+                           f"cannot be read is rolled forward by a maintainer with `gitcoord repair`)"])
     if existing_coord is None:
         return HookOutcome(code, lines)  # no coordination branch yet: nothing else to enforce
     base = (auth.config.get("base") if auth.config else None) or "main"

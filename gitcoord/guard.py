@@ -425,7 +425,7 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
                 out.append(f"gitcoord.yaml: only a maintainer changes the configuration "
                            f"(maintainers: {', '.join(sorted(auth.maintainers))})")
         elif c.kind == "task":
-            out.extend(_judge_task(c, agent, maint, override, landing))
+            out.extend(_branch_names_task(c, auth) or _judge_task(c, agent, maint, override, landing))
         elif c.kind == "lock":
             out.extend(_judge_lock(c, agent, override, now, broken, finished))
         elif c.kind in ("event", "merge"):
@@ -452,6 +452,27 @@ def _declares_only_self(old: dict[str, Any], new: dict[str, Any], agent: str) ->
     entry = after[-1]
     return (isinstance(entry, dict) and entry.get("name") == agent and not entry.get("signing_key")
             and MAINTAINER not in (entry.get("roles") or []))
+
+
+def _branch_names_task(c: _Change, auth: Authority) -> list[str]:
+    """A branch recorded on a task must be that task's branch by the template: a task that records
+    another task's branch name would make its holder the holder of that branch."""
+    new, old = c.new, c.old or {}
+    branch = new.get("branch") if isinstance(new, dict) else None
+    if not branch or branch == old.get("branch"):
+        return []
+    from gitcoord.branches import parse_branch
+    from gitcoord.errors import UsageError
+    from gitcoord.store import DEFAULT_CONFIG
+
+    template = auth.config.get("branch_template") or DEFAULT_CONFIG["branch_template"]
+    try:
+        fields = parse_branch(branch, template) or {}
+    except UsageError:
+        fields = {}
+    if str(fields.get("task") or "").lower() != str(new.get("id") or "").lower():
+        return [f"{c.path}: branch {branch} does not name task {new.get('id')} by the template {template}"]
+    return []
 
 
 def _judge_task(c: _Change, agent: str, maint: bool, override: bool, landing: bool) -> list[str]:
@@ -486,6 +507,8 @@ def _judge_task(c: _Change, agent: str, maint: bool, override: bool, landing: bo
             return [f"{c.path}: task {new.get('id')} is held by {holder}; only they (or a maintainer) change it"]
     elif new.get("agent") != holder and s0 not in _PLANNING:
         return [f"{c.path}: only a maintainer reassigns task {new.get('id')} (held by {holder})"]
+    if old.get("branch") and new.get("branch") != old.get("branch"):
+        return [f"{c.path}: the branch of task {new.get('id')} is {old.get('branch')}; only a maintainer changes it"]
     changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)} - _BOOKKEEPING
     if not changed:
         return []

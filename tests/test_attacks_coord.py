@@ -396,3 +396,15 @@ def test_without_maintainers_agents_still_cannot_act_on_each_others_locks_and_cl
     assert err is not None and "held by bob" in str(err)
     # maintainer-only changes stay open while nobody is named (a project bootstrapping itself)
     ok(run_cli("config", "set", "policies.unowned", "deny", cwd=t.alice), "bootstrap config change")
+
+
+def test_a_task_cannot_record_another_tasks_branch(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    ok(run_cli("task", "add", "C", "--title", "decoy", "--owns", "docs/", cwd=t.alice), "add C")
+    err = coord_write(t.alice, "alice", lambda txn: txn.put("tasks/C.yaml", {**txn.load("tasks/C.yaml"),
+                                                                             "branch": t.branches["B"]}))
+    assert err is not None and "does not name task C" in str(err)
+    err = coord_write(t.alice, "alice", lambda txn: txn.put("tasks/A.yaml", {**txn.load("tasks/A.yaml"),
+                                                                             "branch": t.branches["B"]}))
+    assert err is not None and "does not name task A" in str(err)
+    ok(run_cli("--json", "branch", "create", "C", cwd=t.alice), "an honest branch for C")

@@ -359,7 +359,8 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
     found = _judge(changes, agent, auth, now, commit)
     if not found and not auth.overrides(agent):
         found = _judge_new_holds(repo, changes, agent, commit, now)
-    return [f"{p} (commit {sha}, by {agent})" for p in found]
+    who = f"; maintainers: {', '.join(sorted(auth.maintainers))}" if auth.maintainers else ""
+    return [f"{p} (commit {sha}, by {agent}{who if 'maintainer' in p else ''})" for p in found]
 
 
 def _judge_new_holds(repo: pygit2.Repository, changes: list[_Change], agent: str, commit: pygit2.Commit,
@@ -422,8 +423,7 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
             if c.new is None:
                 out.append("gitcoord.yaml: the configuration cannot be deleted")
             elif c.old is not None and not maint and not _declares_only_self(c.old, c.new, agent):
-                out.append(f"gitcoord.yaml: only a maintainer changes the configuration "
-                           f"(maintainers: {', '.join(sorted(auth.maintainers))})")
+                out.append("gitcoord.yaml: only a maintainer changes the configuration")
         elif c.kind == "task":
             out.extend(_branch_names_task(c, auth) or _judge_task(c, agent, maint, override, landing))
         elif c.kind == "lock":

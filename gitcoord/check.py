@@ -154,24 +154,33 @@ def blob_reader(repo: pygit2.Repository, rev: str) -> Reader:
     return read
 
 
-def staged_paths(repo: pygit2.Repository) -> list[str]:
+def staged_paths(repo: pygit2.Repository, links: dict[str, str] | None = None) -> list[str]:
     """Paths whose staged content differs from HEAD (the index git is about to commit).
 
     Asked of ``git diff --cached`` rather than computed with pygit2: git reads the index it is
     committing (``GIT_INDEX_FILE`` for ``git commit -a`` / ``git commit PATH``) and skips
     unchanged directories with its cache-tree, which on a 20,000-file index is several times
     faster than loading the index into libgit2 and diffing it against HEAD's tree.
+    ``links`` receives the staged symlinks (path → target), from the same output's modes.
     """
     from gitcoord.errors import UsageError
 
     env = dict(os.environ, GITCOORD_INTERNAL="1")
     cwd = repo.workdir or repo.path
-    proc = subprocess.run(["git", "diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"],
+    proc = subprocess.run(["git", "diff", "--cached", "--raw", "-z", "--no-renames", "--no-ext-diff", "--no-abbrev"],
                           cwd=cwd, capture_output=True, env=env)
     if proc.returncode != 0:
         last = (proc.stderr.decode(errors="replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1]
         raise UsageError(f"cannot list the staged changes: git diff --cached: {last}")
-    return [name.decode("utf-8", "surrogateescape") for name in proc.stdout.split(b"\0") if name]
+    fields = proc.stdout.split(b"\0")
+    out: list[str] = []
+    for i in range(0, len(fields) - 1, 2):  # ":<old mode> <new mode> <old> <new> <status>" NUL path NUL
+        meta, name = fields[i], fields[i + 1]
+        path = name.decode("utf-8", "surrogateescape")
+        out.append(path)
+        if links is not None and meta[8:14] == b"120000":
+            links[path] = repo[meta.split()[3].decode()].data.decode("utf-8", "surrogateescape")
+    return out
 
 
 def commit_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> list[str]:
@@ -255,9 +264,11 @@ def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None,
 
 
 def net_change(repo: pygit2.Repository, tip: str, base: str | None,
-               commits: Iterable[pygit2.Commit] = (), links: dict[str, str] | None = None) -> dict[str, str]:
+               commits: Iterable[pygit2.Commit] = (), links: dict[str, str] | None = None,
+               touched: set[str] | None = None) -> dict[str, str]:
     """``{path: commit}`` for the net change of ``tip`` (see ``net_change_paths``); each path is
-    attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge)."""
+    attributed to the first of ``commits`` that touched it, else to ``tip`` (a crafted merge).
+    ``touched`` receives the paths that one of ``commits`` itself changed."""
     paths = net_change_paths(repo, tip, base, links)
     if not paths:
         return {}
@@ -267,7 +278,15 @@ def net_change(repo: pygit2.Repository, tip: str, base: str | None,
         for path in commit_paths(repo, commit):
             if path in wanted:
                 first.setdefault(path, str(commit.id))
+    if touched is not None:
+        touched.update(first)
     return {path: first.get(path, tip) for path in paths}
+
+
+def only_new_lock_findings(findings: list[Finding], touched: set[str]) -> list[Finding]:
+    """Ownership is judged on the whole net change; locks and intents only on what the new commits
+    change: a lock taken after a path was pushed must not freeze the rest of the branch."""
+    return [f for f in findings if f.rule not in ("locked", "intent") or f.path in touched]
 
 
 def ref_target(repo: pygit2.Repository, *refs: str) -> str | None:

@@ -27,18 +27,20 @@ from typing import Any, Callable
 
 import pygit2
 
+from gitcoord.identity import is_agent_name
+
 ZERO = "0" * 40
 MAINTAINER = "maintainer"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$")
 PUSHER_VARS = ("GL_USERNAME", "GITEA_PUSHER_NAME", "REMOTE_USER")
 EXTRA_FILE_BYTES = 1 << 20  # contract snapshots (contracts/<name>/<version>.<ext>)
+MAX_PUSHED_COMMITS = 10_000
 
 # Every path gitcoord writes on its branch; anything else is refused.
 _ENTITY_PATHS = [
     (re.compile(r"^gitcoord\.yaml$"), "config"),
     (re.compile(r"^tasks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.yaml$"), "task"),
-    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.yaml$"), "contract"),
-    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._-]{0,127}/[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\.(yaml|yml|json)$"),
+    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}\.yaml$"), "contract"),
+    (re.compile(r"^contracts/[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}/[A-Za-z0-9][A-Za-z0-9._+-]{0,127}\.(yaml|yml|json)$"),
      "snapshot"),
     (re.compile(r"^locks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.json$"), "lock"),
     (re.compile(r"^events/\d{4}-\d{2}-\d{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json$"), "event"),
@@ -166,8 +168,13 @@ class Authority:
         return names
 
     def is_maintainer(self, agent: str | None) -> bool:
+        """May ``agent`` make maintainer-only changes? Everyone may while nobody is named (bootstrap)."""
         names = self.maintainers
         return not names or (agent is not None and agent in names)
+
+    def overrides(self, agent: str | None) -> bool:
+        """May ``agent`` act on other agents' claims and locks? Only a named maintainer, ever."""
+        return agent is not None and agent in self.maintainers
 
     @property
     def mode(self) -> str:
@@ -204,7 +211,7 @@ def server_maintainers(repo: pygit2.Repository) -> set[str]:
     try:
         for value in repo.config.get_multivar("gitcoord.maintainer"):
             name = value.split()[0] if value.split() else ""
-            if NAME_RE.match(name):
+            if is_agent_name(name):
                 names.add(name)
     except (KeyError, pygit2.GitError):
         pass
@@ -220,7 +227,7 @@ def pusher_agent(config: dict[str, Any], environ: dict[str, str] | None = None) 
         user = env.get(var)
         if user:
             mapped = (identity.get("pushers") or {}).get(user, user)
-            return mapped if isinstance(mapped, str) and NAME_RE.match(mapped) else None
+            return mapped if is_agent_name(mapped) else None
     return None
 
 
@@ -282,15 +289,25 @@ def guard_coordination(repo: pygit2.Repository, old: str, new: str, auth: Author
     if old != ZERO and not repo.descendant_of(new, old) and new != old:
         return ["only fast-forward updates are allowed on the coordination branch (a rewind would undo "
                 "others' claims and locks); fetch, rebuild your change on the current tip and push again"]
-    walker = repo.walk(new, pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE)
-    if old != ZERO:
-        walker.hide(old)
-    problems: list[str] = []
-    for commit in walker:
-        problems.extend(_guard_commit(repo, commit, auth, now))
+    # Judge each step of the first-parent chain from the current tip to the pushed one: every
+    # change to the state shows in some step, whatever other parents a merge brings along (a
+    # merge with an orphan "clean" tree as first parent would otherwise drop others' locks).
+    chain: list[pygit2.Commit] = []
+    commit = repo[new].peel(pygit2.Commit)
+    while str(commit.id) != old:
+        chain.append(commit)
+        if len(chain) > MAX_PUSHED_COMMITS:
+            return [f"more than {MAX_PUSHED_COMMITS} coordination commits in one push; push in parts"]
+        if not commit.parents:
+            if old == ZERO:
+                break
+            return ["the pushed coordination history does not extend the current tip along first parents"]
+        commit = commit.parents[0]
+    for commit in reversed(chain):
+        problems = _guard_commit(repo, commit, auth, now)
         if problems:
-            break  # one refused commit refuses the push; its first problems are enough
-    return problems
+            return problems  # one refused commit refuses the push; its first problems are enough
+    return []
 
 
 def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:
@@ -319,9 +336,10 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
         if added and delta.new_file.mode != pygit2.GIT_FILEMODE_BLOB:
             problems.append(f"{path}: must be a regular file (mode {delta.new_file.mode:o}) (commit {sha})")
             continue
+        existed = delta.status != pygit2.enums.DeltaStatus.ADDED
         try:
-            before = read_entity(repo, path, delta.old_file.id) \
-                if delta.status != pygit2.enums.DeltaStatus.ADDED and kind != "snapshot" else None
+            before = (path if kind == "snapshot" else read_entity(repo, path, delta.old_file.id)) \
+                if existed else None
         except Unreadable:
             before = None  # repairing a bad file is allowed; its old content cannot be judged
         try:
@@ -339,9 +357,10 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
     if problems:
         return problems
     found = _judge(changes, agent, auth, now, commit)
-    if not found and not auth.is_maintainer(agent):
+    if not found and not auth.overrides(agent):
         found = _judge_new_holds(repo, changes, agent, commit, now)
-    return [f"{p} (commit {sha}, by {agent})" for p in found]
+    who = f"; maintainers: {', '.join(sorted(auth.maintainers))}" if auth.maintainers else ""
+    return [f"{p} (commit {sha}, by {agent}{who if 'maintainer' in p else ''})" for p in found]
 
 
 def _judge_new_holds(repo: pygit2.Repository, changes: list[_Change], agent: str, commit: pygit2.Commit,
@@ -391,7 +410,8 @@ def _snapshot_ok(repo: pygit2.Repository, path: str, oid: pygit2.Oid) -> None:
 
 
 def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, commit: pygit2.Commit) -> list[str]:
-    maint = auth.is_maintainer(agent)
+    maint = auth.is_maintainer(agent)  # maintainer-only changes (open to all while nobody is named)
+    override = auth.overrides(agent)  # acting on others' claims and locks: a named maintainer only
     broken = {c.new.get("data", {}).get("lock") for c in changes
               if c.kind == "event" and c.old is None and isinstance(c.new, dict) and c.new.get("type") == "lock.broken"}
     finished = {c.new["id"] for c in changes if c.kind == "task" and isinstance(c.new, dict)
@@ -403,12 +423,11 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
             if c.new is None:
                 out.append("gitcoord.yaml: the configuration cannot be deleted")
             elif c.old is not None and not maint and not _declares_only_self(c.old, c.new, agent):
-                out.append(f"gitcoord.yaml: only a maintainer changes the configuration "
-                           f"(maintainers: {', '.join(sorted(auth.maintainers))})")
+                out.append("gitcoord.yaml: only a maintainer changes the configuration")
         elif c.kind == "task":
-            out.extend(_judge_task(c, agent, maint, landing))
+            out.extend(_branch_names_task(c, auth) or _judge_task(c, agent, maint, override, landing))
         elif c.kind == "lock":
-            out.extend(_judge_lock(c, agent, maint, now, broken, finished))
+            out.extend(_judge_lock(c, agent, override, now, broken, finished))
         elif c.kind in ("event", "merge"):
             if c.old is not None or c.new is None:
                 out.append(f"{c.path}: {c.kind} records are append-only")
@@ -435,7 +454,28 @@ def _declares_only_self(old: dict[str, Any], new: dict[str, Any], agent: str) ->
             and MAINTAINER not in (entry.get("roles") or []))
 
 
-def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]:
+def _branch_names_task(c: _Change, auth: Authority) -> list[str]:
+    """A branch recorded on a task must be that task's branch by the template: a task that records
+    another task's branch name would make its holder the holder of that branch."""
+    new, old = c.new, c.old or {}
+    branch = new.get("branch") if isinstance(new, dict) else None
+    if not branch or branch == old.get("branch"):
+        return []
+    from gitcoord.branches import parse_branch
+    from gitcoord.errors import UsageError
+    from gitcoord.store import DEFAULT_CONFIG
+
+    template = auth.config.get("branch_template") or DEFAULT_CONFIG["branch_template"]
+    try:
+        fields = parse_branch(branch, template) or {}
+    except UsageError:
+        fields = {}
+    if str(fields.get("task") or "").lower() != str(new.get("id") or "").lower():
+        return [f"{c.path}: branch {branch} does not name task {new.get('id')} by the template {template}"]
+    return []
+
+
+def _judge_task(c: _Change, agent: str, maint: bool, override: bool, landing: bool) -> list[str]:
     old, new = c.old, c.new
     if new is None:
         return [] if maint else [f"{c.path}: only a maintainer deletes a task"]
@@ -444,7 +484,7 @@ def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]
             return []
         return [f"{c.path}: a new task starts as planned or ready; only a maintainer creates one "
                 f"{new.get('status')}"]
-    if maint:
+    if override:
         return []
     from gitcoord.tasks import TRANSITIONS
 
@@ -467,10 +507,12 @@ def _judge_task(c: _Change, agent: str, maint: bool, landing: bool) -> list[str]
             return [f"{c.path}: task {new.get('id')} is held by {holder}; only they (or a maintainer) change it"]
     elif new.get("agent") != holder and s0 not in _PLANNING:
         return [f"{c.path}: only a maintainer reassigns task {new.get('id')} (held by {holder})"]
+    if old.get("branch") and new.get("branch") != old.get("branch"):
+        return [f"{c.path}: the branch of task {new.get('id')} is {old.get('branch')}; only a maintainer changes it"]
     changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)} - _BOOKKEEPING
     if not changed:
         return []
-    if changed & {"owns", "depends_on"} and (s0 in _HELD or s1 in _HELD):
+    if changed & {"owns", "depends_on"} and (s0 in _HELD or s1 in _HELD) and not maint:
         return [f"{c.path}: {'/'.join(sorted(changed & {'owns', 'depends_on'}))} of task {new.get('id')} "
                 f"({s0}) change only by a maintainer"]
     if s0 in _PLANNING or not holder or holder == agent:
@@ -488,7 +530,7 @@ def _queue(lock: Any) -> list[dict[str, Any]]:
     return [e for e in (lock.get("queue") or []) if isinstance(e, dict)] if isinstance(lock, dict) else []
 
 
-def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[Any],
+def _judge_lock(c: _Change, agent: str, override: bool, now: datetime, broken: set[Any],
                 finished: set[str]) -> list[str]:
     old, new = c.old or {}, c.new or {}
     lock_id = (new or old).get("id") or c.path
@@ -499,10 +541,10 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
     for name, entry in after.items():
         if name not in before and name != agent and name not in asked_of_me:
             out.append(f"{c.path}: {agent} cannot make {name} a holder of lock {lock_id}")
-        elif name in before and name != agent and entry != before[name] and not maint:
+        elif name in before and name != agent and entry != before[name] and not override:
             out.append(f"{c.path}: only {name} renews or changes their hold on lock {lock_id}")
     for name, entry in before.items():
-        if name in after or name == agent or maint:
+        if name in after or name == agent or override:
             continue
         task = entry.get("task") if "task" in entry else old.get("task")
         if _expired(entry, old, now) or lock_id in broken or (task and task in finished):
@@ -513,13 +555,13 @@ def _judge_lock(c: _Change, agent: str, maint: bool, now: datetime, broken: set[
         if entry not in q0 and entry.get("agent") != agent:
             out.append(f"{c.path}: {agent} cannot queue {entry.get('agent')} for lock {lock_id}")
     for entry in q0:
-        if entry in q1 or entry.get("agent") == agent or maint or lock_id in broken \
+        if entry in q1 or entry.get("agent") == agent or override or lock_id in broken \
                 or (entry.get("needs") or {}).get("agent") == agent:  # the owner answers a request
             continue
         if _queue_entry_live(entry, now) and not any(e.get("agent") == entry.get("agent") for e in q1):
             out.append(f"{c.path}: {agent} cannot drop {entry.get('agent')} from the queue of lock {lock_id}")
     others = [n for n in before if n != agent and n in after]
-    if before and others and (old.get("resource") != new.get("resource")) and not maint:
+    if before and others and (old.get("resource") != new.get("resource")) and not override:
         out.append(f"{c.path}: the resource of lock {lock_id} changes only with its holders")
     return out
 
@@ -551,6 +593,29 @@ def landing_record(repo: pygit2.Repository, old: str, new: str) -> list[dict[str
     return records
 
 
+def _landing_problems(repo: pygit2.Repository, ref: str, old: str, new: str, record: dict[str, Any],
+                      coord_before: str) -> list[str]:
+    """A landing may change only paths of the tasks it merged (or paths no task owns): a merge record
+    written by hand cannot carry someone else's files onto the base."""
+    from gitcoord.owners import load_tasks, ownership_view
+    from gitcoord.store import Snapshot
+
+    merged = set(record.get("merged") or [])
+    before = repo[old].peel(pygit2.Tree) if old != ZERO else repo[repo.TreeBuilder().write()]
+    paths = [d.new_file.path or d.old_file.path for d in before.diff_to_tree(repo[new].peel(pygit2.Tree)).deltas]
+    if not paths:
+        return []
+    view = Snapshot(repo, coord_before if coord_before != ZERO else None)
+    own = ownership_view(view, load_tasks(view), paths)
+    owners = own.task_owners_many(paths)
+    foreign = [(p, owners[p]) for p in paths if owners[p] and not merged.intersection(owners[p])]
+    if not foreign:
+        return []
+    path, tasks = foreign[0]
+    return [f"{ref}: the landing changes {path}, owned by task {', '.join(tasks)}, which it does not merge "
+            f"({len(foreign)} such path(s))"]
+
+
 def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Authority,
                coord_update: tuple[str, str] | None) -> list[str]:
     """``policies.server_base: check``: the base moves only by a merge-run landing recorded in the
@@ -562,10 +627,10 @@ def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Auth
     if coord_update is not None:
         for record in landing_record(repo, *coord_update):
             if record.get("into") == ref and record.get("after") == new and record.get("before") == old:
-                return []
+                return _landing_problems(repo, ref, old, new, record, coord_update[0])
     tip = repo[new].peel(pygit2.Commit)
     who, problem = auth.actor(tip)
-    if problem is None and who is not None and auth.is_maintainer(who):
+    if problem is None and auth.overrides(who):
         return []
     return [f"{ref} moves only by `gitcoord merge run --push` (the landing recorded in the same atomic push) "
             f"or by a maintainer (policies.server_base: check)"]

@@ -359,7 +359,8 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     snap = None
     try:
         store, snap, warnings = _open_store(repo)
-        paths = check.staged_paths(repo)
+        links: dict[str, str] = {}
+        paths = check.staged_paths(repo, links)
         branch = current_branch(repo)
         if os.environ.get("GITCOORD_SKIP") == "1":
             return HookOutcome(0, warnings + _record_skip(repo, "pre-commit", paths, branch, snap))
@@ -370,7 +371,7 @@ def _pre_commit(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         agent = _agent(repo, snap, config)
         result = check.run_check(snap, paths, agent=agent, branch=branch, mode="staged",
                                  branch_level=check.WARNING, coordination_branch=store.branch, config=config,
-                                 read=check.index_reader(repo))
+                                 read=check.index_reader(repo), links=links)
     except Exception as exc:  # noqa: BLE001 — fail closed with one line
         return _blocked("pre-commit", exc, snap)
     trailers = _leave_trailers(repo, snap, branch, agent) if result.ok else None
@@ -544,7 +545,8 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             base_tip = check.ref_target(repo, f"refs/remotes/{remote_arg}/{base}", f"refs/heads/{base}") \
                 if base and remote_arg else (check.ref_target(repo, f"refs/heads/{base}") if base else None)
             links: dict[str, str] = {}
-            commit_of = check.net_change(repo, local_oid, base_tip, commits, links)
+            touched: set[str] = set()
+            commit_of = check.net_change(repo, local_oid, base_tip, commits, links, touched)
             if skip:
                 skipped_paths.extend(p for p in commit_of if p not in skipped_paths)
                 continue
@@ -554,6 +556,7 @@ def _pre_push(repo: Any, args: list[str], stdin: str) -> HookOutcome:
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="push",
                                      commit_of=commit_of, commits=len(commits), coordination_branch=store.branch,
                                      read=check.blob_reader(repo, local_oid), links=links)
+            result.findings = check.only_new_lock_findings(result.findings, touched)
             result.findings.extend(_branch_owner(result.context, agent))
             data["refs"].append({"ref": remote_ref, **result.to_dict()})
             if not result.ok:
@@ -622,10 +625,10 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 coord_update = (old, new)
                 problems = guard.guard_coordination(repo, old, new, auth)
                 if problems:
-                    refuse(ref, problems + ["(see `gitcoord repair` for a branch that cannot be read; a "
-                                            "maintainer's repair push is always accepted when it is well-formed)"])
+                    refuse(ref, problems)
     except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
-        refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)}"])
+        refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)} (a branch that "
+                           f"cannot be read is rolled forward by a maintainer with `gitcoord repair`)"])
     if existing_coord is None:
         return HookOutcome(code, lines)  # no coordination branch yet: nothing else to enforce
     base = (auth.config.get("base") if auth.config else None) or "main"
@@ -680,13 +683,14 @@ def _receive_task_branches(repo: Any, rows: list[list[str]], auth: Any) -> HookO
 
                 fields = parse_branch(branch, template) or {}
                 agent = fields.get("agent") or fields.get("role") or "unknown"
-            links = {}
-            commit_of = check.net_change(repo, new, base_tip, commits, links)
+            links, touched = {}, set()
+            commit_of = check.net_change(repo, new, base_tip, commits, links, touched)
             _reject_odd_paths(commit_of)
             result = check.run_check(snap, list(commit_of), agent=agent, branch=branch, mode="receive",
                                      task=task["id"] if task else None, commit_of=commit_of,
                                      commits=len(commits), coordination_branch=store.branch,
                                      read=check.blob_reader(repo, new), links=links)
+            result.findings = check.only_new_lock_findings(result.findings, touched)
             if task is None:
                 # --task was not given; keep the branch rule's verdict (no task named) and drop
                 # the "no task" ownership fallback to the pusher's in_progress tasks.

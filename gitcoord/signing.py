@@ -76,7 +76,8 @@ def create_commit(repo: pygit2.Repository, author: pygit2.Signature, committer: 
 
 def allowed_signers(repo: pygit2.Repository, config: dict[str, Any]) -> list[tuple[str, str]]:
     """(principal, public key) pairs the server accepts; see the module docstring."""
-    from gitcoord.guard import MAINTAINER, NAME_RE
+    from gitcoord.guard import MAINTAINER
+    from gitcoord.identity import is_agent_name
 
     pairs: list[tuple[str, str]] = []
     server_names: set[str] = set()
@@ -86,10 +87,10 @@ def allowed_signers(repo: pygit2.Repository, config: dict[str, Any]) -> list[tup
         values = []
     for value in values:
         parts = value.split(None, 1)
-        if len(parts) == 2 and NAME_RE.match(parts[0]):
+        if len(parts) == 2 and is_agent_name(parts[0]):
             pairs.append((parts[0], parts[1].strip()))
             server_names.add(parts[0])
-        elif parts and NAME_RE.match(parts[0]):
+        elif parts and is_agent_name(parts[0]):
             server_names.add(parts[0])
     maintainers = set(server_names)
     for agent in config.get("agents") or []:
@@ -99,7 +100,7 @@ def allowed_signers(repo: pygit2.Repository, config: dict[str, Any]) -> list[tup
         if not isinstance(agent, dict):
             continue
         name, key = agent.get("name"), agent.get("signing_key")
-        if isinstance(name, str) and isinstance(key, str) and NAME_RE.match(name) and name not in maintainers \
+        if isinstance(name, str) and isinstance(key, str) and is_agent_name(name) and name not in maintainers \
                 and "\n" not in key:
             pairs.append((name, key.strip()))
     return pairs

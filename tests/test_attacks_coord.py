@@ -325,3 +325,86 @@ def test_malformed_commit_and_non_utf8_names_cannot_reach_the_coordination_branc
     assert res.returncode != 0, res.stderr
     assert git(remote.bare, "rev-parse", "refs/heads/gitcoord") == tip
     ok(run_cli("msg", "status", "A", "--progress", "1", cwd=t.alice), "the branch still works for everyone")
+
+
+def test_contracts_register_and_approve_through_the_guard_snapshots_never_change(remote, monkeypatch):
+    import shutil
+
+    from conftest import CART_SPEC
+
+    t = team(remote, monkeypatch)
+    (t.alice / "src/a").mkdir(parents=True, exist_ok=True)
+    shutil.copy(CART_SPEC, t.alice / "src/a/cart.yaml")
+    ok(run_cli("contract", "add", "cart-api", "--spec", "src/a/cart.yaml", cwd=t.alice), "contract add")
+    ok(run_cli("contract", "approve", "cart-api", cwd=t.alice), "contract approve")
+    git(t.alice, "fetch", "-q", "origin")
+    snapshots = [p for p in git(t.alice, "ls-tree", "-r", "--name-only", "origin/gitcoord").split()
+                 if p.startswith("contracts/cart-api/")]
+    assert len(snapshots) == 1
+    err = coord_write(t.alice, "alice", lambda txn: txn.put_bytes(snapshots[0], b"openapi: 3.0.3\n"))
+    assert err is not None and "never change" in str(err)
+
+
+def test_a_merge_cannot_smuggle_a_rollback_past_the_guard(remote, monkeypatch):
+    """A merge whose first parent is an orphan 'clean' state (without bob's lock), second parent the tip."""
+    t = team(remote, monkeypatch)
+    ok(run_cli("lock", "acquire", BOB_FILE, "--reason", "editing", cwd=t.bob), "bob locks")
+    git(t.alice, "fetch", "-q", "origin")
+    tip = git(t.alice, "rev-parse", "origin/gitcoord")
+    listing = git(t.alice, "ls-tree", "origin/gitcoord")
+    clean = git(t.alice, "mktree", input="\n".join(l for l in listing.splitlines() if not l.endswith("\tlocks")) + "\n")
+    orphan = git(t.alice, "commit-tree", clean, "-m", "clean\n\nGitcoord-Agent: alice")
+    merge = git(t.alice, "commit-tree", clean, "-p", orphan, "-p", tip, "-m", "merge\n\nGitcoord-Agent: alice")
+    res = push(t.alice, f"{merge}:refs/heads/gitcoord")
+    assert res.returncode != 0 and "first parents" in res.stderr, res.stderr
+    assert git(remote.bare, "rev-parse", "refs/heads/gitcoord") == tip
+
+
+def test_a_hand_written_merge_record_cannot_land_foreign_files_on_main(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    ok(run_cli("config", "set", "policies.server_base", "check", cwd=t.lead), "policy")
+    git(t.alice, "fetch", "-q", "origin")
+    before = git(t.alice, "rev-parse", "origin/main")
+    git(t.alice, "switch", "-q", "-c", "sneak", "origin/main")
+    write_commit(t.alice, {BOB_FILE: "alice's version\n"})
+    after = git(t.alice, "rev-parse", "HEAD")
+    store = Store(gitutil.open_repo(t.alice), remote="origin", agent="alice")
+    tip = store.fetch()
+    from gitcoord.store import Snapshot, Txn
+
+    txn = Txn(Snapshot(store.repo, tip, store.cache), "alice")
+    txn.put("merges/20260101T000000-aaaaaa.json", {
+        "run": "20260101T000000-aaaaaa", "into": "refs/heads/main", "before": before, "after": after,
+        "mode": "skip", "merged": ["A"], "skipped": [], "tested": False, "agent": "alice",
+        "started_at": txn.now, "order": ["A"]})
+    txn.describe("merge.run", "a landing")
+    coord = store._commit(txn, [tip])
+    res = subprocess.run(["git", "push", "--atomic", "--no-verify", "origin", f"{after}:refs/heads/main",
+                          f"{coord}:refs/heads/gitcoord"], cwd=t.alice, capture_output=True, text=True)
+    assert res.returncode != 0 and BOB_FILE in res.stderr and "does not merge" in res.stderr, res.stderr
+    assert git(remote.bare, "rev-parse", "main") == before
+
+
+def test_without_maintainers_agents_still_cannot_act_on_each_others_locks_and_claims(remote, monkeypatch):
+    t = team(remote, monkeypatch, maintainers=())
+    taken = ok(run_cli("--json", "lock", "acquire", BOB_FILE, "--reason", "mine", cwd=t.bob), "bob locks")
+    lock_id = taken.json.get("id")
+    err = coord_write(t.alice, "alice", lambda txn: txn.delete(f"locks/{lock_id}.json"))
+    assert err is not None and "lock break" in str(err)
+    err = coord_write(t.alice, "alice", lambda txn: txn.put("tasks/B.yaml", {**txn.load("tasks/B.yaml"),
+                                                                             "status": "cancelled"}))
+    assert err is not None and "held by bob" in str(err)
+    # maintainer-only changes stay open while nobody is named (a project bootstrapping itself)
+    ok(run_cli("config", "set", "policies.unowned", "deny", cwd=t.alice), "bootstrap config change")
+
+
+def test_a_task_cannot_record_another_tasks_branch(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    ok(run_cli("task", "add", "C", "--title", "decoy", "--owns", "docs/", cwd=t.alice), "add C")
+    err = coord_write(t.alice, "alice", lambda txn: txn.put("tasks/C.yaml", {**txn.load("tasks/C.yaml"),
+                                                                             "branch": t.branches["B"]}))
+    assert err is not None and "does not name task C" in str(err)
+    err = coord_write(t.alice, "alice", lambda txn: txn.put("tasks/A.yaml", {**txn.load("tasks/A.yaml"),
+                                                                             "branch": t.branches["B"]}))
+    assert err is not None and "does not name task A" in str(err)
+    ok(run_cli("--json", "branch", "create", "C", cwd=t.alice), "an honest branch for C")

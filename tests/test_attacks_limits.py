@@ -142,3 +142,20 @@ def test_memory_ceiling_fails_the_hook_closed_even_under_on_error_allow(repo):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     assert "ran out of memory (160 MB; GITCOORD_HOOK_MEMORY)" in proc.stderr, proc.stderr
+
+
+def test_server_shim_is_recognised_for_uninstall_too(remote):
+    ok(run_cli("hooks", "install", "--server", cwd=remote.bare), "install")
+    removed = ok(run_cli("--json", "hooks", "uninstall", cwd=remote.bare), "uninstall").json
+    assert [(h["hook"], h["action"]) for h in removed["hooks"]] == [("pre-receive", "removed")]
+    assert not (remote.bare / "hooks" / "pre-receive").exists()
+
+
+def test_an_oversized_spec_is_refused_with_its_size(repo):
+    from gitcoord.contracts.loader import MAX_SPEC_BYTES
+
+    big = repo / "huge.yaml"
+    with open(big, "wb") as fh:
+        fh.truncate(MAX_SPEC_BYTES + 1)  # sparse: no real data to read
+    res = run_cli("contract", "validate", "huge.yaml", cwd=repo)
+    assert res.code != 0 and "over the" in (res.err + res.out) and "byte limit" in (res.err + res.out), res.err

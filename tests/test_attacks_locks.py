@@ -125,3 +125,19 @@ def test_a_stale_ref_lock_on_the_server_does_not_block_pushes(remote, monkeypatc
     t = team(remote, monkeypatch)
     _plant_ref_lock(remote.bare, 600)
     ok(run_cli("lock", "acquire", RESOURCE, cwd=t.alice), "push past the server's stale lock")
+
+
+def test_a_lock_taken_after_a_push_blocks_new_changes_to_the_path_not_the_whole_branch(remote, monkeypatch):
+    from test_attacks_net import push, write_commit
+
+    t = team(remote, monkeypatch)
+    branch = t.branches["A"]
+    write_commit(t.alice, {"docs/notes.md": "v1\n"})
+    assert push(t.alice, branch).returncode == 0
+    ok(run_cli("lock", "acquire", "docs/notes.md", "--reason", "rewriting", cwd=t.bob), "bob locks docs")
+    write_commit(t.alice, {"src/a/more.py": "x\n"})
+    res = push(t.alice, branch)
+    assert res.returncode == 0, res.stderr
+    write_commit(t.alice, {"docs/notes.md": "v2\n"})
+    res = push(t.alice, branch)
+    assert res.returncode != 0 and "locked" in res.stderr and "docs/notes.md" in res.stderr, res.stderr

@@ -70,7 +70,7 @@ def team(remote, monkeypatch, *, maintainers: tuple[str, ...] = ("lead",), serve
     git(lead, "push", "-q", "origin", "main")
     ok(run_cli("init", "--remote", "origin", cwd=lead), "init")
     agents = [{"name": m, "roles": ["maintainer"]} for m in maintainers] + \
-        [{"name": a} for a in ("alice", "bob") if a not in maintainers]
+        [{"name": a} for a in ("lead", "alice", "bob") if a not in maintainers]
     ok(run_cli("config", "set", "agents", json.dumps(agents), cwd=lead), "config agents")
     for task, agent, owns in (("A", "alice", A_OWNS), ("B", "bob", B_OWNS)):
         ok(run_cli("task", "add", task, "--title", f"task {task}", "--feature", "shop", "--role", "dev",

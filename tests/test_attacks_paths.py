@@ -8,6 +8,7 @@ symlink whose target leaves the task's owned paths is a violation.
 from __future__ import annotations
 
 import os
+import subprocess
 import unicodedata
 
 import pytest
@@ -83,3 +84,15 @@ def test_check_range_reports_the_same_path_tricks(remote, monkeypatch):
     assert res.code == 1
     assert [(v["path"], v["rule"]) for v in res.json["violations"] if v["level"] == "error"] == \
         [("SRC/B/x.py", "outside-ownership")]
+
+
+def test_pre_commit_refuses_a_symlink_out_of_the_owned_paths(remote, monkeypatch):
+    t = team(remote, monkeypatch)
+    ok(run_cli("hooks", "install", cwd=t.alice), "client hooks")
+    os.makedirs(t.alice / "src" / "a", exist_ok=True)
+    os.symlink("../b/x.py", t.alice / "src/a/to-b")
+    git(t.alice, "add", "src/a/to-b")
+    res = run_cli("--json", "check", "--staged", cwd=t.alice)
+    assert res.code == 1 and [v["rule"] for v in res.json["violations"] if v["level"] == "error"] == ["symlink"]
+    made = subprocess.run(["git", "commit", "-q", "-m", "link"], cwd=t.alice, capture_output=True, text=True)
+    assert made.returncode != 0 and "symlink" in made.stderr, made.stderr

@@ -55,9 +55,9 @@ def check(app: App, mode: str | None, range_spec: str | None, base: str | None, 
         read = engine.blob_reader(repo, head or "HEAD")
         links = engine.symlinks(repo, str(engine.resolve_commit(repo, head or "HEAD").id), paths)
     else:
-        paths, kind = engine.staged_paths(repo), "staged"
+        links = {}
+        paths, kind = engine.staged_paths(repo, links), "staged"
         read = engine.index_reader(repo)
-        links = None
     if branch is None:
         if head and not head.startswith(("refs/tags/",)) and f"refs/heads/{head}" in repo.references:
             branch = head

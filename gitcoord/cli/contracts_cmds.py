@@ -70,7 +70,9 @@ def _target(app: App, arg: str, *, rev: str | None = None,
     file = _cwd(app) / arg
     if not file.is_file():
         raise UsageError(f"{arg!r} is neither a registered contract nor a file (see `gitcoord contract list`)")
-    return None, str(file), file.read_bytes(), None
+    from gitcoord.contracts.loader import read_spec_file
+
+    return None, str(file), read_spec_file(file), None
 
 
 def _change_table(changes: list[dict[str, Any]]) -> str:

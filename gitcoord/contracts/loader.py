@@ -97,6 +97,18 @@ def join_pointer(parts: list[Any] | tuple[Any, ...]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def read_spec_file(path: str | Path) -> bytes:
+    """A spec file's bytes, its size checked before anything is read (a 200 MB file is refused unread)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read spec ({exc.strerror or exc})") from None
+    if size > MAX_SPEC_BYTES:
+        raise UsageError(f"{path}: spec is {size} bytes, over the {MAX_SPEC_BYTES}-byte limit")
+    return p.read_bytes()
+
+
 def load_document(path: str | Path, *, text: bytes | None = None) -> Document:
     """Parse ``path`` (or ``text`` given for it, e.g. a blob from git) as JSON or YAML.
 
@@ -104,14 +116,7 @@ def load_document(path: str | Path, *, text: bytes | None = None) -> Document:
     """
     name = str(path)
     if text is None:
-        p = Path(path)
-        try:
-            size = p.stat().st_size
-        except OSError as exc:
-            raise UsageError(f"{name}: cannot read spec ({exc.strerror or exc})") from None
-        if size > MAX_SPEC_BYTES:
-            raise UsageError(f"{name}: spec is {size} bytes, over the {MAX_SPEC_BYTES}-byte limit")
-        text = p.read_bytes()
+        text = read_spec_file(path)
     elif len(text) > MAX_SPEC_BYTES:
         raise UsageError(f"{name}: spec is {len(text)} bytes, over the {MAX_SPEC_BYTES}-byte limit")
 

@@ -223,7 +223,9 @@ def read_spec(repo: pygit2.Repository, path: str, rev: str | None = None) -> byt
     if root is not None:
         file = root / path
         if file.is_file():
-            return file.read_bytes()
+            from gitcoord.contracts.loader import read_spec_file
+
+            return read_spec_file(file)
     try:
         return read_at_rev(repo, path, "HEAD")
     except NotFound:

@@ -291,7 +291,7 @@ def test_state_json_is_remembered_by_commit_and_follows_every_change(repo):
     assert run_cli("init", cwd=repo).code == 0
     assert run_cli("task", "add", "T1", "--title", "One", "--owns", "src/**", cwd=repo).code == 0
     first = run_cli("--json", "state", cwd=repo)
-    assert first.code == 0 and (repo / ".git" / "gitcoord" / "state.marshal").is_file()
+    assert first.code == 0 and (repo / ".git" / "gitcoord" / "state-json.marshal").is_file()
     assert run_cli("--json", "state", cwd=repo).json == first.json
     assert run_cli("--agent", "bob", "--json", "state", cwd=repo).json["agent"] == "bob"  # not from the memo
     assert run_cli("task", "add", "T2", "--title", "Two", "--owns", "lib/**", cwd=repo).code == 0

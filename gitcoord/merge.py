@@ -224,6 +224,9 @@ def plan(view: Snapshot, repo: pygit2.Repository, *, feature: str | None = None,
     target = target or resolve_target(view, repo, into=into, remote=remote, online=online)
     ref = target.work_ref
     sel = select(view, repo, feature=feature, into=into, remote=remote, target=target, allow_empty=allow_empty)
+    from gitcoord.check import exclude_foreign_changes
+
+    exclude_foreign_changes(view, repo, ref, sel)  # the plan shows what `merge run` would leave out
     report = merge_engine.predict_conflicts(repo, ref, sel.items) if sel.items else None
     owners = _owner_index(view)
     conflicts = []

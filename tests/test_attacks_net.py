@@ -160,6 +160,8 @@ def test_merge_run_rechecks_the_net_change_before_landing(remote, monkeypatch):
 
     git(t.lead, "fetch", "-q", "origin")
     git(t.lead, "switch", "-q", "-c", "workbench")  # the merge target is not checked out
+    planned = ok(run_cli("--json", "merge", "plan", cwd=t.lead), "plan").json  # the plan says so first
+    assert [(e["task"], e["reason"]) for e in planned["excluded"] if e["task"] == "A"] == [("A", "ownership")]
     merged = run_cli("--json", "merge", "run", "--push", cwd=t.lead)
     assert merged.code == 1, merged.err
     assert merged.json["merged"] == ["B"]

@@ -89,9 +89,8 @@ def test_conflict_drops_dependents_only_and_names_owners(project):
     make_task(repo, "D", "/d/", {"d/x.txt": "d\n"})
     run_cli("task", "edit", "A", "--owns", "/a/", "--owns", "shared.txt", cwd=repo)
     plan = run_cli("--json", "merge", "plan", cwd=repo).json
-    assert not plan["clean"]
-    conflict = next(c for c in plan["conflicts"] if c["stage"] == "cumulative")
-    assert conflict["task"] == "B" and conflict["owners"] == {"shared.txt": ["A"]}
+    # the plan shows what the run will do: B changes shared.txt, which A owns, so it stays out
+    assert {e["task"]: e["reason"] for e in plan["excluded"]} == {"B": "ownership", "C": "dependency-skipped"}
     result = run_cli("--json", "merge", "run", cwd=repo)
     assert result.code == 1
     assert result.json["merged"] == ["A", "D"]

@@ -45,6 +45,7 @@ _ENTITY_PATHS = [
     (re.compile(r"^locks/[A-Za-z0-9][A-Za-z0-9._-]{0,63}\.json$"), "lock"),
     (re.compile(r"^events/\d{4}-\d{2}-\d{2}/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json$"), "event"),
     (re.compile(r"^merges/[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.json$"), "merge"),
+    (re.compile(r"^inbox/[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}\.json$"), "inbox"),
 ]
 _PLANNING = ("planned", "ready")
 _HELD = ("in_progress", "blocked", "ready_to_merge")
@@ -433,6 +434,13 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
                 out.append(f"{c.path}: {c.kind} records are append-only")
             elif c.new.get("agent") != agent:
                 out.append(f"{c.path}: written as {c.new.get('agent')!r}, but the commit is by {agent}")
+        elif c.kind == "inbox":
+            # what an agent has read is its own business: only it (or a named maintainer) writes it
+            owner = c.path[len("inbox/"):-len(".json")]
+            if owner != agent and not override:
+                out.append(f"{c.path}: only {owner} marks {owner}'s inbox items read, not {agent}")
+            elif c.new is not None and c.new.get("agent") != owner:
+                out.append(f"{c.path}: records the inbox of {c.new.get('agent')!r}, not of {owner}")
         elif c.kind == "snapshot":
             if c.new is None or c.old is not None:
                 out.append(f"{c.path}: approved contract snapshots never change")

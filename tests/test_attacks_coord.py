@@ -408,3 +408,18 @@ def test_a_task_cannot_record_another_tasks_branch(remote, monkeypatch):
                                                                              "branch": t.branches["B"]}))
     assert err is not None and "does not name task A" in str(err)
     ok(run_cli("--json", "branch", "create", "C", cwd=t.alice), "an honest branch for C")
+
+
+def test_an_agent_marks_only_its_own_inbox_read(remote, monkeypatch):
+    """`inbox ack` passes the guarded remote for the inbox's agent; nobody else may mark it read."""
+    t = team(remote, monkeypatch)
+    ok(run_cli("msg", "request", "--to", "alice", "--regarding", "A", "--request", "a hook in src/a",
+               cwd=t.bob), "bob asks alice")
+    tip = remote_coord(remote)
+    forged = coord_write(t.bob, "bob", lambda txn: txn.put("inbox/alice.json", {"agent": "alice", "acked": ["x"]}))
+    assert forged is not None and "only alice marks alice's inbox items read" in str(forged)
+    assert remote_coord(remote) == tip
+    acked = run_cli("inbox", "ack", "--all", cwd=t.alice)
+    assert acked.code == 0, acked.err
+    assert remote_coord(remote) != tip and "inbox/alice.json" in git(remote.bare, "ls-tree", "-r", "--name-only",
+                                                                         "refs/heads/gitcoord")

@@ -264,12 +264,6 @@ def raw_commit(repo: pygit2.Repository, oid: str) -> dict[str, object] | None:
     return out
 
 
-def _first_error_line(stderr: bytes, returncode: int) -> str:
-    lines = [ln.strip() for ln in stderr.decode(errors="replace").splitlines() if ln.strip()]
-    meaningful = [ln for ln in lines if ln.startswith(("fatal:", "error:"))] or lines
-    return meaningful[0] if meaningful else f"exit {returncode}"
-
-
 def remote_branches(repo: pygit2.Repository, remote: str, branches: list[str]) -> dict[str, str]:
     """Fetch the named branches that exist on ``remote`` into ``refs/remotes/<remote>/<branch>``.
 
@@ -281,7 +275,7 @@ def remote_branches(repo: pygit2.Repository, remote: str, branches: list[str]) -
     proc = run_git(repo, "ls-remote", "--heads", remote, *[f"refs/heads/{b}" for b in wanted], check=False)
     if proc.returncode != 0:
         raise RemoteError(f"listing branches on remote '{remote}' failed: "
-                          f"{_first_error_line(proc.stderr, proc.returncode)}")
+                          f"{git_error_line(proc.stderr, proc.returncode)}")
     found: dict[str, str] = {}
     for line in proc.stdout.decode(errors="replace").splitlines():
         oid, _, ref = line.partition("\t")
@@ -294,7 +288,7 @@ def remote_branches(repo: pygit2.Repository, remote: str, branches: list[str]) -
         fetched = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs, check=False)
         if fetched.returncode != 0:
             raise RemoteError(f"fetch from remote '{remote}' failed: "
-                              f"{_first_error_line(fetched.stderr, fetched.returncode)}")
+                              f"{git_error_line(fetched.stderr, fetched.returncode)}")
     for name in wanted:
         tracking = f"refs/remotes/{remote}/{name}"
         if name in found and missing:
@@ -344,6 +338,6 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
                     if ln.strip() and not ln.startswith("error: failed to push some refs")]
             raise Violation(f"push of {branch} refused by the pre-push hook: "
                             f"{'; '.join(said)[:500] or 'exit ' + str(proc.returncode)}")
-        raise RemoteError(f"push of {branch} to '{remote}' failed: {_first_error_line(proc.stderr, proc.returncode)}")
+        raise RemoteError(f"push of {branch} to '{remote}' failed: {git_error_line(proc.stderr, proc.returncode)}")
     repo.references.create(f"refs/remotes/{remote}/{branch}", str(local.target), force=True)
     return str(local.target)

@@ -202,8 +202,8 @@ def _json_body_media(op: Operation) -> tuple[str, str] | None:
     return None
 
 
-def _generated_body(model: ContractModel, op: Operation) -> tuple[str, Any] | None:
-    """A body generated from the JSON schema, when the generator's value passes that schema."""
+def _json_body_schema(model: ContractModel, op: Operation) -> tuple[str, str, Any] | None:
+    """(media type, JSON pointer, schema) of the operation's JSON request body, or None."""
     found = _json_body_media(op)
     if found is None:
         return None
@@ -211,9 +211,17 @@ def _generated_body(model: ContractModel, op: Operation) -> tuple[str, Any] | No
     from gitcoord.contracts.refs import resolve_pointer
 
     try:
-        schema = resolve_pointer(model.spec, pointer)
+        return media_type, pointer, resolve_pointer(model.spec, pointer)
     except KeyError:
         return None
+
+
+def _generated_body(model: ContractModel, op: Operation) -> tuple[str, Any] | None:
+    """A body generated from the JSON schema, when the generator's value passes that schema."""
+    found = _json_body_schema(model, op)
+    if found is None:
+        return None
+    media_type, pointer, schema = found
     ok, value = _generate(model, schema, "the request body")
     if not ok or model.schema_errors(value, pointer=pointer):
         return None
@@ -226,16 +234,10 @@ def _invalid_body(model: ContractModel, op: Operation) -> tuple[str, bytes, str]
     Candidates: the valid body with a required property dropped, then values of the wrong
     type; the first that the contract's own schema check rejects is used.
     """
-    found = _json_body_media(op)
+    found = _json_body_schema(model, op)
     if found is None:
         return None
-    media_type, pointer = found
-    from gitcoord.contracts.refs import resolve_pointer
-
-    try:
-        schema = resolve_pointer(model.spec, pointer)
-    except KeyError:
-        return None
+    media_type, pointer, schema = found
     ok, valid = _generate(model, schema, "the request body")
     candidates: list[tuple[Any, str]] = []
     if ok and isinstance(valid, dict):

@@ -210,9 +210,10 @@ def commits_beyond(repo, tip: str, base: str | None) -> int:
 
 
 def check_done(repo, task_id: str, branch: str | None, base: str, remote: str | None, *, fetch: bool = True,
-               push: bool = False, allow_empty: bool = False) -> BranchWork:
+               push: bool = False, allow_empty: bool = False, as_agent: str | None = None) -> BranchWork:
     """Refuse to finish a task whose branch holds no work of its own, or (remote mode) whose work
-    is not on the remote; with ``push`` the branch is pushed first. Raises Violation/UsageError."""
+    is not on the remote; with ``push`` the branch is pushed first (as ``as_agent`` when someone
+    pushes an agent's branch for it). Raises Violation/UsageError."""
     from gitcoord.errors import Violation
 
     if push and not remote:
@@ -251,6 +252,6 @@ def check_done(repo, task_id: str, branch: str | None, base: str, remote: str | 
                             f"pushes it and marks the task done",
                             data={"task": task_id, "branch": branch, "reason": "unpushed"})
         if unpushed:
-            remote_tip = gitutil.push_branch(repo, remote, branch)
+            remote_tip = gitutil.push_branch(repo, remote, branch, as_agent=as_agent)
             pushed_now = True
     return BranchWork(branch, local, remote_tip, base_tip, own, pushed_now)

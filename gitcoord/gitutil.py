@@ -309,8 +309,11 @@ def _has_object(repo: pygit2.Repository, oid: str) -> bool:
         return False
 
 
-def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
+def push_branch(repo: pygit2.Repository, remote: str, branch: str, *, as_agent: str | None = None) -> str:
     """``git push -u REMOTE BRANCH`` as the user would type it (their pre-push hook runs).
+
+    ``as_agent``: the agent whose branch it is, when someone pushes for them (`gitcoord run` pushes
+    each finished agent's branch): the pre-push hook then judges the push as that agent's.
 
     Returns the pushed tip; a rejection (the remote branch has commits this one lacks) is a
     RaceError, any other failure a RemoteError, each with git's own reason."""
@@ -322,8 +325,10 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str) -> str:
         raise UsageError(f"branch {branch} does not exist here")
     # Run from the work tree, as the user would: the pre-push hook finds its repository from there.
     where = ["-C", repo.workdir] if repo.workdir else []
-    proc = run_git(repo, *where, "push", "--porcelain", "-u", remote, f"{ref}:{ref}", check=False,
-                   env={"GITCOORD_INTERNAL": ""})
+    env = {"GITCOORD_INTERNAL": ""}
+    if as_agent:
+        env["GITCOORD_AGENT"] = as_agent
+    proc = run_git(repo, *where, "push", "--porcelain", "-u", remote, f"{ref}:{ref}", check=False, env=env)
     if proc.returncode != 0:
         out = proc.stdout.decode(errors="replace")
         err = proc.stderr.decode(errors="replace")

@@ -216,6 +216,23 @@ def test_two_runners_on_one_remote_split_the_work(remote, tmp_path):
     assert {t["status"] for t in run_cli("--json", "task", "list", cwd=b).json} == {"merged"}
 
 
+def test_with_hooks_installed_the_manager_pushes_each_branch_as_its_agent(remote, tmp_path):
+    """The pre-push hook judges who pushes: the runner pushes an agent's branch for that agent, not as
+    itself (as itself the hook refused every branch: "belongs to task T0, held by mgr-1")."""
+    plan = {"feature": "f", "tasks": [{"id": f"H{i}", "title": f"task {i}", "estimate": "1h",
+                                       "owns": [f"src/h{i}/**"]} for i in range(2)]}
+    work = remote.clone("hooked")
+    env = _project(work, tmp_path, plan, {}, remote=True)
+    assert run_cli("--agent", "lead", "hooks", "install", cwd=work).code == 0
+    code, events, err = _finish(_runner(work, tmp_path, env, "--agents", "2", "--max-idle", "30"))
+    assert code == 0, err[-2000:]
+    assert [e for e in events if e["event"] == "failed"] == []
+    assert {t["status"] for t in run_cli("--json", "task", "list", cwd=work).json} == {"merged"}
+    pushed = {t["id"]: t["branch"] for t in run_cli("--json", "task", "list", cwd=work).json}
+    for branch in pushed.values():  # on the remote, pushed through the hook
+        assert git(remote.bare, "rev-parse", "--verify", f"refs/heads/{branch}")
+
+
 def test_sigkill_mid_run_and_restart_continues_without_double_dispatch(remote, tmp_path):
     plan = {"feature": "f", "tasks": [{"id": f"K{i}", "title": f"task {i}", "estimate": "1h",
                                        "owns": [f"src/k{i}/**"]} for i in range(3)]}

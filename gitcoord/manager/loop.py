@@ -300,7 +300,7 @@ class Manager:
             return
         try:
             branches.check_done(self.repo, proc.task, task.get("branch"), snap.config["base"], self.remote,
-                                fetch=bool(self.remote), push=bool(self.remote))
+                                fetch=bool(self.remote), push=bool(self.remote), as_agent=proc.agent)
         except Violation as exc:
             self.fail(proc.task, proc.agent, proc.attempt, "no-commits", f"agent exited 0 but {exc.message}", code)
             return

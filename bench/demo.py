@@ -1,4 +1,4 @@
-"""Benchmark: `gitcoord demo` end to end as a process (four agents over a real git daemon).
+"""Benchmark: `gitcoord demo` end to end as a process (`gitcoord run` and four scripted agents over a git daemon).
 
 Target (README): well under a minute on a 2-core machine — PASS at <= 60 s. The reference is
 the same machine starting a bare `python -c pass` (interpreter start) for scale.

@@ -313,47 +313,74 @@ def _short(demo: _Session, path: str) -> str:
         return path
 
 
-def _drain_story(demo: _Session, story: Path, offset: int) -> int:
-    """Narrate the lines the agent programs appended to the story file since ``offset``."""
-    try:
-        with story.open("rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-    except FileNotFoundError:
-        return offset
-    end = data.rfind(b"\n") + 1
-    for raw in data[:end].splitlines():
+class _Story:
+    """The lines the agent programs append to the story file, told in time order with the manager's events."""
+
+    def __init__(self, demo: _Session, path: Path):
+        self.demo = demo
+        self.path = path
+        self.offset = 0
+        self.pending: list[dict[str, Any]] = []
+
+    def _read(self) -> None:
         try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        demo.say(str(line.get("agent")), str(line.get("text")), kind=str(line.get("kind") or "info"),
-                 data={**(line.get("data") or {}), "task": line.get("task"), "attempt": line.get("attempt")})
-    return offset + end
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1
+        self.offset += end
+        for raw in data[:end].splitlines():
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(line, dict):
+                self.pending.append(line)
+
+    def tell_until(self, moment: float | None) -> None:
+        """Narrate the story lines written before ``moment`` (epoch seconds; None: all of them)."""
+        self._read()
+        self.pending.sort(key=lambda line: float(line.get("at") or 0))
+        while self.pending and (moment is None or float(self.pending[0].get("at") or 0) <= moment):
+            line = self.pending.pop(0)
+            self.demo.say(str(line.get("agent")), str(line.get("text")), kind=str(line.get("kind") or "info"),
+                          data={**(line.get("data") or {}), "task": line.get("task"), "attempt": line.get("attempt")})
+
+
+def _epoch(iso: Any) -> float:
+    from gitcoord import timeutil
+
+    try:
+        return timeutil.parse_time(str(iso)).timestamp()
+    except GitcoordError:
+        return time.time()
 
 
 def _manager(demo: _Session, lead: Path, report_path: Path | None) -> tuple[int, str, list[dict[str, Any]]]:
     """Run `gitcoord run` on the feature as a process; narrate its NDJSON events and the agents' story."""
-    story = demo.root / "story.ndjson"
-    env = dict(demo.env, DEMO_ASSETS=str(ASSETS), DEMO_TASK_FILES=json.dumps(TASK_FILES), DEMO_STORY=str(story))
+    story_path = demo.root / "story.ndjson"
+    env = dict(demo.env, DEMO_ASSETS=str(ASSETS), DEMO_TASK_FILES=json.dumps(TASK_FILES),
+               DEMO_STORY=str(story_path))
     cmd = f"{shlex.quote(sys.executable)} {shlex.quote(str(AGENT_PROGRAM))}"
     argv = [sys.executable, "-m", "gitcoord", "-C", str(lead), "--json", "run", "--feature", FEATURE,
             "--agent-cmd", cmd, "--poll", "0.3"] + (["--report", str(report_path)] if report_path else [])
     demo.say("lead", f"`gitcoord run --feature {FEATURE} --agent-cmd 'python agent.py'`: the manager takes over; "
                      "each agent program gets its brief, worktree and identity from it")
+    story = _Story(demo, story_path)
     proc = subprocess.Popen(argv, cwd=lead, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     events: list[dict[str, Any]] = []
-    offset = 0
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
-            offset = _drain_story(demo, story, offset)
-            if not line.strip():
-                continue
             try:
-                event = json.loads(line)
+                event = json.loads(line) if line.strip() else None
             except ValueError:
+                event = None
+            if not isinstance(event, dict):
                 continue
+            story.tell_until(_epoch(event.get("at")))
             events.append(event)
             _narrate(demo, event)
         stderr = proc.stderr.read() if proc.stderr else ""
@@ -365,7 +392,7 @@ def _manager(demo: _Session, lead: Path, report_path: Path | None) -> tuple[int,
         for stream in (proc.stdout, proc.stderr):
             if stream:
                 stream.close()
-    _drain_story(demo, story, offset)
+    story.tell_until(None)
     return code, stderr, events
 
 
@@ -432,10 +459,12 @@ def run_demo(directory: str | Path | None = None, *, say: Callable[[str], None] 
         demo.gitcoord(lead, "config", "set", "merge.threshold", "0.8")  # the guide's batch: merge at 80 % ready
         demo.gitcoord(lead, "config", "set", "policies.heartbeat", "60s")
         demo.gitcoord(lead, "hooks", "install")
+        demo.gitcoord(root / "remote" / "shop.git", "hooks", "install", "--server")
         demo.say("lead", "`gitcoord init --remote origin`: the coordination branch lives on the remote; agents "
                          "alice (architect, qa), bob (backend), carol (frontend), dave (data, qa) declared; hooks "
                          "installed (every task worktree shares them): ownership, locks and contracts are checked "
-                         "on each commit")
+                         "on each commit; the server guard on the remote refuses what they would, hooks or not, and "
+                         "lets only lead, a maintainer, act for the agents it runs")
         demo.gitcoord(lead, "task", "import", str(ASSETS / "plan.yaml"))
         plan_text = demo.gitcoord(lead, "plan", "--agents", "4").out
         plan = demo.gitcoord(lead, "--json", "plan", "--agents", "4").json or {}

@@ -87,6 +87,16 @@ def test_the_closing_hint_works_as_printed(demo_run, tmp_path):
     assert "INTEGRATION" in proc.stdout and "msg.status" in proc.stdout
 
 
+def test_the_remote_is_guarded_and_the_manager_passed_the_guard(demo_run):
+    hook = demo_run["bare"] / "hooks" / "pre-receive"
+    assert hook.exists() and "gitcoord" in hook.read_text()
+    # every coordination commit the manager made for an agent names lead as its writer
+    dispatches = events(demo_run["bare"], "--type", "run.dispatch")
+    assert dispatches and {e["agent"] for e in dispatches} == {"lead"}
+    started = events(demo_run["bare"], "--type", "task.started")
+    assert {e["agent"] for e in started} == {"alice", "bob", "carol", "dave"}
+
+
 def test_remote_main_holds_every_tasks_files_and_not_the_rejected_one(demo_run):
     files = set(git(demo_run["bare"], "ls-tree", "-r", "--name-only", "main").split())
     from gitcoord.demo import TASK_FILES

@@ -216,21 +216,30 @@ def test_two_runners_on_one_remote_split_the_work(remote, tmp_path):
     assert {t["status"] for t in run_cli("--json", "task", "list", cwd=b).json} == {"merged"}
 
 
-def test_with_hooks_installed_the_manager_pushes_each_branch_as_its_agent(remote, tmp_path):
+def test_through_hooks_and_a_guarded_remote_the_manager_acts_for_its_agents(remote, tmp_path, monkeypatch):
     """The pre-push hook judges who pushes: the runner pushes an agent's branch for that agent, not as
-    itself (as itself the hook refused every branch: "belongs to task T0, held by mgr-1")."""
+    itself (as itself the hook refused every branch: "belongs to task H0, held by a1"). The server guard
+    lets a named maintainer record the claims and exits of the agents it drives, and nobody else."""
+    monkeypatch.setenv("GITCOORD_BIN", f"{sys.executable} -m gitcoord")
     plan = {"feature": "f", "tasks": [{"id": f"H{i}", "title": f"task {i}", "estimate": "1h",
                                        "owns": [f"src/h{i}/**"]} for i in range(2)]}
     work = remote.clone("hooked")
     env = _project(work, tmp_path, plan, {}, remote=True)
+    agents = [{"name": "mgr", "roles": ["maintainer"]}, {"name": "a1"}, {"name": "a2"}, {"name": "lead"}]
+    assert run_cli("--agent", "lead", "config", "set", "agents", json.dumps(agents), cwd=work).code == 0
     assert run_cli("--agent", "lead", "hooks", "install", cwd=work).code == 0
-    code, events, err = _finish(_runner(work, tmp_path, env, "--agents", "2", "--max-idle", "30"))
+    assert run_cli("hooks", "install", "--server", cwd=remote.bare).code == 0
+    # Not a maintainer: the guard refuses the first claim it records for another agent (exit 3, one line).
+    code, _events, err = _finish(_runner(work, tmp_path, env, "--use-agent", "a1", "--max-idle", "10",
+                                         agent="lead"))
+    assert code == 3 and "only a named maintainer" in err and "Traceback" not in err, err[-2000:]
+    code, events, err = _finish(_runner(work, tmp_path, env, "--max-idle", "30"))
     assert code == 0, err[-2000:]
     assert [e for e in events if e["event"] == "failed"] == []
-    assert {t["status"] for t in run_cli("--json", "task", "list", cwd=work).json} == {"merged"}
-    pushed = {t["id"]: t["branch"] for t in run_cli("--json", "task", "list", cwd=work).json}
-    for branch in pushed.values():  # on the remote, pushed through the hook
-        assert git(remote.bare, "rev-parse", "--verify", f"refs/heads/{branch}")
+    listed = run_cli("--json", "task", "list", cwd=work).json
+    assert {t["status"] for t in listed} == {"merged"} and {t["agent"] for t in listed} == {"a1", "a2"}
+    for task in listed:  # on the remote, pushed through the pre-push hook as its agent
+        assert git(remote.bare, "rev-parse", "--verify", f"refs/heads/{task['branch']}")
 
 
 def test_sigkill_mid_run_and_restart_continues_without_double_dispatch(remote, tmp_path):

@@ -276,9 +276,10 @@ class Manager:
         finally:
             log.close()
         self.running[task_id] = Proc(task_id, agent, attempt, run_dir, popen)
-        self.store.transact(lambda txn: self._launched(txn, task_id, agent, attempt, run_dir, made.path, popen.pid))
+        # Told when it starts, not after the record lands (on a busy remote that can take seconds).
         self.emit("launched", task=task_id, agent=agent, attempt=attempt, pid=popen.pid, worktree=made.path,
                   brief=str(brief_path), log=str(run_dir / "agent.log"))
+        self.store.transact(lambda txn: self._launched(txn, task_id, agent, attempt, run_dir, made.path, popen.pid))
 
     def _launched(self, txn: Txn, task_id: str, agent: str, attempt: int, run_dir: Path, path: str, pid: int) -> None:
         txn.add_event(state.LAUNCHED, task=task_id, summary=f"{agent} runs {task_id} in {path}",

@@ -519,7 +519,7 @@ def _wrap_up(demo: _Session, lead: Path, url: str, transport: str, plan: dict[st
                          f"metrics); `timeline --svg` wrote {_short(demo, str(svg))}")
     seconds = round(demo.seconds(), 2)
     demo.say("lead", f"done in {seconds:.1f} s: remote main has every task's files ({len(main_files)} files). "
-                     f"Look around: cd {lead} && gitcoord state && gitcoord log --type msg"
+                     f"Look around: cd {shlex.quote(str(lead))} && gitcoord state && gitcoord log --type msg"
              + (" (the daemon stops with the demo: the lead's origin now points at remote/shop.git)"
                 if transport == "git-daemon" else ""))
 

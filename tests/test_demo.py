@@ -6,6 +6,7 @@ from __future__ import annotations
 import html.parser
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def demo_run(tmp_path_factory):
     (home / ".gitconfig").write_text("[user]\n\tname = Test\n\temail = test@example.com\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITCOORD_")}
     env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "PYTHONPATH": str(ROOT)})
-    directory = base / "shop"
+    directory = base / "my shop"  # a space: every printed hint must still work as printed
     proc = subprocess.run([sys.executable, "-m", "gitcoord", "--json", "demo", str(directory)], capture_output=True,
                           text=True, env=env, timeout=300, cwd=base)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -77,7 +78,7 @@ def test_gitcoord_run_drove_real_agent_processes_in_worktrees(demo_run):
 def test_the_closing_hint_works_as_printed(demo_run, tmp_path):
     line = next(ln for ln in demo_run["narration"].splitlines() if "Look around:" in ln)
     command = line.split("Look around:", 1)[1].split(" (", 1)[0].strip()
-    assert command.startswith(f"cd {demo_run['lead']} && gitcoord state")
+    assert command.startswith(f"cd {shlex.quote(str(demo_run['lead']))} && gitcoord state")
     shim = tmp_path / "gitcoord"  # `gitcoord` on PATH means this checkout, as installed it would
     shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m gitcoord \"$@\"\n")
     shim.chmod(0o755)

@@ -536,7 +536,7 @@ def _denial(view: View, agent: str, resource: str, lock_type: str, task: str | N
     else:
         alt = "no other ready task is free for you"
     waited_text = f" after waiting {_fmt_duration(waited)}" if waited is not None else ""
-    next_step = "" if waited is not None or queued else "; or retry with --wait 30m to queue for it"
+    next_step = "" if waited is not None or queued else RETRY_HINT
     message = (f"lock denied{waited_text}: {lock_type} '{resource}' for {agent}: {why}; {alt}{next_step}")
     data = {
         "denied": {"resource": resource, "type": lock_type, "agent": agent, "task": task},
@@ -554,6 +554,9 @@ def _denial(view: View, agent: str, resource: str, lock_type: str, task: str | N
     if waited is not None:
         data["waited_seconds"] = round(waited.total_seconds(), 3)
     return Conflict(message, data=data)
+
+
+RETRY_HINT = "; or retry with --wait 30m to queue for it"  # said to `lock acquire`; other callers reword it
 
 
 def _fmt_duration(td: timedelta) -> str:

@@ -96,6 +96,11 @@ class Message:
 
 def parse_message(raw: bytes | str, *, source: str = "-") -> Message:
     """A guide message from JSON text (a file or stdin); UsageError naming ``source`` when it is not one."""
+    return from_guide(decode_message(raw, source=source), source=source)
+
+
+def decode_message(raw: bytes | str, *, source: str = "-") -> Any:
+    """The JSON document of a posted message (any type); UsageError naming ``source`` when it is not JSON."""
     data = raw.encode() if isinstance(raw, str) else raw
     if len(data) > MAX_MESSAGE_BYTES:
         raise UsageError(f"msg post {source}: message is larger than {MAX_MESSAGE_BYTES // 1024} KiB")
@@ -112,7 +117,7 @@ def parse_message(raw: bytes | str, *, source: str = "-") -> Message:
         raise UsageError(f"msg post {source}: JSON nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of thousands of digits
         raise UsageError(f"msg post {source}: not JSON gitcoord accepts: {_one_line(str(exc), 80)}") from None
-    return from_guide(doc, source=source)
+    return doc
 
 
 def from_guide(doc: Any, *, source: str = "message") -> Message:
@@ -123,7 +128,8 @@ def from_guide(doc: Any, *, source: str = "message") -> Message:
     kind = GUIDE_TYPES.get(doc.get("type")) if isinstance(doc.get("type"), str) else None
     if kind is None:
         shown = _shown(doc.get("type")) if "type" in doc else "missing"
-        raise UsageError(f"msg post {source}: type {shown}: use one of {', '.join(GUIDE_TYPES)}",
+        raise UsageError(f"msg post {source}: type {shown}: use one of {', '.join(GUIDE_TYPES)}, "
+                         "lock_request, lock_release",
                          data={"field": "type"})
     return Message(kind, dict(doc), source=source)
 

@@ -8,8 +8,12 @@ from datetime import datetime, timedelta, timezone
 
 from gitcoord.errors import UsageError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(s|sec|m|min|h|hr|d|w)?\s*$", re.IGNORECASE)
-_UNIT_SECONDS = {None: 3600, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400, "w": 604800}
+# Short units, and the spelled-out ones the guide's messages use ("estimated_duration": "4 hours").
+_UNIT_SECONDS = {None: 3600, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "mins": 60,
+                 "minute": 60, "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+                 "d": 86400, "day": 86400, "days": 86400, "w": 604800, "week": 604800, "weeks": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(" + "|".join(sorted(
+    (u for u in _UNIT_SECONDS if u), key=len, reverse=True)) + r")?\s*$", re.IGNORECASE)
 
 
 def now() -> datetime:

@@ -33,6 +33,12 @@ def msg() -> None:
       gitcoord msg complete API-1 --summary "cart API done" --deliverable src/api/cart.py \\
           --tests passed=42,failed=0 --ready-for-merge
       echo '{"type": "task_assignment", "task_id": "API-1", "assigned_to": "bob"}' | gitcoord msg post -
+      echo '{"type": "lock_request", "resource": "src/types/User.ts", "lock_type": "exclusive",
+             "reason": "auth fields", "estimated_duration": "4 hours"}' | gitcoord msg post -
+
+    \b
+    Lock messages: a lock_request is answered with the guide's lock_granted (exit 0) or lock_denied
+    (exit 1, under "reply" in the --json error); lock_release gives the lock back.
     """
 
 
@@ -42,7 +48,9 @@ def msg() -> None:
 @json_option
 @pass_app
 def msg_post(app: App, source: str, force: bool) -> None:
-    """Post one JSON message of the guide verbatim (from FILE, or stdin with -)."""
+    """Post one JSON message of the guide verbatim (from FILE, or stdin with -).
+
+    Lock messages (lock_request, lock_release) act at once and print the guide's answer."""
     import sys
 
     from gitcoord import messages
@@ -58,7 +66,15 @@ def msg_post(app: App, source: str, force: bool) -> None:
                 raw = fh.read(limit)
         except OSError as exc:
             raise UsageError(f"msg post {source}: cannot read: {exc.strerror}") from None
-    _post(app, messages.parse_message(raw, source=source), force=force)
+    from gitcoord import lock_messages
+
+    doc = messages.decode_message(raw, source=source)
+    if lock_messages.is_lock_message(doc):
+        reply = lock_messages.post(app.store, doc, source=source)
+        app.emit(reply, lambda: f"{reply['type']} {reply['lock_type']} {reply['resource']} (lock {reply['lock_id']})"
+                                + (f", until {reply['expires_at']}" if reply.get("expires_at") else ""))
+        return
+    _post(app, messages.from_guide(doc, source=source), force=force)
 
 
 @msg.command("status")

@@ -290,6 +290,11 @@ def test_bad_input_is_a_one_line_error(repo, tmp_path):
     assert r.code == 2 and "--feature nope" in r.err and "Traceback" not in r.err
     r = run_cli("run", "--agent-cmd", "  ", cwd=repo)
     assert r.code == 2 and "--agent-cmd" in r.err
+    r = run_cli("--agent", "lead", "run", "--agent-cmd", "true", "--use-agent", "bad name", cwd=repo)
+    assert r.code == 2 and "--use-agent" in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    missing = tmp_path / "no" / "such" / "dir" / "report.html"
+    r = run_cli("--agent", "lead", "run", "--agent-cmd", "true", "--report", str(missing), cwd=repo)
+    assert r.code == 2 and "does not exist" in r.err and not (tmp_path / "no").exists()  # nothing created
 
 
 def test_conflict_goes_back_to_its_agent_and_the_second_attempt_lands(repo, tmp_path):

@@ -6,6 +6,8 @@ import json
 import sys
 from typing import Any
 
+from pathlib import Path
+
 import click
 
 from gitcoord.cli.app import App, json_option, pass_app
@@ -143,6 +145,10 @@ def run(app: App, feature: str | None, agent_cmd: str | None, count: int | None,
         from gitcoord.errors import UsageError
 
         raise UsageError(f"--feature {feature}: no tasks in that feature")
+    if report_path is not None and not Path(report_path).parent.is_dir():  # checked before any agent starts
+        from gitcoord.errors import UsageError
+
+        raise UsageError(f"--report {report_path}: directory {Path(report_path).parent} does not exist")
     agents = pick_agents(snap.config, app.agent, count, names)
     show = Progress(as_json=app.as_json, tty=isatty())
     manager = Manager(app.repo, manager=app.agent, agents=agents, agent_cmd=agent_cmd, feature=feature,

@@ -33,6 +33,10 @@ def pick_agents(config: dict[str, Any], manager: str, count: int | None,
     declared = [graph.Agent(a["name"], tuple(a.get("roles") or ())) for a in config.get("agents") or []
                 if a["name"] != manager]  # the runner's own name manages; it takes no tasks
     if names:
+        from gitcoord.identity import check_agent_name
+
+        for name in names:
+            check_agent_name(name, source="--use-agent")
         if declared:
             unknown = [n for n in names if n not in {a.name for a in declared}]
             if unknown:

@@ -121,7 +121,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     if refused:
         reason = refused[0].split("\t")[-1]
         remote_says = [ln[len("remote: "):].strip() for ln in err.splitlines() if ln.startswith("remote: ")]
-        detail = f" ({'; '.join(m for m in remote_says if m)[:200]})" if any(remote_says) else ""
+        detail = f" ({'; '.join(m for m in remote_says if m)[:1000]})" if any(remote_says) else ""
         raise RemoteError(f"push to remote '{remote}' refused: {reason}{detail}")
     rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push failed")
     if failed and any(m in out for m in rejected_markers):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -357,7 +358,7 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
         changes.append(_Change(path, kind, before, after))
     if problems:
         return problems
-    found = _judge(changes, agent, auth, now, commit)
+    found = _judge(repo, changes, agent, auth, now, commit)
     if not found and not auth.overrides(agent):
         found = _judge_new_holds(repo, changes, agent, commit, now)
     who = f"; maintainers: {', '.join(sorted(auth.maintainers))}" if auth.maintainers else ""
@@ -410,7 +411,8 @@ def _snapshot_ok(repo: pygit2.Repository, path: str, oid: pygit2.Oid) -> None:
         raise Unreadable(f"{path}: not UTF-8") from None
 
 
-def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, commit: pygit2.Commit) -> list[str]:
+def _judge(repo: pygit2.Repository, changes: list[_Change], agent: str, auth: Authority, now: datetime,
+           commit: pygit2.Commit) -> list[str]:
     maint = auth.is_maintainer(agent)  # maintainer-only changes (open to all while nobody is named)
     override = auth.overrides(agent)  # acting on others' claims and locks: a named maintainer only
     broken = {c.new.get("data", {}).get("lock") for c in changes
@@ -448,9 +450,57 @@ def _judge(changes: list[_Change], agent: str, auth: Authority, now: datetime, c
         elif c.kind == "snapshot":
             if c.new is None or c.old is not None:
                 out.append(f"{c.path}: approved contract snapshots never change")
-        elif c.kind == "contract" and c.new is None and not maint:
-            out.append(f"{c.path}: only a maintainer removes a contract")
+        elif c.kind == "contract":
+            if c.new is None:
+                if not maint:
+                    out.append(f"{c.path}: only a maintainer removes a contract")
+            elif c.old is not None and not override:
+                out.extend(_judge_contract(repo, c, agent, commit))
     return out
+
+
+# What a contract's owner decides; the consumers list (and bookkeeping) stays open to everyone.
+_CONTRACT_OWNED = ("spec", "kind", "owner", "provided_by", "approved", "status", "version", "sunset", "deprecated_at")
+
+
+def _judge_contract(repo: pygit2.Repository, c: _Change, agent: str, commit: pygit2.Commit) -> list[str]:
+    """Approvals are history: appended only, each in its approver's own name. The spec, kind, status
+    and approvals of a contract change only by its owner or the agent of its providing task (a named
+    maintainer may do anything); a contract that names neither stays open to all."""
+    old, new = c.old, c.new
+    name = new.get("name") or c.path
+    before, after = list(old.get("approved") or []), list(new.get("approved") or [])
+    if after[:len(before)] != before:
+        return [f"{c.path}: the approved versions of contract {name} are history: append a new version "
+                "(`gitcoord contract approve`), never rewrite one"]
+    for entry in after[len(before):]:
+        if isinstance(entry, dict) and entry.get("approved_by") not in (None, agent):
+            return [f"{c.path}: approval of {name} {entry.get('version')} recorded as "
+                    f"{entry.get('approved_by')!r}, but the commit is by {agent}"]
+    changed = sorted(k for k in _CONTRACT_OWNED if old.get(k) != new.get(k))
+    if not changed:
+        return []
+    deciders = {old.get("owner")} | {_task_agent(repo, commit, old.get("provided_by"))}
+    deciders.discard(None)
+    if not deciders or agent in deciders:
+        return []
+    ask = shlex.quote(f"please change {', '.join(changed)} of contract {name}")
+    return [f"{c.path}: contract {name} is decided by {' or '.join(sorted(deciders))}; only they (or a "
+            f"maintainer) change its {', '.join(changed)}; ask: gitcoord msg request --to {sorted(deciders)[0]} "
+            f"--regarding {name} --request {ask}"]
+
+
+def _task_agent(repo: pygit2.Repository, commit: pygit2.Commit, task_id: Any) -> str | None:
+    """The agent holding ``task_id`` as of ``commit`` (None when unknown or unreadable)."""
+    if not isinstance(task_id, str) or not task_id:
+        return None
+    path = f"tasks/{task_id}.yaml"
+    try:
+        task = read_entity(repo, path, commit.tree[path].id)
+    except (KeyError, Unreadable):
+        return None
+    agent = task.get("agent") if isinstance(task, dict) else None
+    return agent if isinstance(agent, str) else None
 
 
 def _declares_only_self(old: dict[str, Any], new: dict[str, Any], agent: str) -> bool:

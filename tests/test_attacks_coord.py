@@ -345,6 +345,56 @@ def test_contracts_register_and_approve_through_the_guard_snapshots_never_change
     assert err is not None and "never change" in str(err)
 
 
+def test_a_contract_is_approved_and_changed_only_by_its_owner_approvals_are_history(remote, monkeypatch):
+    import shlex
+    import shutil
+
+    from conftest import CART_SPEC
+
+    t = team(remote, monkeypatch)
+    (t.alice / "src/a").mkdir(parents=True, exist_ok=True)
+    shutil.copy(CART_SPEC, t.alice / "src/a/cart.yaml")
+    git(t.alice, "add", "src/a/cart.yaml")
+    git(t.alice, "commit", "-q", "-m", "cart spec")
+    ok(run_cli("contract", "add", "cart-api", "--spec", "src/a/cart.yaml", cwd=t.alice), "contract add")
+    ok(run_cli("contract", "approve", "cart-api", cwd=t.alice), "contract approve")
+    record = "contracts/cart-api.yaml"
+
+    # bob approves alice's contract in his own name: refused, with a hint that works as printed
+    def approve_as_bob(txn):
+        doc = txn.load(record)
+        doc["approved"].append({**doc["approved"][-1], "version": "1.1.0", "approved_by": "bob"})
+        txn.put(record, doc)
+    err = coord_write(t.bob, "bob", approve_as_bob)
+    assert err is not None and "decided by alice" in str(err), err
+    hint = str(err).split("ask: ", 1)[1].split(" (commit ")[0]
+    assert hint.startswith("gitcoord msg request --to alice")
+    ok(run_cli(*shlex.split(hint)[1:], cwd=t.bob), "the printed hint")
+    # nor may he move its spec, or record an approval in alice's name
+    err = coord_write(t.bob, "bob", lambda txn: txn.put(record, {**txn.load(record), "spec": "src/b/other.yaml"}))
+    assert err is not None and "decided by alice" in str(err) and "spec" in str(err), err
+
+    def forge(txn):
+        doc = txn.load(record)
+        doc["approved"].append({**doc["approved"][-1], "version": "9.0.0", "approved_by": "alice"})
+        txn.put(record, doc)
+    err = coord_write(t.bob, "bob", forge)
+    assert err is not None and "recorded as 'alice'" in str(err), err
+    # approvals are history, even for the owner: rewriting 1.0.0 is refused
+    err = coord_write(t.alice, "alice", lambda txn: txn.put(record, {**txn.load(record), "approved": [
+        {**txn.load(record)["approved"][0], "blob": "0" * 40}]}))
+    assert err is not None and "history" in str(err), err
+    # bob may not deprecate it either; the owner's own next approval and a maintainer's change pass
+    refused = run_cli("contract", "deprecate", "cart-api", cwd=t.bob)
+    assert refused.code == 3 and "decided by alice" in refused.err, refused.err
+    (t.alice / "src/a/cart.yaml").write_text((t.alice / "src/a/cart.yaml").read_text().replace(
+        "title:", "description: v1.1\n  title:", 1))
+    git(t.alice, "commit", "-qam", "spec v1.1")
+    ok(run_cli("contract", "approve", "cart-api", "--version", "9.9.0", "--allow-breaking", cwd=t.alice),
+       "the owner approves her next version")
+    ok(run_cli("contract", "deprecate", "cart-api", cwd=t.lead), "the maintainer deprecates it")
+
+
 def test_a_merge_cannot_smuggle_a_rollback_past_the_guard(remote, monkeypatch):
     """A merge whose first parent is an orphan 'clean' state (without bob's lock), second parent the tip."""
     t = team(remote, monkeypatch)

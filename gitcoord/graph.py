@@ -106,6 +106,7 @@ class Graph:
             for dep_id, kind in kinds.items():
                 self.dependents[dep_id].append((node.id, kind))
         self._topo: list[str] | None = None
+        self._tail: dict[str, float] | None = None
 
     def topo(self) -> list[str]:
         """Topological order in input order (cached); UsageError naming a cycle."""
@@ -294,7 +295,9 @@ def remaining_path(nodes: Sequence[Node] | Graph) -> dict[str, float]:
     """For each task still to do: hours from its start to the end of the longest chain
     of tasks waiting on it, its own estimate included (the list-scheduling priority)."""
     g = _graph(nodes)
-    return _tail_for(g, _pending(g))
+    if g._tail is None:  # schedule and ready_set both rank by it: computed once per graph
+        g._tail = _tail_for(g, _pending(g))
+    return g._tail
 
 
 # --------------------------------------------------------------------------- schedule
@@ -605,9 +608,7 @@ def plan(
 
     Raises UsageError naming the cycle when the dependencies are cyclic."""
     g = _graph(nodes)
-    cycle = find_cycle(g)
-    if cycle:
-        raise cycle_error(cycle)
+    g.topo()  # raises the error naming the cycle when there is one
     warnings = [
         f"task {task} depends on unknown task {dep}; ignored in the estimate, and {task} is never ready"
         for task, dep in g.dangling

@@ -324,15 +324,19 @@ class Snapshot:
             return None
         return self._load_blob(path, oid)
 
-    def _load_blob(self, path: str, oid: str, *, pyyaml: bool = True) -> Any:
-        """The parsed, checked blob (cached); with ``pyyaml=False``, NEEDS_PYYAML for a file only PyYAML reads."""
+    def _load_blob(self, path: str, oid: str) -> Any:
         kind = schemas.kind_for_path(path)
         if self.cache is not None and kind is not None:
             hit = self.cache.get(kind, oid)
             if hit is not _MISSING:
                 return hit
+        return self._parse_checked(path, kind, oid, self.repo[oid].data)
+
+    def _parse_checked(self, path: str, kind: str | None, oid: str, data: bytes, *, pyyaml: bool = True) -> Any:
+        """Parse and schema-check one blob, and cache it; with ``pyyaml=False``, NEEDS_PYYAML for
+        a file only PyYAML reads."""
         try:
-            obj = parse_bytes(path, self.repo[oid].data, pyyaml=pyyaml)
+            obj = parse_bytes(path, data, pyyaml=pyyaml)
             if obj is NEEDS_PYYAML:
                 return obj
             if kind is not None:
@@ -350,7 +354,7 @@ class Snapshot:
         if entry is None or entry.type != pygit2.GIT_OBJECT_TREE:
             return {}
         result: dict[str, Any] = {}
-        misses: list[tuple[str, str]] = []
+        misses: list[tuple[str, str, str | None, Any]] = []
         same_kind = schemas.kind_for_path(f"{directory}/x{suffix}") if suffix else None
         for e in entry:
             if e.type == pygit2.GIT_OBJECT_BLOB and (suffix is None or e.name.endswith(suffix)):
@@ -359,22 +363,22 @@ class Snapshot:
                 kind = same_kind or schemas.kind_for_path(path)
                 hit = self.cache.get(kind, oid) if self.cache is not None and kind is not None else _MISSING
                 if hit is _MISSING:
-                    misses.append((path, oid))
+                    misses.append((path, oid, kind, e))
                 else:
                     result[path] = hit
-        if len(misses) >= PARALLEL_PARSE_MIN and _can_fork_workers():
-            # gitcoord's own files parse fast in-process; workers only pay off for PyYAML's share
-            costly = []
-            for path, oid in misses:
-                obj = self._load_blob(path, oid, pyyaml=False)
-                if obj is NEEDS_PYYAML:
-                    costly.append((path, oid))
-                else:
-                    result[path] = obj
-            misses = costly
-        if len(misses) >= PARALLEL_PARSE_MIN and _can_fork_workers():
-            parsed = _parse_in_parallel([(path, self.repo[oid].data) for path, oid in misses])
-            for (path, oid), obj in zip(misses, parsed):
+        # gitcoord's own files parse fast in-process; PyYAML's share is left for below
+        costly: list[tuple[str, str]] = []
+        for path, oid, kind, e in misses:
+            data = getattr(e, "data", None)  # a tree's entries are blobs already (pygit2 >= 1.15)
+            obj = self._parse_checked(path, kind, oid, data if data is not None else self.repo[oid].data,
+                                      pyyaml=False)
+            if obj is NEEDS_PYYAML:
+                costly.append((path, oid))
+            else:
+                result[path] = obj
+        if len(costly) >= PARALLEL_PARSE_MIN and _can_fork_workers():
+            parsed = _parse_in_parallel([(path, self.repo[oid].data) for path, oid in costly])
+            for (path, oid), obj in zip(costly, parsed):
                 kind = same_kind or schemas.kind_for_path(path)
                 if isinstance(obj, _ParseFailed):
                     obj = self._load_blob(path, oid)  # re-raise the error with its proper message
@@ -382,7 +386,7 @@ class Snapshot:
                     self.cache.put(kind, oid, obj)
                 result[path] = obj
         else:
-            for path, oid in misses:
+            for path, oid in costly:
                 result[path] = self._load_blob(path, oid)
         if self.cache is not None:
             self.cache.save()

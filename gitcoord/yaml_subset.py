@@ -32,7 +32,7 @@ MAX_DEPTH = 64
 # a file holding any is PyYAML's. (Classes are written as small ranges: a class spanning all of
 # Unicode takes ~20 ms to compile, on every start.)
 _OUTSIDE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
-_LINE = re.compile(r"^( *)(- |)(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: (.+)|)|(.+))$", re.M)
+_LINE = re.compile(r"( *)(- )?(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: (.+))?|(.+))")
 # Plain strings: a letter, ``_`` or ``/`` first (no indicator, digit or sign), then no space,
 # ``#``, ``:``, brackets, braces, backquote or backslash inside a word; single spaces between words.
 _WORD = r"[^\x00-\x20#:\[\\\]`{}\x7f-\x9f]"
@@ -52,112 +52,142 @@ class _Outside(Exception):
     pass
 
 
+# A line read: (indentation, after "- "?, key or None, what follows, value). What follows a key or
+# a dash is a scalar (the value), an empty list or mapping, or (key only) a block on the next lines.
+_SCALAR, _EMPTY_LIST, _EMPTY_MAP, _BLOCK = range(4)
+_Line = tuple[int, bool, "str | None", int, Any]
+_LINES: dict[str, _Line | None] = {}  # line text -> read line: most lines repeat across files
+
+
 def parse(text: str) -> Any:
     """The document's value, or NOT_SUBSET when it is not in the subset this module reads."""
     if not text.endswith("\n") or _OUTSIDE.search(text):
         return NOT_SUBSET
-    lines = _LINE.findall(text)
-    if len(lines) != text.count("\n"):
-        return NOT_SUBSET  # a line of no accepted shape (findall skipped it)
+    seen = _LINES
+    lines = [seen[raw] if raw in seen else _read_line(raw) for raw in text[:-1].split("\n")]
+    if None in lines:
+        return NOT_SUBSET
     try:
-        reader = _Reader(lines)
-        value = reader.mapping("", 0)
-        if reader.pos != len(lines):
-            return NOT_SUBSET
-        return value
+        value, pos = _mapping(lines, 0, 0, 0, False)  # type: ignore[arg-type]
     except (_Outside, IndexError, RecursionError):
         return NOT_SUBSET
+    return value if pos == len(lines) else NOT_SUBSET
 
 
-class _Reader:
-    """Lines are ``(indentation, "- " or "", key, value, item)`` as ``_LINE`` finds them."""
+_KEYS: set[str] = set()  # keys already seen to match _LINE's key and read as themselves
 
-    def __init__(self, lines: list[tuple[str, str, str, str, str]]):
-        self.lines = lines
-        self.pos = 0
 
-    def mapping(self, indent: str, depth: int, first_in_item: bool = False) -> dict[str, Any]:
-        """Keys at ``indent``; with ``first_in_item`` the first key sits after a ``- `` at indent-2."""
-        if depth > MAX_DEPTH:
-            raise _Outside
-        out: dict[str, Any] = {}
-        lines = self.lines
-        end = len(lines)
-        pos = self.pos
-        seen = _SEEN
-        while pos < end:
-            col, dash, key, value, item = lines[pos]
-            if first_in_item:
-                first_in_item = False  # checked by the sequence: "- key..." at indent-2
-            elif col != indent or dash:
-                break
-            if key not in _KEYS and not _is_key(key):
-                raise _Outside
-            pos += 1
-            if value:
-                v = seen.get(value, _MISS)
-                out[key] = _scalar(value) if v is _MISS else v
+def _split_line(raw: str) -> tuple[str, str | None, str | None, str | None, str | None] | None:
+    """``_LINE``'s groups for ``raw`` (None if it does not match); the usual shapes without the regex."""
+    body = raw.lstrip(" ")
+    indent = raw[:len(raw) - len(body)]
+    dash = None
+    if body.startswith("- "):
+        dash, body = "- ", body[2:]
+    key, sep, rest = body.partition(": ")
+    if sep and rest and key in _KEYS:
+        return indent, dash, key, rest, None
+    if body.endswith(":") and body[:-1] in _KEYS:
+        return indent, dash, body[:-1], None, None
+    m = _LINE.fullmatch(raw)
+    return m.groups() if m is not None else None
+
+
+def _read_line(raw: str) -> _Line | None:
+    groups = _split_line(raw)
+    line: _Line | None = None
+    if groups is not None:
+        indent, dash, key, value, item = groups
+        try:
+            if key is not None and key not in _KEYS:
+                if _scalar(key) != key:
+                    raise _Outside  # a key PyYAML would read as a bool or null
+                if len(_KEYS) < 10_000:
+                    _KEYS.add(key)
+            token = value if key is not None else item
+            if token is None:
+                line = (len(indent), bool(dash), key, _BLOCK, None)
+            elif token == "[]":
+                line = (len(indent), bool(dash), key, _EMPTY_LIST, None)
+            elif token == "{}":
+                line = (len(indent), bool(dash), key, _EMPTY_MAP, None)
             else:
-                self.pos = pos
-                out[key] = self.nested(indent, depth + 1)
-                pos = self.pos
-        self.pos = pos
-        if not out:
-            raise _Outside
-        return out
+                line = (len(indent), bool(dash), key, _SCALAR, _scalar(token))
+        except _Outside:
+            line = None
+    if len(_LINES) > 100_000:
+        _LINES.clear()
+    _LINES[raw] = line
+    return line
 
-    def sequence(self, indent: str, depth: int) -> list[Any]:
-        if depth > MAX_DEPTH:
-            raise _Outside
-        out: list[Any] = []
-        lines = self.lines
-        end = len(lines)
-        while self.pos < end:
-            col, dash, key, value, item = lines[self.pos]
-            if col != indent or not dash:
-                break
-            if key:
-                out.append(self.mapping(indent + "  ", depth + 1, first_in_item=True))
-            else:
-                self.pos += 1
-                out.append(_scalar(item))
-        return out
 
-    def nested(self, indent: str, depth: int) -> Any:
-        """The block value of ``key:`` at ``indent``: a sequence at the same indentation or a mapping at +2."""
-        col, dash, _, _, _ = self.lines[self.pos]
-        if dash and col == indent:
-            return self.sequence(indent, depth)
-        if not dash and col == indent + "  ":
-            return self.mapping(col, depth)
+def _mapping(lines: list[_Line], pos: int, indent: int, depth: int, first_in_item: bool) -> tuple[dict[str, Any], int]:
+    """Keys at ``indent`` from ``pos``; with ``first_in_item`` the first sits after a ``- `` at indent-2."""
+    if depth > MAX_DEPTH:
         raise _Outside
+    out: dict[str, Any] = {}
+    end = len(lines)
+    while pos < end:
+        col, dash, key, follows, value = lines[pos]
+        if first_in_item:
+            first_in_item = False  # checked by the sequence: "- key..." at indent-2
+        elif col != indent or dash:
+            break
+        if key is None:
+            raise _Outside
+        pos += 1
+        if follows == _SCALAR:
+            out[key] = value
+        elif follows == _EMPTY_LIST:
+            out[key] = []
+        elif follows == _EMPTY_MAP:
+            out[key] = {}
+        else:  # the block below: a sequence at the key's indentation or a mapping at +2
+            col, dash = lines[pos][:2]
+            if dash and col == indent:
+                out[key], pos = _sequence(lines, pos, indent, depth + 1)
+            elif not dash and col == indent + 2:
+                out[key], pos = _mapping(lines, pos, col, depth + 1, False)
+            else:
+                raise _Outside
+    if not out:
+        raise _Outside
+    return out, pos
 
 
-_SEEN: dict[str, Any] = {}  # token -> its (immutable) value: statuses, ids and kinds repeat across files
+def _sequence(lines: list[_Line], pos: int, indent: int, depth: int) -> tuple[list[Any], int]:
+    if depth > MAX_DEPTH:
+        raise _Outside
+    out: list[Any] = []
+    end = len(lines)
+    while pos < end:
+        col, dash, key, follows, value = lines[pos]
+        if col != indent or not dash:
+            break
+        if key is not None:
+            item, pos = _mapping(lines, pos, indent + 2, depth + 1, True)
+            out.append(item)
+            continue
+        pos += 1
+        if follows == _SCALAR:
+            out.append(value)
+        elif follows == _EMPTY_LIST:
+            out.append([])
+        elif follows == _EMPTY_MAP:
+            out.append({})
+        else:
+            raise _Outside
+    return out, pos
+
+
+_SEEN: dict[str, Any] = {}  # token -> its (immutable) value
 _MISS = object()
-
-
-_KEYS: set[str] = set()  # tokens known to be read as themselves: plain-string keys
-
-
-def _is_key(token: str) -> bool:
-    """Whether PyYAML reads the key ``token`` as that string (not a bool or null)."""
-    if not token:
-        return False
-    value = _scalar(token)
-    if value == token and type(value) is str:
-        if len(_KEYS) < 10_000:
-            _KEYS.add(token)
-        return True
-    return False
 
 
 def _scalar(token: str) -> Any:
     value = _SEEN.get(token, _MISS)
     if value is not _MISS:
         return value
-    if token in ("[]", "{}"):
-        return [] if token == "[]" else {}
     value = _resolve(token)
     if len(_SEEN) > 50_000:
         _SEEN.clear()

@@ -254,13 +254,48 @@ def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None,
             fork = repo.merge_base(repo[base].peel(pygit2.Commit).id, head.id)
         except (KeyError, ValueError, pygit2.GitError):
             fork = None
-    old = repo[fork].peel(pygit2.Tree) if fork is not None else _empty_tree(repo)
-    diff = old.diff_to_tree(head.tree)
-    if links is not None:  # the symlinks among the changes (``links``: path → target), from the same diff
-        for delta in diff.deltas:
-            if delta.new_file.mode == pygit2.GIT_FILEMODE_LINK and delta.status != pygit2.enums.DeltaStatus.DELETED:
-                links[delta.new_file.path] = repo[delta.new_file.id].data.decode("utf-8", "surrogateescape")
-    return _delta_paths(diff)
+    old = repo[fork].peel(pygit2.Tree) if fork is not None else None
+    return changed_paths(repo, old, head.tree, links)
+
+
+def changed_paths(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree,
+                  links: dict[str, str] | None = None) -> list[str]:
+    """The paths a tree diff ``old`` → ``new`` lists (no renames; a type change is a deletion and
+    an addition), sorted as git sorts them; ``links`` receives the symlinks among the new files.
+
+    Walked here rather than with ``Tree.diff_to_tree``: subtrees with the same id are skipped, so
+    a branch that changes 4 files of a 20,000-file tree reads a few trees, not all of them (libgit2's
+    diff walks every entry: ~3 ms a branch, 50x more than this)."""
+    out: list[str] = []
+    tree_mode = pygit2.GIT_FILEMODE_TREE
+
+    def walk(before: pygit2.Tree | None, after: pygit2.Tree | None, prefix: str) -> None:
+        olds = {e.name: e for e in before} if before is not None else {}
+        for e in after if after is not None else ():
+            o = olds.pop(e.name, None)
+            if o is not None and o.id == e.id and o.filemode == e.filemode:
+                continue
+            path = prefix + e.name
+            was_tree = o is not None and o.filemode == tree_mode
+            if e.filemode == tree_mode:
+                if o is not None and not was_tree:
+                    out.append(path)  # a file replaced by a directory
+                walk(repo[o.id] if was_tree else None, repo[e.id], path + "/")
+                continue
+            if was_tree:
+                walk(repo[o.id], None, path + "/")  # a directory replaced by a file
+            out.append(path)
+            if links is not None and e.filemode == pygit2.GIT_FILEMODE_LINK:
+                links[path] = repo[e.id].data.decode("utf-8", "surrogateescape")
+        for o in olds.values():  # deleted
+            if o.filemode == tree_mode:
+                walk(repo[o.id], None, prefix + o.name + "/")
+            else:
+                out.append(prefix + o.name)
+
+    walk(old, new, "")
+    out.sort(key=lambda p: p.encode("utf-8", "surrogateescape"))
+    return out
 
 
 def net_change(repo: pygit2.Repository, tip: str, base: str | None,

@@ -150,6 +150,9 @@ def _refuse_deep_nesting(path: str, text: str) -> None:
 def dump_bytes(path: str, obj: Any) -> bytes:
     if path.endswith(".json"):
         return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+    text = yaml_subset.dump(obj)  # the same bytes PyYAML writes, for the documents it is sure of
+    if text is not None:
+        return text.encode()
     yaml, _, dumper = _yaml()
     return yaml.dump(obj, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100).encode()
 

@@ -1,4 +1,4 @@
-"""Read the plain block-YAML that gitcoord's own writer emits, without PyYAML.
+"""Read (and write) the plain block-YAML that gitcoord's own writer emits, without PyYAML.
 
 A cold read of 10,000 task files spends almost all its time in PyYAML's pure-Python constructor.
 The files gitcoord writes (``store.dump_bytes``: block style, one scalar per line) use a small,
@@ -16,6 +16,10 @@ own indentation, as PyYAML's dumper does):
 Scalars: ``null``, ``true``, ``false``, integers ``-?(0|[1-9][0-9]*)``, decimals ``-?D.D`` with an
 optional ``e±D`` exponent, single-quoted strings on one line, and plain strings that start with a
 letter (or ``_``/``/``) and hold no character YAML treats specially.
+
+``dump`` writes the same subset, byte for byte what PyYAML's dumper writes (``store.dump_bytes``'s
+settings), or returns None for anything it is not sure of (then PyYAML writes it): a write of 50
+task files need not import PyYAML either.
 """
 
 from __future__ import annotations
@@ -215,3 +219,116 @@ def _resolve(token: str) -> Any:
     if _PLAIN.fullmatch(token) and token not in _RESERVED:
         return token
     raise _Outside
+
+
+# --------------------------------------------------------------------------- writing
+
+MAX_LINE = 80  # PyYAML folds long strings at spaces past column 100; lines this short never fold
+
+
+def dump(doc: Any) -> str | None:
+    """``doc`` (a non-empty mapping) as PyYAML's block-style dumper writes it, or None when unsure."""
+    if type(doc) is not dict or not doc:
+        return None
+    lines: list[str] = []
+    try:
+        _dump_mapping(doc, "", lines, 0, None)
+    except _Outside:
+        return None
+    return "\n".join(lines) + "\n"
+
+
+def _dump_mapping(doc: dict[str, Any], indent: str, lines: list[str], depth: int, first: str | None) -> None:
+    """Keys at ``indent``; with ``first``, the first line starts with it (``- `` of a sequence item)."""
+    if depth > MAX_DEPTH:
+        raise _Outside
+    for key, value in doc.items():
+        if type(key) is not str or key not in _KEYS and not _dump_key_ok(key):
+            raise _Outside
+        head = f"{first}{key}:" if first is not None else f"{indent}{key}:"
+        first = None
+        _dump_value(value, head, indent, lines, depth, in_mapping=True)
+
+
+def _dump_sequence(items: list[Any], indent: str, lines: list[str], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise _Outside
+    for item in items:
+        if type(item) is dict and item:
+            _dump_mapping(item, indent + "  ", lines, depth + 1, f"{indent}- ")
+        elif type(item) is list and item:
+            raise _Outside  # a sequence in a sequence ("- - x"): left to PyYAML
+        else:
+            _dump_value(item, f"{indent}-", indent, lines, depth, in_mapping=False)
+
+
+def _dump_value(value: Any, head: str, indent: str, lines: list[str], depth: int, *, in_mapping: bool) -> None:
+    kind = type(value)
+    if kind is dict or kind is list:
+        if not value:
+            _line(lines, f"{head} {'{}' if kind is dict else '[]'}")
+        elif kind is dict:
+            _line(lines, head)
+            _dump_mapping(value, indent + "  ", lines, depth + 1, None)
+        else:
+            _line(lines, head)
+            _dump_sequence(value, indent if in_mapping else indent + "  ", lines, depth + 1)
+        return
+    _line(lines, f"{head} {_dump_scalar(value)}")
+
+
+def _line(lines: list[str], text: str) -> None:
+    if len(text) > MAX_LINE:
+        raise _Outside
+    lines.append(text)
+
+
+def _dump_key_ok(key: str) -> bool:
+    if not _LINE_KEY.fullmatch(key) or len(key) > 64:
+        return False
+    try:
+        return _scalar(key) == key
+    except _Outside:
+        return False
+
+
+_LINE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _dump_scalar(value: Any) -> str:
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Outside
+        text = repr(value).lower()
+        if "." not in text and "e" in text:
+            text = text.replace("e", ".0e", 1)
+        return text
+    if kind is not str:
+        raise _Outside
+    if not value:
+        return "''"
+    if _OUTSIDE.search(value) or "\n" in value or (not value.isascii() and max(value) > "\uffff"):
+        raise _Outside  # special to libyaml's emitter (beyond the BMP too): it writes those double-quoted
+    try:
+        read = _resolve(value)
+    except _Outside:
+        read = _MISS
+    if type(read) is str and read == value:
+        return value  # plain: PyYAML reads it back as itself and sees no indicator in it
+    if read is not _MISS or value in _RESERVED or _TIMESTAMP.fullmatch(value) or _NOT_PLAIN.search(value):
+        return "'" + value.replace("'", "''") + "'"  # surely not plain for PyYAML either
+    raise _Outside  # PyYAML might write it plain ("1e5", ".x", "a  b"): let it
+
+
+# Strings PyYAML never writes plain: an indicator first, a space first or last, ": " or " #" inside,
+# a trailing ":", "- " / "? " first.
+_NOT_PLAIN = re.compile(r"^[#,\[\]{}&*!|>'\"%@` ]|^[-?:](?: |$)| $|: | #|:$")
+# Timestamps PyYAML's dumper quotes (a subset of what its resolver calls a timestamp).
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?")

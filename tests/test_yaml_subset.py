@@ -158,3 +158,31 @@ def test_written_values_read_back_the_same(doc):
     fast = assert_sound(text)
     if fast is not NOT_SUBSET:
         assert same(fast, doc)
+
+
+def pyyaml_dump(doc) -> str:
+    yaml, _, dumper = _yaml()
+    return yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def test_the_writer_writes_what_pyyaml_writes_for_a_task():
+    text = yaml_subset.dump(TASK)
+    assert text is not None and text == pyyaml_dump(TASK)
+
+
+@pytest.mark.parametrize("token", TRICKY_SCALARS + ["a" * 90, "x " * 45, "~", ".hidden", "a  b", "2h", "-1", "1.5",
+                                                    "2026-01-01", "2026-12-01T21:22:18.123Z", "it's", "a:", "- x"])
+def test_the_writer_writes_tricky_strings_as_pyyaml_or_not_at_all(token):
+    for doc in ({"key": token}, {"key": [token, {"k": token}]}, {"a": {"b": token}}):
+        text = yaml_subset.dump(doc)
+        assert text is None or text == pyyaml_dump(doc), (doc, text)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(["id", "title", "owns", "depends_on", "n", "yes", "b", "k" * 70]), _value,
+                       min_size=1))
+def test_the_writer_writes_what_pyyaml_writes_or_nothing(doc):
+    text = yaml_subset.dump(doc)
+    if text is not None:
+        assert text == pyyaml_dump(doc)
+        assert same(yaml_subset.parse(text), doc)  # and reads it back without PyYAML

@@ -272,10 +272,17 @@ def changed_paths(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.
     read = repo.odb.read
     out: list[str] = []
 
-    def entries(tree_id: pygit2.Oid | None) -> set[bytes]:
-        return set(entry_re.findall(read(tree_id)[1])) if tree_id is not None else set()
+    def entries(tree_id: pygit2.Oid | None) -> frozenset[bytes]:
+        if tree_id is None:
+            return frozenset()
+        found = _TREE_ENTRIES.get(tree_id)
+        if found is None:  # branches forked from one base share its trees: read each once
+            if len(_TREE_ENTRIES) >= 4096:
+                _TREE_ENTRIES.clear()
+            found = _TREE_ENTRIES[tree_id] = frozenset(entry_re.findall(read(tree_id)[1]))
+        return found
 
-    def parse(raw_entries: set[bytes]) -> dict[str, tuple[int, pygit2.Oid]]:
+    def parse(raw_entries: frozenset[bytes]) -> dict[str, tuple[int, pygit2.Oid]]:
         parsed: dict[str, tuple[int, pygit2.Oid]] = {}
         for raw in raw_entries:
             head, _, oid = raw.partition(b"\0")
@@ -305,6 +312,7 @@ def changed_paths(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.
 
 
 _TREE_MODE, _LINK_MODE = 0o040000, 0o120000
+_TREE_ENTRIES: dict[pygit2.Oid, frozenset[bytes]] = {}  # tree id -> its raw entries (ids name content)
 
 
 def _normal_mode(mode: int) -> int:
@@ -760,6 +768,30 @@ def run_check(view: Any, paths: list[str], *, agent: str, branch: str | None, mo
 OWNERSHIP_RULES = ("outside-ownership", "unowned", "path", "symlink")
 
 
+class _ReadOnce:
+    """A snapshot whose directories and config are read once, for many checks against it."""
+
+    def __init__(self, view: Any):
+        self._view = view
+        self._dirs: dict[tuple[str, str | None], dict[str, Any]] = {}
+        self._config: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+    def load_dir(self, directory: str, suffix: str | None = None) -> dict[str, Any]:
+        key = (directory, suffix)
+        if key not in self._dirs:
+            self._dirs[key] = self._view.load_dir(directory, suffix)
+        return dict(self._dirs[key])
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = self._view.config
+        return self._config
+
+
 def exclude_foreign_changes(view: Any, repo: pygit2.Repository, target: str, selection: Any) -> None:
     """``merge run``: re-check each branch's net change against its own task before anything lands.
 
@@ -768,6 +800,7 @@ def exclude_foreign_changes(view: Any, repo: pygit2.Repository, target: str, sel
     a crafted merge that got onto the branch past the hooks still never reaches the base.
     """
     base = ref_target(repo, target)
+    view = _ReadOnce(view)  # every branch is checked against the same snapshot
     tasks = load_tasks(view)
     gone: set[str] = set()
     keep = []

@@ -11,7 +11,6 @@ changed path could be a contract spec.
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -265,74 +264,33 @@ def changed_paths(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.
     an addition), sorted as git sorts them; ``links`` receives the symlinks among the new files.
 
     Walked here rather than with ``Tree.diff_to_tree``: subtrees with the same id are skipped and
-    a tree's unchanged entries are dropped by comparing its raw entries as bytes, so a branch that
+    a tree's unchanged entries are dropped by comparing raw entries as bytes, so a branch that
     changes 4 files of a 20,000-file tree costs a few tree reads (libgit2's diff visits every
     entry: ~3 ms a branch)."""
-    entry_re = _tree_entry_re(len(new.id.raw))
-    read = repo.odb.read
+    from gitcoord.gitutil import LINK_MODE, TREE_MODE, parse_tree_entries, raw_tree_entries
+
     out: list[str] = []
 
-    def entries(tree_id: pygit2.Oid | None) -> frozenset[bytes]:
-        if tree_id is None:
-            return frozenset()
-        found = _TREE_ENTRIES.get(tree_id)
-        if found is None:  # branches forked from one base share its trees: read each once
-            if len(_TREE_ENTRIES) >= 4096:
-                _TREE_ENTRIES.clear()
-            found = _TREE_ENTRIES[tree_id] = frozenset(entry_re.findall(read(tree_id)[1]))
-        return found
-
-    def parse(raw_entries: frozenset[bytes]) -> dict[str, tuple[int, pygit2.Oid]]:
-        parsed: dict[str, tuple[int, pygit2.Oid]] = {}
-        for raw in raw_entries:
-            head, _, oid = raw.partition(b"\0")
-            mode, _, name = head.partition(b" ")
-            parsed[name.decode("utf-8", "surrogateescape")] = (_normal_mode(int(mode, 8)), pygit2.Oid(raw=oid))
-        return parsed
-
     def walk(before: pygit2.Oid | None, after: pygit2.Oid | None, prefix: str) -> None:
-        old_entries, new_entries = entries(before), entries(after)
-        removed, added = parse(old_entries - new_entries), parse(new_entries - old_entries)
-        for name in removed.keys() | added.keys():
-            o, e = removed.get(name), added.get(name)
+        old_entries, new_entries = raw_tree_entries(repo, before), raw_tree_entries(repo, after)
+        removed = parse_tree_entries(old_entries - new_entries)
+        added = parse_tree_entries(new_entries - old_entries)
+        for raw_name in removed.keys() | added.keys():
+            o, e = removed.get(raw_name), added.get(raw_name)
             if o == e:
                 continue  # the same entry written with another mode spelling (040000 for 40000)
-            path = prefix + name
-            was_tree, is_tree = o is not None and o[0] == _TREE_MODE, e is not None and e[0] == _TREE_MODE
+            path = prefix + raw_name.decode("utf-8", "surrogateescape")
+            was_tree, is_tree = o is not None and o[0] == TREE_MODE, e is not None and e[0] == TREE_MODE
             if was_tree or is_tree:
                 walk(o[1] if was_tree else None, e[1] if is_tree else None, path + "/")  # type: ignore[index]
             if (o is not None and not was_tree) or (e is not None and not is_tree):
                 out.append(path)  # a file changed, added or deleted (also where a directory took its place)
-            if links is not None and e is not None and e[0] == _LINK_MODE:
+            if links is not None and e is not None and e[0] == LINK_MODE:
                 links[path] = repo[e[1]].data.decode("utf-8", "surrogateescape")
 
     walk(old.id if old is not None else None, new.id, "")
     out.sort(key=lambda p: p.encode("utf-8", "surrogateescape"))
     return out
-
-
-_TREE_MODE, _LINK_MODE = 0o040000, 0o120000
-_TREE_ENTRIES: dict[pygit2.Oid, frozenset[bytes]] = {}  # tree id -> its raw entries (ids name content)
-
-
-def _normal_mode(mode: int) -> int:
-    """A tree entry's mode as git and libgit2 read it (odd spellings like 100664 are blobs)."""
-    kind = mode & 0o170000
-    if kind == _TREE_MODE:
-        return _TREE_MODE
-    if mode & 0o111:
-        return 0o100755
-    if kind in (0o160000, _LINK_MODE):
-        return kind
-    return 0o100644
-
-
-@functools.cache
-def _tree_entry_re(oid_bytes: int) -> "re.Pattern[bytes]":
-    """One raw tree entry: ``<octal mode> <name>\\0<binary id>``."""
-    import re
-
-    return re.compile(rb"[0-7]+ [^\0]*\0.{%d}" % oid_bytes, re.S)
 
 
 def net_change(repo: pygit2.Repository, tip: str, base: str | None,

@@ -298,6 +298,79 @@ def _merge_with_git(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.Oi
     return _Outcome(None, [], err[-1] if err else f"git merge-tree exited {proc.returncode}")
 
 
+MAX_LINEAR_WALK = 200  # commits of a branch checked for being a plain line before combining in-process
+
+
+def _merge_in_process(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.Oid) -> _Outcome | None:
+    """The merge, when it is a pure combination of trees: the answer ``git merge-tree`` gives, or None.
+
+    Where only one side changed a subtree, merge-ort takes that side's subtree; this does the same
+    without a process, so the usual batch (branches changing a few files each) costs no git call
+    per branch. Anything that needs git's judgement returns None and is left to ``git merge-tree``:
+    a file or directory changed on both sides (content merges, add/add), a deletion or a type change
+    in a directory both sides changed (rename and directory-rename detection could move the other
+    side's changes), a non-UTF-8 name, or history that may have several merge bases. The merge
+    base is unique when the branch's commits since it form a line: every commit in ``base..theirs``
+    has one parent (a common ancestor inside that line would be a better base than ``base``).
+    """
+    base = repo.merge_base(ours, theirs)
+    if base is None:
+        return None
+    walker = repo.walk(theirs, pygit2.enums.SortMode.NONE)
+    walker.hide(base)
+    for count, commit in enumerate(walker):
+        if len(commit.parent_ids) != 1 or count >= MAX_LINEAR_WALK:
+            return None
+    trees = [repo[oid].peel(pygit2.Tree).id for oid in (base, ours, theirs)]
+    try:
+        tree = _combine_trees(repo, *trees)
+    except UnicodeDecodeError:
+        return None
+    return _Outcome(tree, []) if tree is not None else None
+
+
+def _combine_trees(repo: pygit2.Repository, base: pygit2.Oid | None, ours: pygit2.Oid,
+                   theirs: pygit2.Oid) -> pygit2.Oid | None:
+    """``ours`` + ``theirs``'s changes since ``base`` when no entry needs a real merge; None otherwise."""
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    from gitcoord.gitutil import TREE_MODE, parse_tree_entries, raw_tree_entries
+
+    b, o, t = (raw_tree_entries(repo, oid) for oid in (base, ours, theirs))
+    ours_changed, theirs_changed = parse_tree_entries(o - b), parse_tree_entries(t - b)
+    if parse_tree_entries(b - o).keys() - ours_changed.keys() or parse_tree_entries(b - t).keys() - theirs_changed.keys():
+        return None  # a deletion in a directory both sides changed: git decides (renames)
+    base_changed = parse_tree_entries((b - o) | (b - t))
+    changes: dict[bytes, tuple[int, pygit2.Oid]] = {}
+    for name, mine in ours_changed.items():
+        before = base_changed.get(name)
+        if before is not None and (before[0] == TREE_MODE) != (mine[0] == TREE_MODE):
+            return None  # a type change
+    for name, other in theirs_changed.items():
+        before = base_changed.get(name)
+        if before is not None and (before[0] == TREE_MODE) != (other[0] == TREE_MODE):
+            return None
+        mine = ours_changed.get(name)
+        if mine is None:
+            changes[name] = other  # only theirs changed it
+        elif mine != other:
+            if mine[0] != TREE_MODE or other[0] != TREE_MODE:
+                return None  # a file changed on both sides (or added twice): a content merge
+            sub = _combine_trees(repo, before[1] if before is not None else None, mine[1], other[1])
+            if sub is None:
+                return None
+            if sub != mine[1]:
+                changes[name] = (TREE_MODE, sub)
+    if not changes:
+        return ours
+    builder = repo.TreeBuilder(repo[ours])
+    for name, (mode, oid) in changes.items():
+        builder.insert(name.decode("utf-8"), oid, mode)
+    return builder.write()
+
+
 def _merge_with_pygit2(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.Oid) -> _Outcome:
     try:
         index = repo.merge_commits(ours, theirs)
@@ -313,8 +386,13 @@ def _merge_with_pygit2(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2
     return _Outcome(index.write_tree(repo), [])
 
 
+def _merge_like_git(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.Oid) -> _Outcome:
+    """git's merge: combined in-process when that gives git's answer, else ``git merge-tree``."""
+    return _merge_in_process(repo, ours, theirs) or _merge_with_git(repo, ours, theirs)
+
+
 _MERGERS: dict[str, Callable[[pygit2.Repository, pygit2.Oid, pygit2.Oid], _Outcome]] = {
-    "git": _merge_with_git,
+    "git": _merge_like_git,
     "pygit2": _merge_with_pygit2,
 }
 

@@ -104,29 +104,54 @@ def check_history(repo: pygit2.Repository, rng: random.Random, counts: dict[str,
             head = repo.create_commit(None, SIG, SIG, "merge", pygit2.Oid(hex=tree), [head, tip])
 
 
-def test_the_batch_engine_lands_the_same_trees_both_ways(tmp_path):
-    """run_batch with the default backend (in-process where it can) and git's merge-tree alone."""
-    rng = random.Random(99)
-    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
-    base_files = {f"{d}/{f}": (f"{d}/{f}\n".encode(), pygit2.GIT_FILEMODE_BLOB) for d in DIRS for f in FILES}
-    base = commit(repo, base_files, [])
-    items = []
-    for b in range(12):
-        files = dict(base_files)
-        files[f"{DIRS[b % len(DIRS)]}/{FILES[b % len(FILES)]}"] = (f"task {b}\n".encode(), pygit2.GIT_FILEMODE_BLOB)
-        files[f"new/{b}.txt"] = (b"new\n", pygit2.GIT_FILEMODE_BLOB)
-        tip = commit(repo, files, [base])
-        items.append(merge_engine.MergeItem(f"T{b}", str(tip), f"task{b}"))
-    results = {}
-    for name, merger in (("default", merge_engine._MERGERS["git"]), ("git", merge_engine._merge_with_git)):
-        repo.references.create("refs/heads/target", base, force=True)
-        saved = merge_engine._MERGERS["git"]
-        merge_engine._MERGERS["git"] = merger
-        try:
-            result = merge_engine.run_batch(repo, "refs/heads/target", items)
-        finally:
-            merge_engine._MERGERS["git"] = saved
-        results[name] = (result.merged, [s["task"] for s in result.skipped],
-                         str(repo[result.result].peel(pygit2.Tree).id))
-    assert results["default"] == results["git"]
-    assert rng  # seeded for reproducibility
+def test_the_batch_engine_lands_the_same_chain_both_ways(tmp_path):
+    """run_batch (in-process merges, chain ancestry) against git merge-tree and libgit2's walks alone:
+    the same merged and left-out tasks, the same trees and parents all along the chain. Branches
+    are stacked, merge the target, repeat or contain each other, or are already in the target."""
+    for seed in range(40):
+        rng = random.Random(seed)
+        repo = pygit2.init_repository(str(tmp_path / f"r{seed}"), bare=True)
+        base_files = {f"{d}/{f}": (f"{d}/{f}\n".encode(), pygit2.GIT_FILEMODE_BLOB) for d in DIRS for f in FILES}
+        base = commit(repo, base_files, [])
+        target = commit(repo, edit(rng, base_files, "t"), [base])
+        lines: list[list[tuple[dict, pygit2.Oid]]] = []
+        items = []
+        for b in range(10):
+            roll = rng.random()
+            if roll < 0.1:
+                tip = base  # already in the target
+            elif roll < 0.2 and lines:
+                tip = rng.choice(rng.choice(lines))[1]  # a commit of another task's line
+            else:
+                files, tip = (base_files, base)
+                if lines and roll < 0.45:
+                    files, tip = rng.choice(rng.choice(lines))  # stacked on another task
+                line = []
+                for k in range(rng.randint(1, 3)):
+                    files = dict(files)
+                    files[f"{rng.choice(DIRS)}/t{b}-{k}.txt"] = (f"task {b}\n".encode(), pygit2.GIT_FILEMODE_BLOB)
+                    for _ in range(rng.randint(0, 2)):  # shared files, set to one of a few contents (reverts too)
+                        path = f"{rng.choice(DIRS[:2])}/{rng.choice(FILES[:2])}"
+                        files[path] = rng.choice([base_files[path], (b"x\n", pygit2.GIT_FILEMODE_BLOB),
+                                                  (b"y\n", pygit2.GIT_FILEMODE_BLOB)])
+                    parents = [tip] + ([target] if rng.random() < 0.1 else [])
+                    tip = commit(repo, files, parents)
+                    line.append((files, tip))
+                lines.append(line)
+            items.append(merge_engine.MergeItem(f"T{b}", str(tip), f"task{b}"))
+        results = {}
+        for name, merger in (("default", merge_engine._MERGERS["git"]), ("git", merge_engine._merge_with_git)):
+            repo.references.create("refs/heads/target", target, force=True)
+            saved = merge_engine._MERGERS["git"]
+            merge_engine._MERGERS["git"] = merger
+            try:
+                result = merge_engine.run_batch(repo, "refs/heads/target", items)
+            finally:
+                merge_engine._MERGERS["git"] = saved
+            chain, commit_id = [], result.result and pygit2.Oid(hex=result.result)
+            while commit_id is not None and commit_id != target:
+                c = repo[commit_id]
+                chain.append((str(c.tree_id), [str(p) for p in c.parent_ids[1:]]))
+                commit_id = c.parent_ids[0] if c.parent_ids else None
+            results[name] = (result.merged, sorted((s["task"], s["reason"]) for s in result.skipped), chain)
+        assert results["default"] == results["git"], seed

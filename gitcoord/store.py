@@ -78,15 +78,11 @@ def _yaml():
     return yaml, Loader, Dumper
 
 
-NEEDS_PYYAML: Any = yaml_subset.NOT_SUBSET
-"""``parse_bytes(..., pyyaml=False)`` for a file only PyYAML can read."""
-
-
-def parse_bytes(path: str, data: bytes, *, pyyaml: bool = True) -> Any:
+def parse_bytes(path: str, data: bytes) -> Any:
     """Parse a YAML or JSON entity file; errors name the path. Aliases are refused (no bombs).
 
     YAML as gitcoord writes it is read by ``yaml_subset`` (same values, ~10x faster); anything
-    else by PyYAML, or with ``pyyaml=False`` not at all: NEEDS_PYYAML is returned instead."""
+    else by PyYAML."""
     if len(data) > MAX_ENTITY_BYTES:
         raise InvalidFile(path, f"file is {len(data)} bytes; entity files are limited to {MAX_ENTITY_BYTES}")
     if path.endswith(".json"):
@@ -101,7 +97,7 @@ def parse_bytes(path: str, data: bytes, *, pyyaml: bool = True) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidFile(path, f"not UTF-8: {exc}") from None
     obj = yaml_subset.parse(text)
-    if obj is not yaml_subset.NOT_SUBSET or not pyyaml:
+    if obj is not yaml_subset.NOT_SUBSET:
         return obj
     yaml, loader, _ = _yaml()
     if "*" in text and "&" in text:
@@ -333,15 +329,8 @@ class Snapshot:
             hit = self.cache.get(kind, oid)
             if hit is not _MISSING:
                 return hit
-        return self._parse_checked(path, kind, oid, self.repo[oid].data)
-
-    def _parse_checked(self, path: str, kind: str | None, oid: str, data: bytes, *, pyyaml: bool = True) -> Any:
-        """Parse and schema-check one blob, and cache it; with ``pyyaml=False``, NEEDS_PYYAML for
-        a file only PyYAML reads."""
         try:
-            obj = parse_bytes(path, data, pyyaml=pyyaml)
-            if obj is NEEDS_PYYAML:
-                return obj
+            obj = parse_bytes(path, self.repo[oid].data)
             if kind is not None:
                 schemas.validate(kind, obj, path=path)
         except InvalidFile as exc:
@@ -369,28 +358,30 @@ class Snapshot:
                     misses.append((path, oid, kind, e))
                 else:
                     result[path] = hit
-        # gitcoord's own files parse fast in-process; PyYAML's share is left for below
-        costly: list[tuple[str, str]] = []
-        for path, oid, kind, e in misses:
-            data = getattr(e, "data", None)  # a tree's entries are blobs already (pygit2 >= 1.15)
-            obj = self._parse_checked(path, kind, oid, data if data is not None else self.repo[oid].data,
-                                      pyyaml=False)
-            if obj is NEEDS_PYYAML:
-                costly.append((path, oid))
-            else:
-                result[path] = obj
-        if len(costly) >= PARALLEL_PARSE_MIN and _can_fork_workers():
-            parsed = _parse_in_parallel([(path, self.repo[oid].data) for path, oid in costly])
-            for (path, oid), obj in zip(costly, parsed):
-                kind = same_kind or schemas.kind_for_path(path)
-                if isinstance(obj, _ParseFailed):
-                    obj = self._load_blob(path, oid)  # re-raise the error with its proper message
-                elif self.cache is not None and kind is not None:
-                    self.cache.put(kind, oid, obj)
-                result[path] = obj
+
+        def parse(share: list[tuple[str, str, str | None, Any]]) -> list[tuple[bool, Any]]:
+            """``(True, value)`` per blob, or ``(False, None)`` for a bad one (read again below to raise)."""
+            out: list[tuple[bool, Any]] = []
+            for path, oid, kind, e in share:
+                try:
+                    obj = parse_bytes(path, _blob_data(self.repo, oid, e))
+                    if kind is not None:
+                        schemas.validate(kind, obj, path=path)
+                    out.append((True, obj))
+                except GitcoordError:
+                    out.append((False, None))
+            return out
+
+        if len(misses) >= PARALLEL_PARSE_MIN and _can_fork_workers():
+            parsed = _in_workers(parse, misses)  # a cold read of thousands of files: split over the cores
         else:
-            for path, oid in costly:
-                result[path] = self._load_blob(path, oid)
+            parsed = parse(misses)
+        for (path, oid, kind, _e), (ok, obj) in zip(misses, parsed):
+            if not ok:
+                obj = self._load_blob(path, oid)  # re-raise the error with its proper message, in order
+            elif self.cache is not None and kind is not None:
+                self.cache.put(kind, oid, obj)
+            result[path] = obj
         if self.cache is not None:
             self.cache.save()
         return dict(sorted(result.items()))
@@ -448,10 +439,6 @@ def _tree_of(repo: pygit2.Repository, commit: str) -> pygit2.Tree:
 PARALLEL_PARSE_MIN = 1500  # below this, starting worker processes costs more than it saves
 
 
-class _ParseFailed:
-    """What a worker returns for a file it could not parse or check (the parent re-raises)."""
-
-
 def _can_fork_workers() -> bool:
     """Fork-based workers only where fork is safe: Linux, one thread, more than one core."""
     import sys
@@ -460,36 +447,43 @@ def _can_fork_workers() -> bool:
         and os.environ.get("GITCOORD_NO_PARALLEL") != "1"
 
 
-def _parse_chunk(items: list[tuple[str, bytes]]) -> list[Any]:
-    """Parse and schema-check files; a failure is marked, and re-raised by the parent in order."""
-    out: list[Any] = []
-    for path, data in items:
-        try:
-            obj = parse_bytes(path, data)
-            kind = schemas.kind_for_path(path)
-            if kind is not None:
-                schemas.validate(kind, obj, path=path)
-            out.append(obj)
-        except GitcoordError:
-            out.append(_ParseFailed())
-    return out
+def _blob_data(repo: pygit2.Repository, oid: str, entry: Any) -> bytes:
+    data = getattr(entry, "data", None)  # a tree's entries are blobs already (pygit2 >= 1.15)
+    return data if data is not None else repo[oid].data
 
 
-def _parse_in_parallel(items: list[tuple[str, bytes]]) -> list[Any]:
-    """A cold read of thousands of entity files: YAML construction is pure Python, so split it
-    over the cores (the parent parses one share itself while the workers do theirs)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def _in_workers(work: Callable[[list[Any]], list[Any]], items: list[Any]) -> list[Any]:
+    """``work(items)`` split over forked processes (plain data back through a pipe, with marshal);
+    the parent does the first share meanwhile. A worker that fails has its share redone here."""
     workers = min(os.cpu_count() or 2, 4)
     size = -(-len(items) // workers)
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    with ProcessPoolExecutor(max_workers=len(chunks) - 1,
-                             mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks[1:]]
-        out = _parse_chunk(chunks[0])
-        for future in futures:
-            out.extend(future.result())
+    shares = [items[i:i + size] for i in range(0, len(items), size)]
+    children = []
+    for share in shares[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: compute, send, and leave without running any of the parent's exit code
+            try:
+                os.close(read_end)
+                data = marshal.dumps(work(share))
+                with os.fdopen(write_end, "wb") as fh:
+                    fh.write(data)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        children.append((pid, read_end, share))
+    out = work(shares[0])
+    for pid, read_end, share in children:
+        with os.fdopen(read_end, "rb") as fh:
+            data = fh.read()
+        os.waitpid(pid, 0)
+        try:
+            part = marshal.loads(data)
+            if not isinstance(part, list) or len(part) != len(share):
+                raise ValueError("short answer")
+        except (EOFError, ValueError, TypeError):
+            part = work(share)
+        out.extend(part)
     return out
 
 

@@ -67,8 +67,8 @@ def parse(text: str) -> Any:
     """The document's value, or NOT_SUBSET when it is not in the subset this module reads."""
     if not text.endswith("\n") or _OUTSIDE.search(text):
         return NOT_SUBSET
-    seen = _LINES
-    lines = [seen[raw] if raw in seen else _read_line(raw) for raw in text[:-1].split("\n")]
+    seen = _LINES.get
+    lines = [seen(raw) or _read_line(raw) for raw in text[:-1].split("\n")]
     if None in lines:
         return NOT_SUBSET
     try:
@@ -98,8 +98,16 @@ def _split_line(raw: str) -> tuple[str, str | None, str | None, str | None, str 
 
 
 def _read_line(raw: str) -> _Line | None:
+    key, sep, token = raw.partition(": ")
+    if sep and token and key in _KEYS and token not in ("[]", "{}"):  # the usual unseen line: "key: value"
+        try:
+            line: _Line | None = (0, False, key, _SCALAR, _scalar(token))
+        except _Outside:
+            line = None
+        _LINES[raw] = line
+        return line
     groups = _split_line(raw)
-    line: _Line | None = None
+    line = None
     if groups is not None:
         indent, dash, key, value, item = groups
         try:

@@ -62,7 +62,18 @@ def test_what_gitcoord_writes_is_read_without_pyyaml_to_the_same_value():
     fast = assert_sound(text)
     assert fast is not NOT_SUBSET, text
     assert same(fast, TASK)
-    assert same(parse_bytes("tasks/API-1.yaml", text.encode(), pyyaml=False), TASK)
+    assert same(parse_bytes("tasks/API-1.yaml", text.encode()), TASK)
+
+
+def test_reading_and_writing_gitcoords_yaml_never_imports_pyyaml():
+    import subprocess
+    import sys
+
+    code = ("import sys; from gitcoord.store import dump_bytes, parse_bytes; "
+            f"doc = {TASK!r}; text = dump_bytes('tasks/A.yaml', doc); assert parse_bytes('tasks/A.yaml', text) == doc; "
+            "assert 'yaml' not in sys.modules, 'PyYAML was imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 TRICKY_SCALARS = [

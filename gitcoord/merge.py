@@ -138,9 +138,12 @@ def select(view: Snapshot, repo: pygit2.Repository, *, feature: str | None = Non
     excluded: list[dict[str, Any]] = []
     # A consumer started against a contract version that a breaking approval replaced waits
     # until its holder acknowledges the new one (`contract ack`) or its contract test passes.
-    from gitcoord.contracts.registry import unacknowledged_consumers
+    stale_consumers: dict[str, list[dict[str, Any]]] = {}
+    if view.files("contracts", ".yaml"):  # no contract registered: nothing to wait for (and no import)
+        from gitcoord.contracts.registry import unacknowledged_consumers
 
-    for task_id, stale in unacknowledged_consumers(view, all_tasks).items():
+        stale_consumers = unacknowledged_consumers(view, all_tasks)
+    for task_id, stale in stale_consumers.items():
         if candidates.pop(task_id, None) is not None:
             names = ", ".join(f"{s['contract']} {s['version']}" for s in stale)
             excluded.append({"task": task_id, "reason": "contract-changed", "files": [], "caused_by": None,

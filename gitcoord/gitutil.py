@@ -361,7 +361,7 @@ def raw_tree_entries(repo: pygit2.Repository, tree_id: pygit2.Oid | None) -> fro
         return frozenset()
     found = _TREE_ENTRIES.get(tree_id)
     if found is None:
-        if len(_TREE_ENTRIES) >= 4096:
+        if len(_TREE_ENTRIES) >= 1024:
             _TREE_ENTRIES.clear()
         found = _TREE_ENTRIES[tree_id] = frozenset(_tree_entry_re(len(tree_id.raw)).findall(repo.odb.read(tree_id)[1]))
     return found

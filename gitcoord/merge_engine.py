@@ -396,7 +396,9 @@ def _combine_trees(repo: pygit2.Repository, base: pygit2.Oid | None, ours: pygit
 
     b, o, t = (raw_tree_entries(repo, oid) for oid in (base, ours, theirs))
     ours_changed, theirs_changed = parse_tree_entries(o - b), parse_tree_entries(t - b)
-    if parse_tree_entries(b - o).keys() - ours_changed.keys() or parse_tree_entries(b - t).keys() - theirs_changed.keys():
+    ours_deleted = parse_tree_entries(b - o).keys() - ours_changed.keys()
+    theirs_deleted = parse_tree_entries(b - t).keys() - theirs_changed.keys()
+    if ours_deleted or theirs_deleted:
         return None  # a deletion in a directory both sides changed: git decides (renames)
     base_changed = parse_tree_entries((b - o) | (b - t))
     changes: dict[bytes, tuple[int, pygit2.Oid]] = {}
@@ -569,7 +571,7 @@ class _Chain:
                 self.already_merged.add(item.task)
                 links.append(_Link(item, head, head, self.repo[head].peel(pygit2.Tree).id))
                 continue
-            outcome = self.merge(self.repo, head, tip, known[1]) if known is not None else self.merge(self.repo, head, tip)
+            outcome = self.merge(self.repo, head, tip, *([known[1]] if known is not None else []))
             if outcome.tree is None:
                 involved = set(outcome.files)
                 with_tasks = [

@@ -2,7 +2,7 @@
 
 A cold read of 10,000 task files spends almost all its time in PyYAML's pure-Python constructor.
 The files gitcoord writes (``store.dump_bytes``: block style, one scalar per line) use a small,
-regular part of YAML, which this module reads ~20x faster. It is strict on purpose: it accepts a
+regular part of YAML, which this module reads ~10x faster. It is strict on purpose: it accepts a
 document only when every line has one of the shapes below and every scalar has exactly one
 meaning under PyYAML's YAML 1.1 rules; anything else (comments, multi-line or double-quoted
 strings, flow collections, anchors, tabs, odd indentation, words like ``yes``/``on``, numbers
@@ -339,4 +339,5 @@ def _dump_scalar(value: Any) -> str:
 # a trailing ":", "- " / "? " first.
 _NOT_PLAIN = re.compile(r"^[#,\[\]{}&*!|>'\"%@` ]|^[-?:](?: |$)| $|: | #|:$")
 # Timestamps PyYAML's dumper quotes (a subset of what its resolver calls a timestamp).
-_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?")
+_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                        r"(?:T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[-+][0-9]{2}:[0-9]{2})?)?")

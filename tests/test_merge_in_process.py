@@ -32,7 +32,8 @@ def edit(rng: random.Random, files: dict[str, tuple[bytes, int]], tag: str) -> d
         roll = rng.random()
         paths = sorted(files)
         if roll < 0.4 or not paths:  # add or overwrite
-            files[f"{rng.choice(DIRS)}/{rng.choice(FILES)}"] = (f"{tag} {rng.random()}\n".encode(), pygit2.GIT_FILEMODE_BLOB)
+            content = f"{tag} {rng.random()}\n".encode()
+            files[f"{rng.choice(DIRS)}/{rng.choice(FILES)}"] = (content, pygit2.GIT_FILEMODE_BLOB)
         elif roll < 0.6:
             path = rng.choice(paths)
             files[path] = (files[path][0] + f"line by {tag}\n".encode(), files[path][1])

@@ -78,11 +78,15 @@ def _yaml():
     return yaml, Loader, Dumper
 
 
-def parse_bytes(path: str, data: bytes) -> Any:
+NEEDS_PYYAML: Any = yaml_subset.NOT_SUBSET
+"""What ``parse_bytes(..., pyyaml=False)`` answers for a file only PyYAML reads."""
+
+
+def parse_bytes(path: str, data: bytes, *, pyyaml: bool = True) -> Any:
     """Parse a YAML or JSON entity file; errors name the path. Aliases are refused (no bombs).
 
     YAML as gitcoord writes it is read by ``yaml_subset`` (same values, ~10x faster); anything
-    else by PyYAML."""
+    else by PyYAML (with ``pyyaml=False``: NEEDS_PYYAML is returned instead)."""
     if len(data) > MAX_ENTITY_BYTES:
         raise InvalidFile(path, f"file is {len(data)} bytes; entity files are limited to {MAX_ENTITY_BYTES}")
     if path.endswith(".json"):
@@ -97,7 +101,7 @@ def parse_bytes(path: str, data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise InvalidFile(path, f"not UTF-8: {exc}") from None
     obj = yaml_subset.parse(text)
-    if obj is not yaml_subset.NOT_SUBSET:
+    if obj is not yaml_subset.NOT_SUBSET or not pyyaml:
         return obj
     yaml, loader, _ = _yaml()
     if "*" in text and "&" in text:
@@ -359,12 +363,16 @@ class Snapshot:
                 else:
                     result[path] = hit
 
-        def parse(share: list[tuple[str, str, str | None, Any]]) -> list[tuple[bool, Any]]:
-            """``(True, value)`` per blob, or ``(False, None)`` for a bad one (read again below to raise)."""
-            out: list[tuple[bool, Any]] = []
+        def parse(share: list[tuple[str, str, str | None, Any]], pyyaml: bool = True) -> list[tuple[Any, Any]]:
+            """``(True, value)`` per blob, ``(False, None)`` for a bad one (read again below to raise),
+            and without ``pyyaml`` ``(None, None)`` for one only PyYAML reads."""
+            out: list[tuple[Any, Any]] = []
             for path, oid, kind, e in share:
                 try:
-                    obj = parse_bytes(path, _blob_data(self.repo, oid, e))
+                    obj = parse_bytes(path, _blob_data(self.repo, oid, e), pyyaml=pyyaml)
+                    if obj is NEEDS_PYYAML:
+                        out.append((None, None))
+                        continue
                     if kind is not None:
                         schemas.validate(kind, obj, path=path)
                     out.append((True, obj))
@@ -372,10 +380,16 @@ class Snapshot:
                     out.append((False, None))
             return out
 
-        if len(misses) >= PARALLEL_PARSE_MIN and _can_fork_workers():
-            parsed = _in_workers(parse, misses)  # a cold read of thousands of files: split over the cores
-        else:
-            parsed = parse(misses)
+        # gitcoord's own files are read here (~20 us each: workers would cost more than they save);
+        # a cold read of thousands that PyYAML must construct is split over the cores.
+        parsed = parse(misses, pyyaml=False)
+        costly = [i for i, (ok, _obj) in enumerate(parsed) if ok is None]
+        if costly:
+            share = [misses[i] for i in costly]
+            slow = _in_workers(parse, share) if len(share) >= PARALLEL_PARSE_MIN and _can_fork_workers() \
+                else parse(share)
+            for i, answer in zip(costly, slow):
+                parsed[i] = answer
         for (path, oid, kind, _e), (ok, obj) in zip(misses, parsed):
             if not ok:
                 obj = self._load_blob(path, oid)  # re-raise the error with its proper message, in order

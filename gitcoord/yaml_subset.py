@@ -177,7 +177,21 @@ def _sequence(lines: list[_Line], pos: int, indent: int, depth: int) -> tuple[li
         if col != indent or not dash:
             break
         if key is not None:
-            item, pos = _mapping(lines, pos, indent + 2, depth + 1, True)
+            if follows == _SCALAR:  # the usual item: "- k: v" then "  k: v" lines, read right here
+                item = {key: value}
+                pos += 1
+                inner = indent + 2
+                while pos < end:
+                    col, dash, key, follows, value = lines[pos]
+                    if col != inner or dash or key is None or follows != _SCALAR:
+                        break
+                    item[key] = value
+                    pos += 1
+                if pos < end and lines[pos][0] == inner and not lines[pos][1]:
+                    rest, pos = _mapping(lines, pos, inner, depth + 1, False)  # the item goes on: nested values
+                    item.update(rest)  # (a repeated key keeps its first place and takes the last value)
+            else:
+                item, pos = _mapping(lines, pos, indent + 2, depth + 1, True)
             out.append(item)
             continue
         pos += 1

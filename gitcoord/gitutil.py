@@ -6,10 +6,12 @@ through the ``git`` command so users' credential helpers, SSH config and proxies
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import pygit2
 
@@ -346,3 +348,54 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str, *, as_agent: 
         raise RemoteError(f"push of {branch} to '{remote}' failed: {git_error_line(proc.stderr, proc.returncode)}")
     repo.references.create(f"refs/remotes/{remote}/{branch}", str(local.target), force=True)
     return str(local.target)
+
+
+# --------------------------------------------------------------------------- raw trees
+
+TREE_MODE, LINK_MODE = 0o040000, 0o120000
+_TREE_ENTRIES: dict[pygit2.Oid, frozenset[bytes]] = {}  # tree id -> its raw entries (an id names its content)
+
+
+def raw_tree_entries(repo: pygit2.Repository, tree_id: pygit2.Oid | None) -> frozenset[bytes]:
+    """A tree's entries as raw bytes (``<mode> <name>\\0<id>``), read once per id.
+
+    Comparing two trees' entry sets as bytes finds the few entries that differ without making a
+    Python object per entry: what lets tree diffs and merges skip the 99% of a big tree that did
+    not change."""
+    if tree_id is None:
+        return frozenset()
+    found = _TREE_ENTRIES.get(tree_id)
+    if found is None:
+        if len(_TREE_ENTRIES) >= 1024:
+            _TREE_ENTRIES.clear()
+        found = _TREE_ENTRIES[tree_id] = frozenset(_tree_entry_re(len(tree_id.raw)).findall(repo.odb.read(tree_id)[1]))
+    return found
+
+
+def parse_tree_entries(raw_entries: Iterable[bytes]) -> dict[bytes, tuple[int, pygit2.Oid]]:
+    """``{name: (mode, id)}`` for raw entries; the mode as git reads it (``040000``/``100664`` spellings
+    normalised like libgit2 does)."""
+    parsed: dict[bytes, tuple[int, pygit2.Oid]] = {}
+    for raw in raw_entries:
+        head, _, oid = raw.partition(b"\0")
+        mode, _, name = head.partition(b" ")
+        parsed[name] = (_normal_mode(int(mode, 8)), pygit2.Oid(raw=oid))
+    return parsed
+
+
+def _normal_mode(mode: int) -> int:
+    kind = mode & 0o170000
+    if kind == TREE_MODE:
+        return TREE_MODE
+    if mode & 0o111:
+        return 0o100755
+    if kind in (0o160000, LINK_MODE):
+        return kind
+    return 0o100644
+
+
+@functools.cache
+def _tree_entry_re(oid_bytes: int) -> "re.Pattern[bytes]":
+    import re
+
+    return re.compile(rb"[0-7]+ [^\0]*\0.{%d}" % oid_bytes, re.S)

@@ -89,6 +89,7 @@ class Graph:
         self.deps: dict[str, list[tuple[str, str]]] = {}
         self.dependents: dict[str, list[tuple[str, str]]] = {n.id: [] for n in self.nodes}
         self.dangling: list[tuple[str, str]] = []
+        by_id, deps, dependents = self.by_id, self.deps, self.dependents  # locals: 10,000 tasks go through here
         for node in self.nodes:
             kinds: dict[str, str] = {}
             for dep_id, kind in node.depends_on:
@@ -97,15 +98,18 @@ class Graph:
                         f"task {node.id!r}: dependency on {dep_id!r} has kind {kind!r}; "
                         f"use one of {', '.join(DEP_KINDS)}"
                     )
-                if dep_id not in self.by_id:
+                if dep_id not in by_id:
                     self.dangling.append((node.id, dep_id))
                     continue
-                if dep_id not in kinds or kinds[dep_id] == "info":
+                if kinds.get(dep_id, "info") == "info":
                     kinds[dep_id] = kind
-            self.deps[node.id] = list(kinds.items())
+            node_id = node.id
+            deps[node_id] = list(kinds.items())
             for dep_id, kind in kinds.items():
-                self.dependents[dep_id].append((node.id, kind))
+                dependents[dep_id].append((node_id, kind))
         self._topo: list[str] | None = None
+        self._tail: dict[str, float] | None = None
+        self.hours: dict[str, float] = {n.id: n.hours for n in self.nodes}  # read ~4 times a task
 
     def topo(self) -> list[str]:
         """Topological order in input order (cached); UsageError naming a cycle."""
@@ -261,7 +265,7 @@ def _earliest(g: Graph) -> tuple[list[str], dict[str, float], dict[str, float]]:
             if dep_id in finish:
                 t = max(t, start[dep_id] if kind == "info" else finish[dep_id])
         start[nid] = t
-        finish[nid] = t + g.by_id[nid].hours
+        finish[nid] = t + g.hours[nid]
     return pending, start, finish
 
 
@@ -294,7 +298,9 @@ def remaining_path(nodes: Sequence[Node] | Graph) -> dict[str, float]:
     """For each task still to do: hours from its start to the end of the longest chain
     of tasks waiting on it, its own estimate included (the list-scheduling priority)."""
     g = _graph(nodes)
-    return _tail_for(g, _pending(g))
+    if g._tail is None:  # schedule and ready_set both rank by it: computed once per graph
+        g._tail = _tail_for(g, _pending(g))
+    return g._tail
 
 
 # --------------------------------------------------------------------------- schedule
@@ -469,7 +475,7 @@ def schedule(
             if not ready[best_cls]:
                 del ready[best_cls]
             agent_index = pool.take(best_cls)
-            finish = now + g.by_id[nid].hours
+            finish = now + g.hours[nid]
             entries.append({"task": nid, "agent": agent_index, "start_hours": now, "finish_hours": finish})
             heapq.heappush(events, (finish, next(sequence), nid, agent_index))
             for dependent, kind in g.dependents[nid]:
@@ -497,7 +503,7 @@ def schedule(
         entry["agent"] = pool.agents[entry["agent"]].name
     entries.sort(key=lambda e: (e["start_hours"], e["finish_hours"], e["task"]))
     makespan = max((e["finish_hours"] for e in entries), default=0.0)
-    sequential = sum(g.by_id[nid].hours for nid in pending)
+    sequential = sum(g.hours[nid] for nid in pending)
     speedup = sequential / makespan if makespan > 0 else 1.0
     efficiency = speedup / len(used) if used else 1.0
     return Schedule(entries, makespan, sequential, speedup, efficiency, names, pool.available, pool.warnings)
@@ -508,7 +514,7 @@ def _tail_for(g: Graph, pending: list[str]) -> dict[str, float]:
     is_pending = set(pending)
     tail: dict[str, float] = {}
     for nid in reversed(pending):
-        own = g.by_id[nid].hours
+        own = g.hours[nid]
         best = own
         for dependent, kind in g.dependents[nid]:
             if dependent in is_pending:
@@ -605,9 +611,7 @@ def plan(
 
     Raises UsageError naming the cycle when the dependencies are cyclic."""
     g = _graph(nodes)
-    cycle = find_cycle(g)
-    if cycle:
-        raise cycle_error(cycle)
+    g.topo()  # raises the error naming the cycle when there is one
     warnings = [
         f"task {task} depends on unknown task {dep}; ignored in the estimate, and {task} is never ready"
         for task, dep in g.dangling

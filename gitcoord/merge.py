@@ -114,8 +114,8 @@ def is_empty(repo: pygit2.Repository, tip: str, base: str) -> bool:
     tip_oid, base_oid = pygit2.Oid(hex=tip), pygit2.Oid(hex=base)
     if tip_oid == base_oid:
         return True
-    if not repo.descendant_of(base_oid, tip_oid):
-        return False
+    if repo.merge_base(base_oid, tip_oid) != tip_oid:  # the tip is not in the base's history (libgit2's
+        return False                                     # descendant_of answers the same ~10x slower)
     walker = repo.walk(base_oid, pygit2.enums.SortMode.TOPOLOGICAL)
     walker.simplify_first_parent()
     for parent in repo[tip_oid].parent_ids:
@@ -138,9 +138,12 @@ def select(view: Snapshot, repo: pygit2.Repository, *, feature: str | None = Non
     excluded: list[dict[str, Any]] = []
     # A consumer started against a contract version that a breaking approval replaced waits
     # until its holder acknowledges the new one (`contract ack`) or its contract test passes.
-    from gitcoord.contracts.registry import unacknowledged_consumers
+    stale_consumers: dict[str, list[dict[str, Any]]] = {}
+    if view.files("contracts", ".yaml"):  # no contract registered: nothing to wait for (and no import)
+        from gitcoord.contracts.registry import unacknowledged_consumers
 
-    for task_id, stale in unacknowledged_consumers(view, all_tasks).items():
+        stale_consumers = unacknowledged_consumers(view, all_tasks)
+    for task_id, stale in stale_consumers.items():
         if candidates.pop(task_id, None) is not None:
             names = ", ".join(f"{s['contract']} {s['version']}" for s in stale)
             excluded.append({"task": task_id, "reason": "contract-changed", "files": [], "caused_by": None,

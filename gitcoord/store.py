@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, TypeVar
 
 import pygit2
 
-from gitcoord import gitutil, schemas, timeutil
+from gitcoord import gitutil, schemas, timeutil, yaml_subset
 from gitcoord.errors import Conflict, GitcoordError, InvalidFile, RaceError, UsageError
 
 T = TypeVar("T")
@@ -78,8 +78,15 @@ def _yaml():
     return yaml, Loader, Dumper
 
 
-def parse_bytes(path: str, data: bytes) -> Any:
-    """Parse a YAML or JSON entity file; errors name the path. Aliases are refused (no bombs)."""
+NEEDS_PYYAML: Any = yaml_subset.NOT_SUBSET
+"""What ``parse_bytes(..., pyyaml=False)`` answers for a file only PyYAML reads."""
+
+
+def parse_bytes(path: str, data: bytes, *, pyyaml: bool = True) -> Any:
+    """Parse a YAML or JSON entity file; errors name the path. Aliases are refused (no bombs).
+
+    YAML as gitcoord writes it is read by ``yaml_subset`` (same values, ~10x faster); anything
+    else by PyYAML (with ``pyyaml=False``: NEEDS_PYYAML is returned instead)."""
     if len(data) > MAX_ENTITY_BYTES:
         raise InvalidFile(path, f"file is {len(data)} bytes; entity files are limited to {MAX_ENTITY_BYTES}")
     if path.endswith(".json"):
@@ -93,6 +100,9 @@ def parse_bytes(path: str, data: bytes) -> Any:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidFile(path, f"not UTF-8: {exc}") from None
+    obj = yaml_subset.parse(text)
+    if obj is not yaml_subset.NOT_SUBSET or not pyyaml:
+        return obj
     yaml, loader, _ = _yaml()
     if "*" in text and "&" in text:
         _refuse_aliases(path, text)
@@ -140,6 +150,9 @@ def _refuse_deep_nesting(path: str, text: str) -> None:
 def dump_bytes(path: str, obj: Any) -> bytes:
     if path.endswith(".json"):
         return (json.dumps(obj, indent=2, ensure_ascii=False) + "\n").encode()
+    text = yaml_subset.dump(obj)  # the same bytes PyYAML writes, for the documents it is sure of
+    if text is not None:
+        return text.encode()
     yaml, _, dumper = _yaml()
     return yaml.dump(obj, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100).encode()
 
@@ -337,7 +350,7 @@ class Snapshot:
         if entry is None or entry.type != pygit2.GIT_OBJECT_TREE:
             return {}
         result: dict[str, Any] = {}
-        misses: list[tuple[str, str]] = []
+        misses: list[tuple[str, str, str | None, Any]] = []
         same_kind = schemas.kind_for_path(f"{directory}/x{suffix}") if suffix else None
         for e in entry:
             if e.type == pygit2.GIT_OBJECT_BLOB and (suffix is None or e.name.endswith(suffix)):
@@ -346,21 +359,43 @@ class Snapshot:
                 kind = same_kind or schemas.kind_for_path(path)
                 hit = self.cache.get(kind, oid) if self.cache is not None and kind is not None else _MISSING
                 if hit is _MISSING:
-                    misses.append((path, oid))
+                    misses.append((path, oid, kind, e))
                 else:
                     result[path] = hit
-        if len(misses) >= PARALLEL_PARSE_MIN and _can_fork_workers():
-            parsed = _parse_in_parallel([(path, self.repo[oid].data) for path, oid in misses])
-            for (path, oid), obj in zip(misses, parsed):
-                kind = same_kind or schemas.kind_for_path(path)
-                if isinstance(obj, _ParseFailed):
-                    obj = self._load_blob(path, oid)  # re-raise the error with its proper message
-                elif self.cache is not None and kind is not None:
-                    self.cache.put(kind, oid, obj)
-                result[path] = obj
-        else:
-            for path, oid in misses:
-                result[path] = self._load_blob(path, oid)
+
+        def parse(share: list[tuple[str, str, str | None, Any]], pyyaml: bool = True) -> list[tuple[Any, Any]]:
+            """``(True, value)`` per blob, ``(False, None)`` for a bad one (read again below to raise),
+            and without ``pyyaml`` ``(None, None)`` for one only PyYAML reads."""
+            out: list[tuple[Any, Any]] = []
+            for path, oid, kind, e in share:
+                try:
+                    obj = parse_bytes(path, _blob_data(self.repo, oid, e), pyyaml=pyyaml)
+                    if obj is NEEDS_PYYAML:
+                        out.append((None, None))
+                        continue
+                    if kind is not None:
+                        schemas.validate(kind, obj, path=path)
+                    out.append((True, obj))
+                except GitcoordError:
+                    out.append((False, None))
+            return out
+
+        # gitcoord's own files are read here (~20 us each: workers would cost more than they save);
+        # a cold read of thousands that PyYAML must construct is split over the cores.
+        parsed = parse(misses, pyyaml=False)
+        costly = [i for i, (ok, _obj) in enumerate(parsed) if ok is None]
+        if costly:
+            share = [misses[i] for i in costly]
+            slow = _in_workers(parse, share) if len(share) >= PARALLEL_PARSE_MIN and _can_fork_workers() \
+                else parse(share)
+            for i, answer in zip(costly, slow):
+                parsed[i] = answer
+        for (path, oid, kind, _e), (ok, obj) in zip(misses, parsed):
+            if not ok:
+                obj = self._load_blob(path, oid)  # re-raise the error with its proper message, in order
+            elif self.cache is not None and kind is not None:
+                self.cache.put(kind, oid, obj)
+            result[path] = obj
         if self.cache is not None:
             self.cache.save()
         return dict(sorted(result.items()))
@@ -418,10 +453,6 @@ def _tree_of(repo: pygit2.Repository, commit: str) -> pygit2.Tree:
 PARALLEL_PARSE_MIN = 1500  # below this, starting worker processes costs more than it saves
 
 
-class _ParseFailed:
-    """What a worker returns for a file it could not parse or check (the parent re-raises)."""
-
-
 def _can_fork_workers() -> bool:
     """Fork-based workers only where fork is safe: Linux, one thread, more than one core."""
     import sys
@@ -430,36 +461,43 @@ def _can_fork_workers() -> bool:
         and os.environ.get("GITCOORD_NO_PARALLEL") != "1"
 
 
-def _parse_chunk(items: list[tuple[str, bytes]]) -> list[Any]:
-    """Parse and schema-check files; a failure is marked, and re-raised by the parent in order."""
-    out: list[Any] = []
-    for path, data in items:
-        try:
-            obj = parse_bytes(path, data)
-            kind = schemas.kind_for_path(path)
-            if kind is not None:
-                schemas.validate(kind, obj, path=path)
-            out.append(obj)
-        except GitcoordError:
-            out.append(_ParseFailed())
-    return out
+def _blob_data(repo: pygit2.Repository, oid: str, entry: Any) -> bytes:
+    data = getattr(entry, "data", None)  # a tree's entries are blobs already (pygit2 >= 1.15)
+    return data if data is not None else repo[oid].data
 
 
-def _parse_in_parallel(items: list[tuple[str, bytes]]) -> list[Any]:
-    """A cold read of thousands of entity files: YAML construction is pure Python, so split it
-    over the cores (the parent parses one share itself while the workers do theirs)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
+def _in_workers(work: Callable[[list[Any]], list[Any]], items: list[Any]) -> list[Any]:
+    """``work(items)`` split over forked processes (plain data back through a pipe, with marshal);
+    the parent does the first share meanwhile. A worker that fails has its share redone here."""
     workers = min(os.cpu_count() or 2, 4)
     size = -(-len(items) // workers)
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
-    with ProcessPoolExecutor(max_workers=len(chunks) - 1,
-                             mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks[1:]]
-        out = _parse_chunk(chunks[0])
-        for future in futures:
-            out.extend(future.result())
+    shares = [items[i:i + size] for i in range(0, len(items), size)]
+    children = []
+    for share in shares[1:]:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the worker: compute, send, and leave without running any of the parent's exit code
+            try:
+                os.close(read_end)
+                data = marshal.dumps(work(share))
+                with os.fdopen(write_end, "wb") as fh:
+                    fh.write(data)
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        children.append((pid, read_end, share))
+    out = work(shares[0])
+    for pid, read_end, share in children:
+        with os.fdopen(read_end, "rb") as fh:
+            data = fh.read()
+        os.waitpid(pid, 0)
+        try:
+            part = marshal.loads(data)
+            if not isinstance(part, list) or len(part) != len(share):
+                raise ValueError("short answer")
+        except (EOFError, ValueError, TypeError):
+            part = work(share)
+        out.extend(part)
     return out
 
 

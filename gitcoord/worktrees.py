@@ -214,17 +214,25 @@ def inventory(repo: pygit2.Repository, tasks: Mapping[str, Mapping[str, Any]]) -
     by_branch = {t.get("branch"): t for t in tasks.values() if t.get("branch")}
     out = []
     for w in listed(repo):
-        task = by_branch.get(w["branch"])
-        wt = Worktree(w["path"], w["branch"], task["id"] if task else None, task["status"] if task else None,
-                      task.get("agent") if task else None, prunable=w["prunable"])
+        wt = _worktree(w, by_branch.get(w["branch"]))
         if not w["prunable"]:
-            wt.dirty = is_dirty(w["path"])
-            try:
-                wt.agent = gitutil.git_config_get(pygit2.Repository(w["path"]), "gitcoord.agent") or wt.agent
-            except pygit2.GitError:
-                pass
+            _read_state(wt)
         out.append(wt)
     return out
+
+
+def _worktree(listing: dict[str, Any], task: Mapping[str, Any] | None) -> Worktree:
+    return Worktree(listing["path"], listing["branch"], task["id"] if task else None, task["status"] if task else None,
+                    task.get("agent") if task else None, prunable=listing["prunable"])
+
+
+def _read_state(wt: Worktree) -> None:
+    """Whether it is dirty, and the agent its own git config names (a `git status` each: only when needed)."""
+    wt.dirty = is_dirty(wt.path)
+    try:
+        wt.agent = gitutil.git_config_get(pygit2.Repository(wt.path), "gitcoord.agent") or wt.agent
+    except pygit2.GitError:
+        pass
 
 
 def find(repo: pygit2.Repository, tasks: Mapping[str, Mapping[str, Any]], which: str) -> Worktree:
@@ -255,15 +263,22 @@ def prune(repo: pygit2.Repository, tasks: Mapping[str, Mapping[str, Any]],
     forget worktrees whose directory is gone."""
     removed: list[dict[str, Any]] = []
     kept: list[dict[str, Any]] = []
-    for wt in inventory(repo, tasks):
+    if not (gitutil.common_dir(repo) / "worktrees").is_dir():
+        return {"removed": removed, "kept": kept}  # no linked worktree: nothing to remove or forget
+    by_branch = {t.get("branch"): t for t in tasks.values() if t.get("branch")}
+    listing = listed(repo)
+    for w in listing:
+        wt = _worktree(w, by_branch.get(w["branch"]))
         if wt.prunable:
             continue
         if wt.status not in FINISHED or (only is not None and wt.task not in only):
             continue
+        _read_state(wt)
         if wt.dirty:
             kept.append({**wt.to_dict(), "reason": "uncommitted or untracked changes"})
             continue
         _git(main_worktree(repo), "worktree", "remove", wt.path)
         removed.append(wt.to_dict())
-    _git(main_worktree(repo), "worktree", "prune", check=False)
+    if any(w["prunable"] for w in listing):
+        _git(main_worktree(repo), "worktree", "prune", check=False)
     return {"removed": removed, "kept": kept}

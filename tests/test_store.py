@@ -232,12 +232,19 @@ def test_cold_read_in_parallel_matches_serial_and_reports_bad_files(repo, monkey
     st = Store(pygit2.Repository(str(repo)), agent="test")
     docs = {f"T{i:03d}": {"id": f"T{i:03d}", "title": f"task {i}", "status": "planned", "estimate": i / 2}
             for i in range(40)}
-    st.transact(lambda txn: [txn.put(f"tasks/{k}.yaml", v) for k, v in docs.items()] and None)
+    # half as gitcoord writes them, half hand-edited (a comment: only PyYAML reads those, in workers)
+    st.transact(lambda txn: [txn.put_bytes(f"tasks/{k}.yaml", (b"# edited\n" if i % 2 else b"")
+                                           + store_mod.dump_bytes("t.yaml", v))
+                             for i, (k, v) in enumerate(docs.items())] and None)
     cache_dir = Path(st.repo.path) / "gitcoord"
     shutil.rmtree(cache_dir, ignore_errors=True)
     monkeypatch.setattr(store_mod, "PARALLEL_PARSE_MIN", 10)
     assert store_mod._can_fork_workers()
+    shares = []
+    in_workers = store_mod._in_workers
+    monkeypatch.setattr(store_mod, "_in_workers", lambda work, items: shares.append(len(items)) or in_workers(work, items))
     parallel = Store(pygit2.Repository(str(repo)), agent="test").snapshot().load_dir("tasks", ".yaml")
+    assert shares == [20]  # the 20 hand-edited files went to the workers
     assert {p.split("/")[1][:-5]: {k: v for k, v in o.items() if k in ("id", "title", "status", "estimate")}
             for p, o in parallel.items()} == docs
     assert (cache_dir / "entities-task.marshal").exists()

@@ -170,3 +170,19 @@ def test_start_with_worktree_prints_hints_that_work(repo):
     assert command.startswith("cd ")
     proc = subprocess.run(f"{command} && git branch --show-current", shell=True, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("/a")
+
+
+def test_prune_forgets_a_worktree_whose_directory_is_gone(repo):
+    import shutil
+
+    _setup(repo, "A", "B")
+    a = run_cli("--agent", "ann", "--json", "task", "start", "A", "--worktree", cwd=repo)
+    assert a.code == 0, a.err
+    assert run_cli("--agent", "ann", "task", "start", "B", "--worktree", cwd=repo).code == 0
+    shutil.rmtree(a.json["worktree"]["path"])
+    assert "prunable" in git(repo, "worktree", "list", "--porcelain")
+    pr = run_cli("--json", "worktree", "prune", cwd=repo)
+    assert pr.code == 0 and pr.json == {"removed": [], "kept": []}
+    listing = git(repo, "worktree", "list", "--porcelain")
+    assert "prunable" not in listing and a.json["worktree"]["path"] not in listing
+    assert "/B\n" in listing + "\n"  # B's worktree is alive and stays

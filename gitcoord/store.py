@@ -34,6 +34,17 @@ DEFAULT_BRANCH = "gitcoord"
 MAX_ENTITY_BYTES = 1 << 20  # an entity file is small; anything bigger is refused, not parsed
 CONFIG_PATH = "gitcoord.yaml"
 
+
+def agent_events_prefix(coord_ref: str) -> str:
+    """Where each agent's own event log lives beside the coordination ref ``coord_ref``.
+
+    A message or status that changes no shared state is appended there instead of to the
+    coordination branch: only its agent writes that ref, so it never races anyone (issue 14).
+    Readers read the branch's ``events/`` and every agent's log as one log."""
+    if coord_ref == f"refs/heads/{DEFAULT_BRANCH}":
+        return "refs/gitcoord/agents/"
+    return f"refs/gitcoord/{coord_ref[len('refs/'):]}/agents/"
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "version": 1,
     "base": "main",
@@ -254,6 +265,17 @@ class Snapshot:
         self.commit = commit
         self.cache = cache
         self.tree: pygit2.Tree | None = _tree_of(repo, commit) if commit else None
+        self.event_tips: tuple[str, ...] = ()  # the agents' own event logs read with this state
+
+    def event_views(self) -> list["Snapshot"]:
+        """Where events are read: this commit's ``events/`` and each agent's own event log."""
+        views = [self]
+        for tip in self.event_tips:
+            try:
+                views.append(Snapshot(self.repo, tip, self.cache))
+            except UnreadableState:
+                continue  # a log the server's guard would have refused cannot hide the others
+        return views
 
     @property
     def exists(self) -> bool:
@@ -601,6 +623,12 @@ def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
             "op": trailers.get("op"), "agent": trailers.get("agent"), "task": trailers.get("task")}
 
 
+def _only_new_events(txn: Txn) -> bool:
+    """A change set that only adds event files (a message with no effect on any shared state)."""
+    return bool(txn.changes) and all(p.startswith("events/") and data is not None and not txn.base.has(p)
+                                     for p, data in txn.changes.items())
+
+
 def _test_pause(point: str) -> None:
     """Test-only pause point: with GITCOORD_TEST_PAUSE=<point>:<file>, announce and wait to be killed."""
     spec = os.environ.get("GITCOORD_TEST_PAUSE")
@@ -684,6 +712,10 @@ class Store:
             raise UsageError(f"--remote {remote}: no such remote in this repository (see `git remote -v`)")
         self.remote = remote
         self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
+        self.events_prefix = agent_events_prefix(self.ref)
+        self.events_tracking = f"refs/gitcoord/remotes/{remote}/{self.events_prefix[len('refs/gitcoord/'):]}" \
+            if remote else None
+        self._agent_refs_refused = False
         self._agent = agent  # a callable resolves on the first write: reading needs no identity
         self.retries = retries
         self.cache = EntityCache(gitutil.cache_dir(repo))
@@ -711,9 +743,24 @@ class Store:
     def fetch(self) -> str | None:
         """Fetch the remote's coordination ref into the tracking ref; return its oid."""
         assert self.remote and self.tracking_ref
-        tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+        tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref,
+                                also=(f"+{self.events_prefix}*:{self.events_tracking}*",))
         mark_fetched(self.repo)
         return tip
+
+    def event_tips(self) -> tuple[str, ...]:
+        """The agents' event logs as last fetched (remote mode; without a remote events stay on the branch)."""
+        if not self.events_tracking:
+            return ()
+        prefix = self.events_tracking
+        return tuple(sorted(str(r.target) for r in self.repo.references.iterator()
+                            if r.name.startswith(prefix) and r.type == pygit2.enums.ReferenceType.DIRECT))
+
+    def view(self, tip: str | None) -> Snapshot:
+        """The state at coordination commit ``tip``, with the agents' event logs as last fetched."""
+        snap = Snapshot(self.repo, tip, self.cache)
+        snap.event_tips = self.event_tips()
+        return snap
 
     def snapshot(self, *, fetch: bool = False) -> Snapshot:
         """The current state: the remote's (tracking ref) in remote mode, else the local branch."""
@@ -727,7 +774,7 @@ class Store:
                 tip = self.local_tip()
         else:
             tip = self.local_tip()
-        return Snapshot(self.repo, tip, self.cache)
+        return self.view(tip)
 
     def require(self, snapshot: Snapshot) -> Snapshot:
         if not snapshot.exists:
@@ -763,9 +810,10 @@ class Store:
                 return False
             raise
 
-    def _commit(self, txn: Txn, parents: list[str]) -> str:
-        base_tree = txn.base.tree
-        tree_oid = _build_tree(self.repo, base_tree, txn.changes)
+    def _commit(self, txn: Txn, parents: list[str], onto: pygit2.Tree | None | bool = True) -> str:
+        """The commit of ``txn``'s changes on its snapshot's tree (``onto``: on that tree instead)."""
+        base_tree = txn.base.tree if onto is True else onto
+        tree_oid = _build_tree(self.repo, base_tree, txn.changes)  # type: ignore[arg-type]
         sig = self._signature()
         lines = [f"[{txn.op}] {txn.summary or txn.op}".strip(), "", f"Gitcoord-Op: {txn.op}",
                  f"Gitcoord-Agent: {self.agent}"]
@@ -832,14 +880,15 @@ class Store:
         # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
         # built and refused) before the fetch anyway, and a writer that skips the fetch because its
         # last write is still the tip would win every race against those who must fetch (starvation).
-        self._yield_to_waiting_writers()
+        if not self._appends_own_events(fn):
+            self._yield_to_waiting_writers()
         tip, fresh = self.fetch(), True
         retry = self._race_budget()
         attempt = -1
         while True:
             attempt += 1
             retry.attempt_started()
-            txn = Txn(Snapshot(self.repo, tip, self.cache), self.agent)
+            txn = Txn(self.view(tip), self.agent)
             try:
                 value = fn(txn)
             except GitcoordError:
@@ -859,21 +908,78 @@ class Store:
                     self._advance_local(tip)
                 return TxnResult(value, tip, False, attempt + 1)
             check_declared(txn.base.config, self.agent, txn.op)
-            commit = self._commit(txn, [tip] if tip else [])
-            _test_pause("before-cas")
-            outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
-            if outcome.ok:
-                self.repo.references.create(self.tracking_ref, commit, force=True)
-                self._advance_local(commit)
-                self.cache.save()
-                self._last_push = (commit, time.monotonic(), retry.round_trip_of_win())
-                return TxnResult(value, commit, True, attempt + 1, txn.events)
+            own_log = self._own_events_ref() if _only_new_events(txn) else None
+            if own_log is not None:
+                landed = self._append_own_events(txn, own_log, tip)
+                if landed is not None:
+                    return TxnResult(value, landed, True, attempt + 1, txn.events)
+                if self._agent_refs_refused:
+                    continue  # this remote takes no event logs: the same write goes on the branch
+            else:
+                commit = self._commit(txn, [tip] if tip else [])
+                _test_pause("before-cas")
+                outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
+                if outcome.ok:
+                    self.repo.references.create(self.tracking_ref, commit, force=True)
+                    self._advance_local(commit)
+                    self.cache.save()
+                    self._last_push = (commit, time.monotonic(), retry.round_trip_of_win())
+                    return TxnResult(value, commit, True, attempt + 1, txn.events)
             if not retry.lost():
                 break
             tip, fresh = self._fetch_after_loss(retry), True
         raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {attempt + 1} attempts "
                         f"in {time.monotonic() - retry.started:.0f}s (others kept landing first; "
                         "GITCOORD_RACE_BUDGET sets how many seconds to keep trying)")
+
+    def _own_events_ref(self) -> str | None:
+        """This agent's event log on the remote, or None when its events go on the branch (no remote,
+        a name git refuses as a ref, GITCOORD_AGENT_REFS=0, or a remote that refused such a ref)."""
+        if not self.remote or self._agent_refs_refused or os.environ.get("GITCOORD_AGENT_REFS") == "0":
+            return None
+        ref = self.events_prefix + self.agent
+        return ref if pygit2.reference_is_valid_name(ref) else None
+
+    def _append_own_events(self, txn: Txn, ref: str, coord_tip: str | None) -> str | None:
+        """Append ``txn``'s new event files to this agent's own log: a fast-forward of a ref only
+        this agent writes, so it does not race the other agents (only this agent's other
+        processes). Returns the commit, or None when the push lost (fetch and retry) or the
+        remote refused the ref (``_agent_refs_refused``: the write goes on the branch)."""
+        from gitcoord.errors import RemoteError
+
+        tracking = f"{self.events_tracking}{self.agent}"
+        parent = self._ref_oid(tracking)
+        onto = _tree_of(self.repo, parent) if parent else None
+        commit = self._commit(txn, [parent] if parent else [], onto=onto)
+        _test_pause("before-cas")
+        try:
+            outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{ref}"])  # type: ignore[arg-type]
+        except RemoteError as exc:
+            if "refused" not in str(exc):
+                raise
+            self._agent_refs_refused = True
+            return None
+        if not outcome.ok:
+            return None
+        self.repo.references.create(tracking, commit, force=True)
+        if coord_tip is not None:
+            self._advance_local(coord_tip)
+        self.cache.save()
+        return commit
+
+    def _appends_own_events(self, fn: Callable[[Txn], Any]) -> bool:
+        """Whether ``fn`` would only append events to this agent's own log, judged on the state last
+        fetched (a dry run: transaction functions are pure). Such a write races nobody, so it need
+        not yield to other writers. Only asked when the writer would otherwise wait."""
+        last = getattr(self, "_last_push", None)
+        if last is None or time.monotonic() - last[1] >= 2 * max(last[2], 0.05) or self._own_events_ref() is None:
+            return False
+        try:
+            txn = Txn(Snapshot(self.repo, self._ref_oid(self.tracking_ref), self.cache), self.agent)  # type: ignore[arg-type]
+            fn(txn)
+        except (GitcoordError, pygit2.GitError, KeyError, ValueError):
+            return False
+        return _only_new_events(txn)
 
     def _fetch_after_loss(self, retry: RemoteRetry) -> str | None:
         """Fetch after a lost race. The remote answered a moment ago, so a failed fetch now (a
@@ -1022,13 +1128,18 @@ class Store:
 
     # -- history
     def log(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The coordination history, newest first, with the structured trailers parsed."""
-        tip = self.snapshot().commit
+        """The coordination history, newest first, with the structured trailers parsed (the agents'
+        own event logs woven in by time)."""
+        snap = self.snapshot()
+        tip = snap.commit
         out: list[dict[str, Any]] = []
         if tip is None or (limit is not None and limit <= 0):
             return out
         try:
-            entries = ((str(c.id), c.commit_time, c.message) for c in self.repo.walk(tip, pygit2.enums.SortMode.TIME))
+            walker = self.repo.walk(tip, pygit2.enums.SortMode.TIME)
+            for other in snap.event_tips:
+                walker.push(other)
+            entries = ((str(c.id), c.commit_time, c.message) for c in walker)
             for oid, when, message in entries:
                 out.append(_history_entry(oid, when, message))
                 if limit is not None and len(out) >= limit:
@@ -1036,7 +1147,8 @@ class Store:
         except (pygit2.GitError, ValueError):
             # libgit2 stops at a commit it cannot parse (a malformed author line); git reads past it.
             out = []
-            args = ["log", "--format=%H%x00%ct%x00%B%x1e"] + ([f"-n{limit}"] if limit is not None else []) + [tip]
+            args = ["log", "--format=%H%x00%ct%x00%B%x1e"] + ([f"-n{limit}"] if limit is not None else []) \
+                + [tip, *snap.event_tips]
             raw = gitutil.run_git(self.repo, *args).stdout.decode(errors="replace")
             for record in raw.split("\x1e"):
                 oid, _, rest = record.strip("\n").partition("\0")

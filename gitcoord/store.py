@@ -623,6 +623,51 @@ def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
             "op": trailers.get("op"), "agent": trailers.get("agent"), "task": trailers.get("task")}
 
 
+TURN_WAIT_LIMIT = 10.0  # seconds a write leaves to others' turns at most before competing
+TURN_HISTORY = 256  # coordination commits read back to find this agent's last two
+TURN_ROUND_SECONDS = 10  # with one commit of this agent in reach: who landed this shortly before it
+
+
+def _turns_owed(repo: pygit2.Repository, tip: str, agent: str) -> tuple[int, float | None]:
+    """(how many of this round's other writers have not landed since ``agent``'s last commit, the
+    seconds between landings lately), from the first-parent history at ``tip``."""
+    agents: list[str | None] = []
+    times: list[int] = []
+    mine: list[int] = []
+    commit = repo[tip]
+    try:
+        while len(agents) < TURN_HISTORY and len(mine) < 2:
+            who = None
+            for line in commit.message.splitlines():
+                if line.startswith("Gitcoord-Agent: "):
+                    who = line[len("Gitcoord-Agent: "):]
+            if who == agent:
+                mine.append(len(agents))
+            agents.append(who)
+            times.append(commit.commit_time)
+            if not commit.parents:
+                break
+            commit = commit.parents[0]
+    except (pygit2.GitError, ValueError, KeyError):
+        return 0, None  # an unreadable history never blocks a write
+    if not mine:
+        return 0, None
+    last = mine[0]
+    if len(mine) > 1:
+        previous = mine[1]
+    else:  # one commit of this agent in reach: the round is who landed shortly before it
+        previous = last + 1
+        while previous < len(agents) and times[previous] >= times[last] - TURN_ROUND_SECONDS:
+            previous += 1
+    round_ = set(agents[last + 1:previous]) - {agent, None}
+    if last >= len(round_):
+        return 0, None  # a round's worth of landings since this agent's: the silent ones are not waiting
+    owed = len(round_ - set(agents[:last]))
+    span = times[0] - times[previous - 1] if previous > 1 else 0
+    pace = min(2.0, span / (previous - 1)) if span > 0 and previous > 3 else None
+    return min(owed, len(round_) - last), pace
+
+
 def _only_new_events(txn: Txn) -> bool:
     """A change set that only adds event files (a message with no effect on any shared state)."""
     return bool(txn.changes) and all(p.startswith("events/") and data is not None and not txn.base.has(p)
@@ -642,6 +687,7 @@ def _test_pause(point: str) -> None:
 
 
 REMOTE_RACE_BUDGET = 300.0  # seconds a remote write keeps retrying lost races while the remote answers
+LOSS_WINDOW_ROUND_TRIPS = 2  # the widest pause after a lost race, in round trips (turns spread writers out)
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -658,8 +704,10 @@ class RemoteRetry:
     so giving up after a fixed number of attempts only turns a busy minute into errors. A writer
     keeps trying until a wall-clock budget is spent (and at least ``min_attempts`` times). The
     pause before the next attempt is sized to the round trip measured on this remote (the lost
-    attempt: build + push), with full jitter over a window that doubles with each loss: contenders spread over
-    as many round-trip slots as there are of them, instead of colliding again at once.
+    attempt: build + push), with full jitter over a window of one, then two round trips. Writers
+    are spread out before they push by taking turns (``Store._await_turn``), so a loser retries
+    soon: a wider window (it used to grow to 8 round trips) left the ref idle and let writers
+    arriving fresh overtake those that had lost many times.
     """
 
     def __init__(self, min_attempts: int, budget: float):
@@ -669,10 +717,6 @@ class RemoteRetry:
         self.losses = 0
         self.round_trip = 0.05
         self._attempt_started = self.started
-
-    def round_trip_of_win(self) -> float:
-        """The round trip measured on this write: its winning attempt's when it never lost."""
-        return self.round_trip if self.losses else time.monotonic() - self._attempt_started
 
     def attempt_started(self) -> None:
         self._attempt_started = time.monotonic()
@@ -686,11 +730,9 @@ class RemoteRetry:
             self.round_trip = measured if self.losses == 1 else 0.7 * self.round_trip + 0.3 * measured
         if self.losses >= self.min_attempts and now >= self.deadline:
             return False
-        # Full jitter over a window that doubles with each loss, up to 8 round trips: the losers
-        # spread out instead of all pushing again at once (a rejected push costs the machine and
-        # the server as much as a winning one). Measured (bench/contention.py, 16 writers): this
-        # beat both retrying at once and shrinking the window again for long-losing writes.
-        window = self.round_trip * min(2 ** (self.losses - 1), 8)
+        # Full jitter: the losers spread out instead of all pushing again at once (a rejected push
+        # costs the machine and the server as much as a winning one).
+        window = self.round_trip * min(2 ** (self.losses - 1), LOSS_WINDOW_ROUND_TRIPS)
         pause = random.uniform(0, window)
         if self.losses >= self.min_attempts:
             pause = min(pause, max(0.0, self.deadline - now))
@@ -743,10 +785,22 @@ class Store:
     def fetch(self) -> str | None:
         """Fetch the remote's coordination ref into the tracking ref; return its oid."""
         assert self.remote and self.tracking_ref
+        started = time.monotonic()
         tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref,
                                 also=(f"+{self.events_prefix}*:{self.events_tracking}*",))
+        self._timed("fetch", time.monotonic() - started)
         mark_fetched(self.repo)
         return tip
+
+    def _timed(self, step: str, seconds: float) -> None:
+        """Keep a moving average of how long a fetch and a push take on this remote: a landing on
+        the coordination ref costs one of each, which sizes the wait for others' turns."""
+        times = self.__dict__.setdefault("_round_trips", {})
+        times[step] = seconds if step not in times else 0.7 * times[step] + 0.3 * seconds
+
+    def _landing_seconds(self) -> float | None:
+        times = self.__dict__.get("_round_trips") or {}
+        return times["fetch"] + times["push"] if "fetch" in times and "push" in times else None
 
     def event_tips(self) -> tuple[str, ...]:
         """The agents' event logs as last fetched (remote mode; without a remote events stay on the branch)."""
@@ -880,10 +934,9 @@ class Store:
         # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
         # built and refused) before the fetch anyway, and a writer that skips the fetch because its
         # last write is still the tip would win every race against those who must fetch (starvation).
-        if not self._appends_own_events(fn):
-            self._yield_to_waiting_writers()
         tip, fresh = self.fetch(), True
         retry = self._race_budget()
+        waited_turn = False  # a write leaves the rest of the round to others once, before its first push
         attempt = -1
         while True:
             attempt += 1
@@ -916,14 +969,20 @@ class Store:
                 if self._agent_refs_refused:
                     continue  # this remote takes no event logs: the same write goes on the branch
             else:
+                if not waited_turn and tip is not None:
+                    waited_turn, newer = True, self._await_turn(tip, retry)
+                    if newer != tip:  # others landed meanwhile: decide again on their state
+                        tip, fresh = newer, True
+                        continue
                 commit = self._commit(txn, [tip] if tip else [])
                 _test_pause("before-cas")
+                started = time.monotonic()
                 outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
+                self._timed("push", time.monotonic() - started)
                 if outcome.ok:
                     self.repo.references.create(self.tracking_ref, commit, force=True)
                     self._advance_local(commit)
                     self.cache.save()
-                    self._last_push = (commit, time.monotonic(), retry.round_trip_of_win())
                     return TxnResult(value, commit, True, attempt + 1, txn.events)
             if not retry.lost():
                 break
@@ -967,20 +1026,6 @@ class Store:
         self.cache.save()
         return commit
 
-    def _appends_own_events(self, fn: Callable[[Txn], Any]) -> bool:
-        """Whether ``fn`` would only append events to this agent's own log, judged on the state last
-        fetched (a dry run: transaction functions are pure). Such a write races nobody, so it need
-        not yield to other writers. Only asked when the writer would otherwise wait."""
-        last = getattr(self, "_last_push", None)
-        if last is None or time.monotonic() - last[1] >= 2 * max(last[2], 0.05) or self._own_events_ref() is None:
-            return False
-        try:
-            txn = Txn(Snapshot(self.repo, self._ref_oid(self.tracking_ref), self.cache), self.agent)  # type: ignore[arg-type]
-            fn(txn)
-        except (GitcoordError, pygit2.GitError, KeyError, ValueError):
-            return False
-        return _only_new_events(txn)
-
     def _fetch_after_loss(self, retry: RemoteRetry) -> str | None:
         """Fetch after a lost race. The remote answered a moment ago, so a failed fetch now (a
         connection reset by a server busy with the other writers) is retried a few times within
@@ -995,13 +1040,32 @@ class Store:
                     raise
         raise AssertionError("unreachable")
 
-    def _yield_to_waiting_writers(self) -> None:
-        """A writer writing again right after its own write landed lets those who lost to it go
-        first (about one round trip): it needs no fetch to be current, so it would otherwise win
-        every race against them and starve them. A write after a pause never waits."""
-        last = getattr(self, "_last_push", None)
-        if last is not None and time.monotonic() - last[1] < 2 * max(last[2], 0.05):
-            time.sleep(random.uniform(0.5, 1.5) * max(last[2], 0.05))
+    def _await_turn(self, tip: str, retry: RemoteRetry) -> str | None:
+        """Before competing for the coordination ref, leave the rest of this round to the writers
+        this agent already went ahead of; return the tip to build on.
+
+        Read from the branch's own history, so it costs no extra round trip: the writers who
+        landed between this agent's last two commits are the round; those of them who have not
+        landed since this agent's last commit are owed a turn. The writer waits about one landing
+        (the measured pace) for each, once, then fetches and competes. A writer that has not
+        landed for a round waits for nobody, so one that lost many times is soon first in line
+        and a winner no longer takes every race (issue 14: 16 writers, p99 84 s before). Waiting
+        once, not until they land, means writers that went quiet cost at most one round."""
+        owed, _ = _turns_owed(self.repo, tip, self.agent)
+        if not owed:
+            return tip
+        # The pace of a landing is what this writer measures a fetch and a push to take, not the
+        # branch's recent pace: that one includes the waits, and would stretch them further.
+        pace = self._landing_seconds() or retry.round_trip
+        deadline = time.monotonic() + min(TURN_WAIT_LIMIT, 2 * owed * pace + 1.0)
+        while owed and time.monotonic() < deadline:
+            time.sleep(min(max(0.0, deadline - time.monotonic()), owed * pace * random.uniform(0.8, 1.0)))
+            newer = self._fetch_after_loss(retry)
+            if newer == tip or newer is None:
+                return newer  # nobody landed meanwhile: those ahead are not waiting
+            tip = newer
+            owed, _ = _turns_owed(self.repo, tip, self.agent)
+        return tip
 
     def _advance_local(self, new: str) -> None:
         """Fast-forward the local branch to ``new`` when it is behind; leave a diverged one to `sync`."""

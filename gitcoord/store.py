@@ -782,12 +782,17 @@ class Store:
     def local_tip(self) -> str | None:
         return self._ref_oid(self.ref)
 
-    def fetch(self) -> str | None:
-        """Fetch the remote's coordination ref into the tracking ref; return its oid."""
+    def fetch(self, *, all_logs: bool = True) -> str | None:
+        """Fetch the remote's coordination ref into the tracking ref; return its oid. With it come
+        the agents' event logs, or (``all_logs=False``, a write) only this agent's own: a write
+        reads no events, and bringing every other agent's new statuses would slow each of its
+        fetches in a busy wave (the pattern may also match a few names that start like its own)."""
         assert self.remote and self.tracking_ref
         started = time.monotonic()
+        logs = "*" if all_logs or not pygit2.reference_is_valid_name(self.events_prefix + self.agent) \
+            else f"{self.agent}*"
         tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref,
-                                also=(f"+{self.events_prefix}*:{self.events_tracking}*",))
+                                also=(f"+{self.events_prefix}{logs}:{self.events_tracking}{logs}",))
         self._timed("fetch", time.monotonic() - started)
         mark_fetched(self.repo)
         return tip
@@ -934,7 +939,7 @@ class Store:
         # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
         # built and refused) before the fetch anyway, and a writer that skips the fetch because its
         # last write is still the tip would win every race against those who must fetch (starvation).
-        tip, fresh = self.fetch(), True
+        tip, fresh = self.fetch(all_logs=False), True
         retry = self._race_budget()
         waited_turn = False  # a write leaves the rest of the round to others once, before its first push
         attempt = -1
@@ -946,14 +951,14 @@ class Store:
                 value = fn(txn)
             except GitcoordError:
                 if not fresh:  # decided on a possibly stale view: confirm against the remote's tip
-                    newer, fresh = self.fetch(), True
+                    newer, fresh = self.fetch(all_logs=False), True
                     if newer != tip:
                         tip = newer
                         continue
                 raise
             if not txn.changes:
                 if not fresh:  # "nothing to do" decided on a possibly stale view: confirm it
-                    newer, fresh = self.fetch(), True
+                    newer, fresh = self.fetch(all_logs=False), True
                     if newer != tip:
                         tip = newer
                         continue
@@ -1034,7 +1039,7 @@ class Store:
 
         for failures in range(1, 4):
             try:
-                return self.fetch()
+                return self.fetch(all_logs=False)
             except RemoteError:
                 if failures == 3 or not retry.lost():
                     raise

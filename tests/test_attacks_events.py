@@ -140,3 +140,20 @@ def test_an_agents_log_holds_new_event_files_only(remote, monkeypatch):
     # the honest append still lands
     post_status(t.alice, "A", 20)
     assert remote_ref(remote, f"{LOG}/alice") != mine
+
+
+def test_two_processes_of_one_agent_append_to_its_log_in_turn(remote, monkeypatch):
+    """A second clone of the same agent (its MCP server beside its CLI) finds the log moved: its
+    push is refused as a non-fast-forward, it fetches the log and appends after the other."""
+    t = team(remote, monkeypatch)
+    second = remote.clone("bob2")
+    git(second, "config", "gitcoord.agent", "bob")
+    git(second, "config", "gitcoord.remote", "origin")
+    first = post_status(t.bob, "B", 10).json["event"]
+    post_status(second, "B", 20)  # knows nothing of the first one's log yet
+    again = post_status(t.bob, "B", 30).json["event"]  # its own view of the log is now stale
+    events = ok(run_cli("--json", "log", "--type", "msg.status", cwd=t.alice), "log").json["events"]
+    assert [e["data"]["progress"] for e in events] == [10, 20, 30]
+    assert {first["id"], again["id"]} <= {e["id"] for e in events}
+    files = git(remote.bare, "ls-tree", "-r", "--name-only", f"{LOG}/bob").splitlines()
+    assert len(files) == 3

@@ -1063,12 +1063,17 @@ class Store:
         # branch's recent pace: that one includes the waits, and would stretch them further.
         pace = self._landing_seconds() or retry.round_trip
         deadline = time.monotonic() + min(TURN_WAIT_LIMIT, 2 * owed * pace + 1.0)
+        moved_at = time.monotonic()
         while owed and time.monotonic() < deadline:
             time.sleep(min(max(0.0, deadline - time.monotonic()), owed * pace * random.uniform(0.8, 1.0)))
             newer = self._fetch_after_loss(retry)
-            if newer == tip or newer is None:
-                return newer  # nobody landed meanwhile: those ahead are not waiting
-            tip = newer
+            if newer is None:
+                return newer
+            if newer == tip:
+                if time.monotonic() - moved_at >= 2 * pace:
+                    return tip  # nobody landed for two landings' time: those ahead are not waiting
+                continue  # the one ahead may be landing right now: pushing too would only collide
+            tip, moved_at = newer, time.monotonic()
             owed, _ = _turns_owed(self.repo, tip, self.agent)
         return tip
 

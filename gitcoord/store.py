@@ -686,7 +686,7 @@ def _test_pause(point: str) -> None:
         time.sleep(0.01)
 
 
-REMOTE_RACE_BUDGET = 300.0  # seconds a remote write keeps retrying lost races while the remote answers
+REMOTE_RACE_BUDGET = float("inf")  # a write never gives up on races it loses while the remote answers
 LOSS_WINDOW_ROUND_TRIPS = 2  # the widest pause after a lost race, in round trips (turns spread writers out)
 
 
@@ -702,7 +702,9 @@ class RemoteRetry:
 
     A lost race means the remote answered and somebody else's write landed: progress was made,
     so giving up after a fixed number of attempts only turns a busy minute into errors. A writer
-    keeps trying until a wall-clock budget is spent (and at least ``min_attempts`` times). The
+    keeps trying while the remote answers and moves (a refusal after which it had not moved is
+    no lost race: ``Store._transact_remote`` stops after ``min_attempts`` of those); a budget in
+    seconds is only set by GITCOORD_RACE_BUDGET (then at least ``min_attempts`` tries). The
     pause before the next attempt is sized to the round trip measured on this remote (the lost
     attempt: build + push), with full jitter over a window of one, then two round trips. Writers
     are spread out before they push by taking turns (``Store._await_turn``), so a loser retries
@@ -942,6 +944,7 @@ class Store:
         tip, fresh = self.fetch(all_logs=False), True
         retry = self._race_budget()
         waited_turn = False  # a write leaves the rest of the round to others once, before its first push
+        unmoved = 0  # refusals after which the remote had not moved (no race was lost)
         attempt = -1
         while True:
             attempt += 1
@@ -991,7 +994,15 @@ class Store:
                     return TxnResult(value, commit, True, attempt + 1, txn.events)
             if not retry.lost():
                 break
+            seen = (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"))
             tip, fresh = self._fetch_after_loss(retry), True
+            if (tip, self._ref_oid(f"{self.events_tracking}{self.agent}")) != seen:
+                unmoved = 0
+            else:  # refused, yet nothing moved: not a race lost to anyone
+                unmoved += 1
+                if unmoved >= self.retries:
+                    raise RaceError(f"remote '{self.remote}' refused {attempt + 1} pushes to {self.ref} as out of "
+                                    "date while it did not move; check the remote's hooks or branch protection")
         raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {attempt + 1} attempts "
                         f"in {time.monotonic() - retry.started:.0f}s (others kept landing first; "
                         "GITCOORD_RACE_BUDGET sets how many seconds to keep trying)")

@@ -625,6 +625,7 @@ def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
 
 TURN_WAIT_LIMIT = 10.0  # seconds a write leaves to others' turns at most before competing
 TURN_HISTORY = 256  # coordination commits read back to find this agent's last two
+TURN_QUIET_SECONDS = 3  # a branch whose tip is older than this has no writers queueing on it
 TURN_ROUND_SECONDS = 10  # with one commit of this agent in reach: who landed this shortly before it
 
 
@@ -1068,8 +1069,8 @@ class Store:
         and a winner no longer takes every race (issue 14: 16 writers, p99 84 s before). Waiting
         once, not until they land, means writers that went quiet cost at most one round."""
         owed, _ = _turns_owed(self.repo, tip, self.agent)
-        if not owed:
-            return tip
+        if not owed or time.time() - self.repo[tip].commit_time > TURN_QUIET_SECONDS:
+            return tip  # nobody is owed, or nobody landed lately: no queue to wait in
         # The pace of a landing is what this writer measures a fetch and a push to take, not the
         # branch's recent pace: that one includes the waits, and would stretch them further.
         pace = self._landing_seconds() or retry.round_trip

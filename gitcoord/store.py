@@ -629,9 +629,9 @@ TURN_QUIET_SECONDS = 3  # a branch whose tip is older than this has no writers q
 TURN_ROUND_SECONDS = 10  # with one commit of this agent in reach: who landed this shortly before it
 
 
-def _turns_owed(repo: pygit2.Repository, tip: str, agent: str) -> tuple[int, float | None]:
-    """(how many of this round's other writers have not landed since ``agent``'s last commit, the
-    seconds between landings lately), from the first-parent history at ``tip``."""
+def _turns_owed(repo: pygit2.Repository, tip: str, agent: str) -> int:
+    """How many of this round's other writers have not landed since ``agent``'s last commit, from
+    the first-parent history at ``tip`` (the round: who landed between its last two commits)."""
     agents: list[str | None] = []
     times: list[int] = []
     mine: list[int] = []
@@ -650,9 +650,9 @@ def _turns_owed(repo: pygit2.Repository, tip: str, agent: str) -> tuple[int, flo
                 break
             commit = commit.parents[0]
     except (pygit2.GitError, ValueError, KeyError):
-        return 0, None  # an unreadable history never blocks a write
+        return 0  # an unreadable history never blocks a write
     if not mine:
-        return 0, None
+        return 0
     last = mine[0]
     if len(mine) > 1:
         previous = mine[1]
@@ -662,11 +662,8 @@ def _turns_owed(repo: pygit2.Repository, tip: str, agent: str) -> tuple[int, flo
             previous += 1
     round_ = set(agents[last + 1:previous]) - {agent, None}
     if last >= len(round_):
-        return 0, None  # a round's worth of landings since this agent's: the silent ones are not waiting
-    owed = len(round_ - set(agents[:last]))
-    span = times[0] - times[previous - 1] if previous > 1 else 0
-    pace = min(2.0, span / (previous - 1)) if span > 0 and previous > 3 else None
-    return min(owed, len(round_) - last), pace
+        return 0  # a round's worth of landings since this agent's: the silent ones are not waiting
+    return min(len(round_ - set(agents[:last])), len(round_) - last)
 
 
 def _only_new_events(txn: Txn) -> bool:
@@ -1064,11 +1061,12 @@ class Store:
         Read from the branch's own history, so it costs no extra round trip: the writers who
         landed between this agent's last two commits are the round; those of them who have not
         landed since this agent's last commit are owed a turn. The writer waits about one landing
-        (the measured pace) for each, once, then fetches and competes. A writer that has not
-        landed for a round waits for nobody, so one that lost many times is soon first in line
-        and a winner no longer takes every race (issue 14: 16 writers, p99 84 s before). Waiting
-        once, not until they land, means writers that went quiet cost at most one round."""
-        owed, _ = _turns_owed(self.repo, tip, self.agent)
+        (a fetch + push as measured) for each, fetches, and counts again; it goes when none is
+        owed, when the branch stood still for two landings' time, after a round's worth of
+        landings or TURN_WAIT_LIMIT, so writers that went quiet are never waited for long. A
+        writer that has not landed for a round waits for nobody: one that lost many times is
+        soon first in line and a winner no longer takes every race (issue 14: p99 84 s before)."""
+        owed = _turns_owed(self.repo, tip, self.agent)
         if not owed or time.time() - self.repo[tip].commit_time > TURN_QUIET_SECONDS:
             return tip  # nobody is owed, or nobody landed lately: no queue to wait in
         # The pace of a landing is what this writer measures a fetch and a push to take, not the
@@ -1086,7 +1084,7 @@ class Store:
                     return tip  # nobody landed for two landings' time: those ahead are not waiting
                 continue  # the one ahead may be landing right now: pushing too would only collide
             tip, moved_at = newer, time.monotonic()
-            owed, _ = _turns_owed(self.repo, tip, self.agent)
+            owed = _turns_owed(self.repo, tip, self.agent)
         return tip
 
     def _advance_local(self, new: str) -> None:

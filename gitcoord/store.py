@@ -978,7 +978,7 @@ class Store:
                 if not waited_turn and tip is not None:
                     waited_turn, newer = True, self._await_turn(tip, retry)
                     if newer != tip:  # others landed meanwhile: decide again on their state
-                        tip, fresh = newer, True
+                        tip, fresh, attempt = newer, True, attempt - 1  # a turn waited for is no lost race
                         continue
                 commit = self._commit(txn, [tip] if tip else [])
                 _test_pause("before-cas")

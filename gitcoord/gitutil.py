@@ -131,11 +131,13 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     raise RemoteError(f"push to remote '{remote}' failed: {git_error_line(err or out, proc.returncode)}")
 
 
-def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str) -> str | None:
-    """Fetch ``ref`` from ``remote`` into local ``into`` (forced); return its oid, or None if absent."""
+def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str, *, also: tuple[str, ...] = ()) -> str | None:
+    """Fetch ``ref`` from ``remote`` into local ``into`` (forced); return its oid, or None if absent.
+
+    ``also``: more refspecs fetched in the same round trip (the agents' event logs)."""
     for attempt in range(8):
         proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
-                       f"+{ref}:{into}", check=False)
+                       f"+{ref}:{into}", *also, check=False)
         # Linked worktrees share refs: an agent fetching in its worktree while the runner fetches in the
         # main one makes one of them lose git's ref lock. The other fetch brought the same news: retry.
         if proc.returncode == 0 or b"cannot lock ref" not in proc.stderr:

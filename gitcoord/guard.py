@@ -312,6 +312,54 @@ def guard_coordination(repo: pygit2.Repository, old: str, new: str, auth: Author
     return []
 
 
+def guard_agent_events(repo: pygit2.Repository, owner: str, old: str, new: str, auth: Authority) -> list[str]:
+    """Problems with moving ``owner``'s own event log (``refs/gitcoord/agents/<owner>``) from ``old``
+    to ``new`` (empty: accept). The trust rule of ``inbox/<agent>.json``: only its agent writes it;
+    and the rule of events on the branch: append-only event files, each written as that agent."""
+    if not is_agent_name(owner):
+        return [f"{owner!r} is not a valid agent name, so it has no event log"]
+    if new == ZERO:
+        return [f"deleting {owner}'s event log is not allowed (events are append-only)"]
+    if old != ZERO and new != old and not repo.descendant_of(new, old):
+        return [f"only fast-forward updates are allowed on {owner}'s event log (events are append-only)"]
+    chain: list[pygit2.Commit] = []
+    commit = repo[new].peel(pygit2.Commit)
+    while str(commit.id) != old:
+        chain.append(commit)
+        if len(chain) > MAX_PUSHED_COMMITS:
+            return [f"more than {MAX_PUSHED_COMMITS} event commits in one push; push in parts"]
+        if not commit.parents:
+            if old == ZERO:
+                break
+            return [f"the pushed history does not extend {owner}'s event log along first parents"]
+        commit = commit.parents[0]
+    for commit in reversed(chain):
+        sha = str(commit.id)[:10]
+        agent, problem = auth.actor(commit)
+        if problem:
+            return [problem]
+        if agent != owner:
+            return [f"commit {sha} is by {agent or 'nobody (no Gitcoord-Agent trailer)'}: only {owner} "
+                    f"appends to {owner}'s event log"]
+        parent = commit.parents[0] if commit.parents else None
+        old_tree = parent.tree if parent is not None else repo[repo.TreeBuilder().write()]
+        for delta in old_tree.diff_to_tree(commit.tree).deltas:
+            path = delta.new_file.path or delta.old_file.path
+            if entity_kind(path) != "event":
+                return [f"{path}: an agent's event log holds event files only (commit {sha})"]
+            if delta.status != pygit2.enums.DeltaStatus.ADDED:
+                return [f"{path}: event records are append-only (commit {sha})"]
+            if delta.new_file.mode != pygit2.GIT_FILEMODE_BLOB:
+                return [f"{path}: must be a regular file (mode {delta.new_file.mode:o}) (commit {sha})"]
+            try:
+                event = read_entity(repo, path, delta.new_file.id)
+            except Unreadable as exc:
+                return [f"{exc} (commit {sha})"]
+            if event.get("agent") != owner:
+                return [f"{path}: written as {event.get('agent')!r} in {owner}'s event log (commit {sha})"]
+    return []
+
+
 def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:
     sha = str(commit.id)[:10]
     agent, problem = auth.actor(commit)

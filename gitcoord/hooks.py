@@ -595,15 +595,18 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     """
     from gitcoord import gitutil, guard
 
-    rows = [r for r in _parse_ref_lines(stdin, 3) if r[2].startswith("refs/heads/")]
-    if not rows:
-        return HookOutcome(0)
-    from gitcoord.store import recover_stale_ref_lock
+    from gitcoord.store import agent_events_prefix, recover_stale_ref_lock
 
-    for _old, _new, ref in rows:
-        recover_stale_ref_lock(repo, ref)  # a crash inside a ref update must not block every later push
     branch_name = os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") or "gitcoord"
     coord_ref = gitutil.branch_ref(branch_name)
+    events_prefix = agent_events_prefix(coord_ref)
+    all_rows = _parse_ref_lines(stdin, 3)
+    rows = [r for r in all_rows if r[2].startswith("refs/heads/")]
+    log_rows = [r for r in all_rows if r[2].startswith(events_prefix)]  # the agents' own event logs
+    if not rows and not log_rows:
+        return HookOutcome(0)
+    for _old, _new, ref in rows + log_rows:
+        recover_stale_ref_lock(repo, ref)  # a crash inside a ref update must not block every later push
     lines: list[str] = []
     code = 0
 
@@ -629,6 +632,14 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
         refuse(coord_ref, [f"cannot judge the coordination update: {_one_line(exc)} (a branch that "
                            f"cannot be read is rolled forward by a maintainer with `gitcoord repair`)"])
+    for old, new, ref in log_rows:
+        try:
+            problems = guard.guard_agent_events(repo, ref[len(events_prefix):], old, new, auth) \
+                if existing_coord is not None else ["no coordination branch yet: an event log needs one"]
+        except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
+            problems = [f"cannot judge the event log update: {_one_line(exc)}"]
+        if problems:
+            refuse(ref, problems)
     if existing_coord is None:
         return HookOutcome(code, lines)  # no coordination branch yet: nothing else to enforce
     base = (auth.config.get("base") if auth.config else None) or "main"

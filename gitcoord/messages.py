@@ -524,15 +524,21 @@ def iter_events(snapshot: Any, *, since: str | None = None) -> Iterator[tuple[st
     O(events per day) each), in path order.
     """
     since_day = since[:10] if since else None
-    folders: dict[str, None] = {}
-    for path in snapshot.walk("events"):
-        if path.endswith(".json"):
-            folders.setdefault(path.rsplit("/", 1)[0], None)
-    for folder in folders:
+    folders: dict[str, list[Any]] = {}
+    views = snapshot.event_views() if hasattr(snapshot, "event_views") else [snapshot]
+    for view in views:  # the branch's events/ and each agent's own event log, read as one log
+        for path in view.walk("events"):
+            if path.endswith(".json"):
+                holders = folders.setdefault(path.rsplit("/", 1)[0], [])
+                if not holders or holders[-1] is not view:
+                    holders.append(view)
+    for folder in sorted(folders):
         day = _day_of(folder + "/x")
         if since_day and day and day < since_day:
             continue
-        loaded = snapshot.load_dir(folder, ".json")
+        loaded: dict[str, Any] = {}
+        for view in folders[folder]:
+            loaded.update(view.load_dir(folder, ".json"))
         for path in sorted(loaded):
             event = loaded[path]
             if event is None:

@@ -34,6 +34,17 @@ DEFAULT_BRANCH = "gitcoord"
 MAX_ENTITY_BYTES = 1 << 20  # an entity file is small; anything bigger is refused, not parsed
 CONFIG_PATH = "gitcoord.yaml"
 
+
+def agent_events_prefix(coord_ref: str) -> str:
+    """Where each agent's own event log lives beside the coordination ref ``coord_ref``.
+
+    A message or status that changes no shared state is appended there instead of to the
+    coordination branch: only its agent writes that ref, so it never races anyone (issue 14).
+    Readers read the branch's ``events/`` and every agent's log as one log."""
+    if coord_ref == f"refs/heads/{DEFAULT_BRANCH}":
+        return "refs/gitcoord/agents/"
+    return f"refs/gitcoord/{coord_ref[len('refs/'):]}/agents/"
+
 DEFAULT_CONFIG: dict[str, Any] = {
     "version": 1,
     "base": "main",
@@ -267,6 +278,17 @@ class Snapshot:
         self.commit = commit
         self.cache = cache
         self.tree: pygit2.Tree | None = _tree_of(repo, commit) if commit else None
+        self.event_tips: tuple[str, ...] = ()  # the agents' own event logs read with this state
+
+    def event_views(self) -> list["Snapshot"]:
+        """Where events are read: this commit's ``events/`` and each agent's own event log."""
+        views = [self]
+        for tip in self.event_tips:
+            try:
+                views.append(Snapshot(self.repo, tip, self.cache))
+            except UnreadableState:
+                continue  # a log the server's guard would have refused cannot hide the others
+        return views
 
     @property
     def exists(self) -> bool:
@@ -639,6 +661,55 @@ def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
             "op": trailers.get("op"), "agent": trailers.get("agent"), "task": trailers.get("task")}
 
 
+TURN_WAIT_LIMIT = 10.0  # seconds a write leaves to others' turns at most before competing
+TURN_HISTORY = 256  # coordination commits read back to find this agent's last two
+TURN_QUIET_SECONDS = 3  # a branch whose tip is older than this has no writers queueing on it
+TURN_ROUND_SECONDS = 10  # with one commit of this agent in reach: who landed this shortly before it
+
+
+def _turns_owed(repo: pygit2.Repository, tip: str, agent: str) -> int:
+    """How many of this round's other writers have not landed since ``agent``'s last commit, from
+    the first-parent history at ``tip`` (the round: who landed between its last two commits)."""
+    agents: list[str | None] = []
+    times: list[int] = []
+    mine: list[int] = []
+    commit = repo[tip]
+    try:
+        while len(agents) < TURN_HISTORY and len(mine) < 2:
+            who = None
+            for line in commit.message.splitlines():
+                if line.startswith("Gitcoord-Agent: "):
+                    who = line[len("Gitcoord-Agent: "):]
+            if who == agent:
+                mine.append(len(agents))
+            agents.append(who)
+            times.append(commit.commit_time)
+            if not commit.parents:
+                break
+            commit = commit.parents[0]
+    except (pygit2.GitError, ValueError, KeyError):
+        return 0  # an unreadable history never blocks a write
+    if not mine:
+        return 0
+    last = mine[0]
+    if len(mine) > 1:
+        previous = mine[1]
+    else:  # one commit of this agent in reach: the round is who landed shortly before it
+        previous = last + 1
+        while previous < len(agents) and times[previous] >= times[last] - TURN_ROUND_SECONDS:
+            previous += 1
+    round_ = set(agents[last + 1:previous]) - {agent, None}
+    if last >= len(round_):
+        return 0  # a round's worth of landings since this agent's: the silent ones are not waiting
+    return min(len(round_ - set(agents[:last])), len(round_) - last)
+
+
+def _only_new_events(txn: Txn) -> bool:
+    """A change set that only adds event files (a message with no effect on any shared state)."""
+    return bool(txn.changes) and all(p.startswith("events/") and data is not None and not txn.base.has(p)
+                                     for p, data in txn.changes.items())
+
+
 def _test_pause(point: str) -> None:
     """Test-only pause point: with GITCOORD_TEST_PAUSE=<point>:<file>, announce and wait to be killed."""
     spec = os.environ.get("GITCOORD_TEST_PAUSE")
@@ -651,7 +722,8 @@ def _test_pause(point: str) -> None:
         time.sleep(0.01)
 
 
-REMOTE_RACE_BUDGET = 300.0  # seconds a remote write keeps retrying lost races while the remote answers
+REMOTE_RACE_BUDGET = float("inf")  # a write never gives up on races it loses while the remote answers
+LOSS_WINDOW_ROUND_TRIPS = 2  # the widest pause after a lost race, in round trips (turns spread writers out)
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -666,10 +738,14 @@ class RemoteRetry:
 
     A lost race means the remote answered and somebody else's write landed: progress was made,
     so giving up after a fixed number of attempts only turns a busy minute into errors. A writer
-    keeps trying until a wall-clock budget is spent (and at least ``min_attempts`` times). The
+    keeps trying while the remote answers and moves (a refusal after which it had not moved is
+    no lost race: ``Store._transact_remote`` stops after ``min_attempts`` of those); a budget in
+    seconds is only set by GITCOORD_RACE_BUDGET (then at least ``min_attempts`` tries). The
     pause before the next attempt is sized to the round trip measured on this remote (the lost
-    attempt: build + push), with full jitter over a window that doubles with each loss: contenders spread over
-    as many round-trip slots as there are of them, instead of colliding again at once.
+    attempt: build + push), with full jitter over a window of one, then two round trips. Writers
+    are spread out before they push by taking turns (``Store._await_turn``), so a loser retries
+    soon: a wider window (it used to grow to 8 round trips) left the ref idle and let writers
+    arriving fresh overtake those that had lost many times.
     """
 
     def __init__(self, min_attempts: int, budget: float):
@@ -679,10 +755,6 @@ class RemoteRetry:
         self.losses = 0
         self.round_trip = 0.05
         self._attempt_started = self.started
-
-    def round_trip_of_win(self) -> float:
-        """The round trip measured on this write: its winning attempt's when it never lost."""
-        return self.round_trip if self.losses else time.monotonic() - self._attempt_started
 
     def attempt_started(self) -> None:
         self._attempt_started = time.monotonic()
@@ -696,11 +768,9 @@ class RemoteRetry:
             self.round_trip = measured if self.losses == 1 else 0.7 * self.round_trip + 0.3 * measured
         if self.losses >= self.min_attempts and now >= self.deadline:
             return False
-        # Full jitter over a window that doubles with each loss, up to 8 round trips: the losers
-        # spread out instead of all pushing again at once (a rejected push costs the machine and
-        # the server as much as a winning one). Measured (bench/contention.py, 16 writers): this
-        # beat both retrying at once and shrinking the window again for long-losing writes.
-        window = self.round_trip * min(2 ** (self.losses - 1), 8)
+        # Full jitter: the losers spread out instead of all pushing again at once (a rejected push
+        # costs the machine and the server as much as a winning one).
+        window = self.round_trip * min(2 ** (self.losses - 1), LOSS_WINDOW_ROUND_TRIPS)
         pause = random.uniform(0, window)
         if self.losses >= self.min_attempts:
             pause = min(pause, max(0.0, self.deadline - now))
@@ -722,6 +792,10 @@ class Store:
             raise UsageError(f"--remote {remote}: no such remote in this repository (see `git remote -v`)")
         self.remote = remote
         self.tracking_ref = f"refs/remotes/{remote}/{self.branch}" if remote else None
+        self.events_prefix = agent_events_prefix(self.ref)
+        self.events_tracking = f"refs/gitcoord/remotes/{remote}/{self.events_prefix[len('refs/gitcoord/'):]}" \
+            if remote else None
+        self._agent_refs_refused = False
         self._agent = agent  # a callable resolves on the first write: reading needs no identity
         self.retries = retries
         self.cache = EntityCache(gitutil.cache_dir(repo))
@@ -746,12 +820,44 @@ class Store:
     def local_tip(self) -> str | None:
         return self._ref_oid(self.ref)
 
-    def fetch(self) -> str | None:
-        """Fetch the remote's coordination ref into the tracking ref; return its oid."""
+    def fetch(self, *, all_logs: bool = True) -> str | None:
+        """Fetch the remote's coordination ref into the tracking ref; return its oid. With it come
+        the agents' event logs, or (``all_logs=False``, a write) only this agent's own: a write
+        reads no events, and bringing every other agent's new statuses would slow each of its
+        fetches in a busy wave (the pattern may also match a few names that start like its own)."""
         assert self.remote and self.tracking_ref
-        tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref)
+        started = time.monotonic()
+        logs = "*" if all_logs or not pygit2.reference_is_valid_name(self.events_prefix + self.agent) \
+            else f"{self.agent}*"
+        tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref,
+                                also=(f"+{self.events_prefix}{logs}:{self.events_tracking}{logs}",))
+        self._timed("fetch", time.monotonic() - started)
         mark_fetched(self.repo)
         return tip
+
+    def _timed(self, step: str, seconds: float) -> None:
+        """Keep a moving average of how long a fetch and a push take on this remote: a landing on
+        the coordination ref costs one of each, which sizes the wait for others' turns."""
+        times = self.__dict__.setdefault("_round_trips", {})
+        times[step] = seconds if step not in times else 0.7 * times[step] + 0.3 * seconds
+
+    def _landing_seconds(self) -> float | None:
+        times = self.__dict__.get("_round_trips") or {}
+        return times["fetch"] + times["push"] if "fetch" in times and "push" in times else None
+
+    def event_tips(self) -> tuple[str, ...]:
+        """The agents' event logs as last fetched (remote mode; without a remote events stay on the branch)."""
+        if not self.events_tracking:
+            return ()
+        prefix = self.events_tracking
+        return tuple(sorted(str(r.target) for r in self.repo.references.iterator()
+                            if r.name.startswith(prefix) and r.type == pygit2.enums.ReferenceType.DIRECT))
+
+    def view(self, tip: str | None) -> Snapshot:
+        """The state at coordination commit ``tip``, with the agents' event logs as last fetched."""
+        snap = Snapshot(self.repo, tip, self.cache)
+        snap.event_tips = self.event_tips()
+        return snap
 
     def snapshot(self, *, fetch: bool = False) -> Snapshot:
         """The current state: the remote's (tracking ref) in remote mode, else the local branch."""
@@ -765,7 +871,7 @@ class Store:
                 tip = self.local_tip()
         else:
             tip = self.local_tip()
-        return Snapshot(self.repo, tip, self.cache)
+        return self.view(tip)
 
     def require(self, snapshot: Snapshot) -> Snapshot:
         if not snapshot.exists:
@@ -801,9 +907,10 @@ class Store:
                 return False
             raise
 
-    def _commit(self, txn: Txn, parents: list[str]) -> str:
-        base_tree = txn.base.tree
-        tree_oid = _build_tree(self.repo, base_tree, txn.changes)
+    def _commit(self, txn: Txn, parents: list[str], onto: pygit2.Tree | None | bool = True) -> str:
+        """The commit of ``txn``'s changes on its snapshot's tree (``onto``: on that tree instead)."""
+        base_tree = txn.base.tree if onto is True else onto
+        tree_oid = _build_tree(self.repo, base_tree, txn.changes)  # type: ignore[arg-type]
         sig = self._signature()
         lines = [f"[{txn.op}] {txn.summary or txn.op}".strip(), "", f"Gitcoord-Op: {txn.op}",
                  f"Gitcoord-Agent: {self.agent}"]
@@ -870,26 +977,27 @@ class Store:
         # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
         # built and refused) before the fetch anyway, and a writer that skips the fetch because its
         # last write is still the tip would win every race against those who must fetch (starvation).
-        self._yield_to_waiting_writers()
-        tip, fresh = self.fetch(), True
+        tip, fresh = self.fetch(all_logs=False), True
         retry = self._race_budget()
+        waited_turn = False  # a write leaves the rest of the round to others once, before its first push
+        unmoved = 0  # refusals after which the remote had not moved (no race was lost)
         attempt = -1
         while True:
             attempt += 1
             retry.attempt_started()
-            txn = Txn(Snapshot(self.repo, tip, self.cache), self.agent)
+            txn = Txn(self.view(tip), self.agent)
             try:
                 value = fn(txn)
             except GitcoordError:
                 if not fresh:  # decided on a possibly stale view: confirm against the remote's tip
-                    newer, fresh = self.fetch(), True
+                    newer, fresh = self.fetch(all_logs=False), True
                     if newer != tip:
                         tip = newer
                         continue
                 raise
             if not txn.changes:
                 if not fresh:  # "nothing to do" decided on a possibly stale view: confirm it
-                    newer, fresh = self.fetch(), True
+                    newer, fresh = self.fetch(all_logs=False), True
                     if newer != tip:
                         tip = newer
                         continue
@@ -897,21 +1005,78 @@ class Store:
                     self._advance_local(tip)
                 return TxnResult(value, tip, False, attempt + 1)
             check_declared(txn.base.config, self.agent, txn.op)
-            commit = self._commit(txn, [tip] if tip else [])
-            _test_pause("before-cas")
-            outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
-            if outcome.ok:
-                self.repo.references.create(self.tracking_ref, commit, force=True)
-                self._advance_local(commit)
-                self.cache.save()
-                self._last_push = (commit, time.monotonic(), retry.round_trip_of_win())
-                return TxnResult(value, commit, True, attempt + 1, txn.events)
+            own_log = self._own_events_ref() if _only_new_events(txn) else None
+            if own_log is not None:
+                landed = self._append_own_events(txn, own_log, tip)
+                if landed is not None:
+                    return TxnResult(value, landed, True, attempt + 1, txn.events)
+                if self._agent_refs_refused:
+                    continue  # this remote takes no event logs: the same write goes on the branch
+            else:
+                if not waited_turn and tip is not None:
+                    waited_turn, newer = True, self._await_turn(tip, retry)
+                    if newer != tip:  # others landed meanwhile: decide again on their state
+                        tip, fresh, attempt = newer, True, attempt - 1  # a turn waited for is no lost race
+                        continue
+                commit = self._commit(txn, [tip] if tip else [])
+                _test_pause("before-cas")
+                started = time.monotonic()
+                outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
+                self._timed("push", time.monotonic() - started)
+                if outcome.ok:
+                    self.repo.references.create(self.tracking_ref, commit, force=True)
+                    self._advance_local(commit)
+                    self.cache.save()
+                    return TxnResult(value, commit, True, attempt + 1, txn.events)
             if not retry.lost():
                 break
+            seen = (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"))
             tip, fresh = self._fetch_after_loss(retry), True
+            if (tip, self._ref_oid(f"{self.events_tracking}{self.agent}")) != seen:
+                unmoved = 0
+            else:  # refused, yet nothing moved: not a race lost to anyone
+                unmoved += 1
+                if unmoved >= self.retries:
+                    raise RaceError(f"remote '{self.remote}' refused {attempt + 1} pushes to {self.ref} as out of "
+                                    "date while it did not move; check the remote's hooks or branch protection")
         raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {attempt + 1} attempts "
                         f"in {time.monotonic() - retry.started:.0f}s (others kept landing first; "
                         "GITCOORD_RACE_BUDGET sets how many seconds to keep trying)")
+
+    def _own_events_ref(self) -> str | None:
+        """This agent's event log on the remote, or None when its events go on the branch (no remote,
+        a name git refuses as a ref, GITCOORD_AGENT_REFS=0, or a remote that refused such a ref)."""
+        if not self.remote or self._agent_refs_refused or os.environ.get("GITCOORD_AGENT_REFS") == "0":
+            return None
+        ref = self.events_prefix + self.agent
+        return ref if pygit2.reference_is_valid_name(ref) else None
+
+    def _append_own_events(self, txn: Txn, ref: str, coord_tip: str | None) -> str | None:
+        """Append ``txn``'s new event files to this agent's own log: a fast-forward of a ref only
+        this agent writes, so it does not race the other agents (only this agent's other
+        processes). Returns the commit, or None when the push lost (fetch and retry) or the
+        remote refused the ref (``_agent_refs_refused``: the write goes on the branch)."""
+        from gitcoord.errors import RemoteError
+
+        tracking = f"{self.events_tracking}{self.agent}"
+        parent = self._ref_oid(tracking)
+        onto = _tree_of(self.repo, parent) if parent else None
+        commit = self._commit(txn, [parent] if parent else [], onto=onto)
+        _test_pause("before-cas")
+        try:
+            outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{ref}"])  # type: ignore[arg-type]
+        except RemoteError as exc:
+            if "refused" not in str(exc):
+                raise
+            self._agent_refs_refused = True
+            return None
+        if not outcome.ok:
+            return None
+        self.repo.references.create(tracking, commit, force=True)
+        if coord_tip is not None:
+            self._advance_local(coord_tip)
+        self.cache.save()
+        return commit
 
     def _fetch_after_loss(self, retry: RemoteRetry) -> str | None:
         """Fetch after a lost race. The remote answered a moment ago, so a failed fetch now (a
@@ -921,19 +1086,44 @@ class Store:
 
         for failures in range(1, 4):
             try:
-                return self.fetch()
+                return self.fetch(all_logs=False)
             except RemoteError:
                 if failures == 3 or not retry.lost():
                     raise
         raise AssertionError("unreachable")
 
-    def _yield_to_waiting_writers(self) -> None:
-        """A writer writing again right after its own write landed lets those who lost to it go
-        first (about one round trip): it needs no fetch to be current, so it would otherwise win
-        every race against them and starve them. A write after a pause never waits."""
-        last = getattr(self, "_last_push", None)
-        if last is not None and time.monotonic() - last[1] < 2 * max(last[2], 0.05):
-            time.sleep(random.uniform(0.5, 1.5) * max(last[2], 0.05))
+    def _await_turn(self, tip: str, retry: RemoteRetry) -> str | None:
+        """Before competing for the coordination ref, leave the rest of this round to the writers
+        this agent already went ahead of; return the tip to build on.
+
+        Read from the branch's own history, so it costs no extra round trip: the writers who
+        landed between this agent's last two commits are the round; those of them who have not
+        landed since this agent's last commit are owed a turn. The writer waits about one landing
+        (a fetch + push as measured) for each, fetches, and counts again; it goes when none is
+        owed, when the branch stood still for two landings' time, after a round's worth of
+        landings or TURN_WAIT_LIMIT, so writers that went quiet are never waited for long. A
+        writer that has not landed for a round waits for nobody: one that lost many times is
+        soon first in line and a winner no longer takes every race (issue 14: p99 84 s before)."""
+        owed = _turns_owed(self.repo, tip, self.agent)
+        if not owed or time.time() - self.repo[tip].commit_time > TURN_QUIET_SECONDS:
+            return tip  # nobody is owed, or nobody landed lately: no queue to wait in
+        # The pace of a landing is what this writer measures a fetch and a push to take, not the
+        # branch's recent pace: that one includes the waits, and would stretch them further.
+        pace = self._landing_seconds() or retry.round_trip
+        deadline = time.monotonic() + min(TURN_WAIT_LIMIT, 2 * owed * pace + 1.0)
+        moved_at = time.monotonic()
+        while owed and time.monotonic() < deadline:
+            time.sleep(min(max(0.0, deadline - time.monotonic()), owed * pace * random.uniform(0.8, 1.0)))
+            newer = self._fetch_after_loss(retry)
+            if newer is None:
+                return newer
+            if newer == tip:
+                if time.monotonic() - moved_at >= 2 * pace:
+                    return tip  # nobody landed for two landings' time: those ahead are not waiting
+                continue  # the one ahead may be landing right now: pushing too would only collide
+            tip, moved_at = newer, time.monotonic()
+            owed = _turns_owed(self.repo, tip, self.agent)
+        return tip
 
     def _advance_local(self, new: str) -> None:
         """Fast-forward the local branch to ``new`` when it is behind; leave a diverged one to `sync`."""
@@ -1060,13 +1250,18 @@ class Store:
 
     # -- history
     def log(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The coordination history, newest first, with the structured trailers parsed."""
-        tip = self.snapshot().commit
+        """The coordination history, newest first, with the structured trailers parsed (the agents'
+        own event logs woven in by time)."""
+        snap = self.snapshot()
+        tip = snap.commit
         out: list[dict[str, Any]] = []
         if tip is None or (limit is not None and limit <= 0):
             return out
         try:
-            entries = ((str(c.id), c.commit_time, c.message) for c in self.repo.walk(tip, pygit2.enums.SortMode.TIME))
+            walker = self.repo.walk(tip, pygit2.enums.SortMode.TIME)
+            for other in snap.event_tips:
+                walker.push(other)
+            entries = ((str(c.id), c.commit_time, c.message) for c in walker)
             for oid, when, message in entries:
                 out.append(_history_entry(oid, when, message))
                 if limit is not None and len(out) >= limit:
@@ -1074,7 +1269,8 @@ class Store:
         except (pygit2.GitError, ValueError):
             # libgit2 stops at a commit it cannot parse (a malformed author line); git reads past it.
             out = []
-            args = ["log", "--format=%H%x00%ct%x00%B%x1e"] + ([f"-n{limit}"] if limit is not None else []) + [tip]
+            args = ["log", "--format=%H%x00%ct%x00%B%x1e"] + ([f"-n{limit}"] if limit is not None else []) \
+                + [tip, *snap.event_tips]
             raw = gitutil.run_git(self.repo, *args).stdout.decode(errors="replace")
             for record in raw.split("\x1e"):
                 oid, _, rest = record.strip("\n").partition("\0")

@@ -144,7 +144,7 @@ def state_json(app: App) -> str:
     head = {"branch": app.store.branch, "commit": snap.commit, "remote": app.store.remote, "agent": app.agent}
     if snap.commit is None:
         return dumps_json({**head, **_state_of(snap)})
-    body = snap.remembered("state-json", (1, snap.commit), lambda: dumps_json(_state_of(snap)))
+    body = snap.remembered("state-json", (1, snap.commit, snap.event_tips), lambda: dumps_json(_state_of(snap)))
     return dumps_json(head)[:-2] + ",\n" + body[2:]  # both are non-empty objects: one object, head first
 
 
@@ -153,7 +153,7 @@ def collect_state(app: App) -> dict[str, Any]:
     head = {"branch": app.store.branch, "commit": snap.commit, "remote": app.store.remote, "agent": app.agent}
     if snap.commit is None:
         return {**head, **_state_of(snap)}
-    return {**head, **snap.remembered("state", (1, snap.commit), lambda: _state_of(snap))}
+    return {**head, **snap.remembered("state", (1, snap.commit, snap.event_tips), lambda: _state_of(snap))}
 
 
 def _state_of(snap: Any) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def _state_of(snap: Any) -> dict[str, Any]:
     tasks = list(snap.load_dir("tasks", ".yaml").values())
     contracts = list(snap.load_dir("contracts", ".yaml").values())
     locks = list(snap.load_dir("locks", ".json").values())
-    events = sum(1 for _ in snap.walk("events"))
+    events = sum(1 for view in snap.event_views() for _ in view.walk("events"))
     merges = len(snap.files("merges", ".json"))
     return {
         "config": snap.config,

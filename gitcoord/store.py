@@ -846,10 +846,10 @@ class Store:
         return times["fetch"] + times["push"] if "fetch" in times and "push" in times else None
 
     def event_tips(self) -> tuple[str, ...]:
-        """The agents' event logs as last fetched (remote mode; without a remote events stay on the branch)."""
-        if not self.events_tracking:
-            return ()
-        prefix = self.events_tracking
+        """The agents' event logs: as last fetched in remote mode; without a remote, the logs held here
+        (a clone writes its events on the branch then, but the shared bare repository — the remote
+        everyone pushes to — holds every agent's log under its own refs)."""
+        prefix = self.events_tracking or self.events_prefix
         return tuple(sorted(str(r.target) for r in self.repo.references.iterator()
                             if r.name.startswith(prefix) and r.type == pygit2.enums.ReferenceType.DIRECT))
 

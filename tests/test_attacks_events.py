@@ -51,7 +51,7 @@ def test_a_status_goes_to_its_agents_log_and_everyone_reads_it(remote, monkeypat
     # alice's clone and a fresh clone (never fetched by gitcoord) read it in the one event log
     fresh = remote.clone("fresh")
     git(fresh, "config", "gitcoord.agent", "carol")
-    for work in (t.alice, fresh):
+    for work in (t.alice, fresh, remote.bare):  # the bare remote itself reads every agent's log too
         events = ok(run_cli("--json", "log", "--type", "msg.status", cwd=work), "log").json["events"]
         assert [e["id"] for e in events] == [posted["id"]], events
         history = ok(run_cli("--json", "history", cwd=work), "history").json

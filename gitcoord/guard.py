@@ -294,22 +294,35 @@ def guard_coordination(repo: pygit2.Repository, old: str, new: str, auth: Author
     # Judge each step of the first-parent chain from the current tip to the pushed one: every
     # change to the state shows in some step, whatever other parents a merge brings along (a
     # merge with an orphan "clean" tree as first parent would otherwise drop others' locks).
+    chain, problem = _first_parent_chain(
+        repo, old, new, kind="coordination",
+        unrelated="the pushed coordination history does not extend the current tip along first parents")
+    if problem:
+        return [problem]
+    for commit in chain:
+        problems = _guard_commit(repo, commit, auth, now)
+        if problems:
+            return problems  # one refused commit refuses the push; its first problems are enough
+    return []
+
+
+def _first_parent_chain(repo: pygit2.Repository, old: str, new: str, *, kind: str,
+                        unrelated: str) -> tuple[list[pygit2.Commit], str | None]:
+    """The pushed commits from ``old`` (exclusive) to ``new`` along first parents, oldest first, or
+    why they cannot be judged: too many (``kind`` names them), or not extending ``old`` (``unrelated``)."""
     chain: list[pygit2.Commit] = []
     commit = repo[new].peel(pygit2.Commit)
     while str(commit.id) != old:
         chain.append(commit)
         if len(chain) > MAX_PUSHED_COMMITS:
-            return [f"more than {MAX_PUSHED_COMMITS} coordination commits in one push; push in parts"]
+            return [], f"more than {MAX_PUSHED_COMMITS} {kind} commits in one push; push in parts"
         if not commit.parents:
             if old == ZERO:
                 break
-            return ["the pushed coordination history does not extend the current tip along first parents"]
+            return [], unrelated
         commit = commit.parents[0]
-    for commit in reversed(chain):
-        problems = _guard_commit(repo, commit, auth, now)
-        if problems:
-            return problems  # one refused commit refuses the push; its first problems are enough
-    return []
+    chain.reverse()
+    return chain, None
 
 
 def guard_agent_events(repo: pygit2.Repository, owner: str, old: str, new: str, auth: Authority) -> list[str]:
@@ -322,18 +335,12 @@ def guard_agent_events(repo: pygit2.Repository, owner: str, old: str, new: str, 
         return [f"deleting {owner}'s event log is not allowed (events are append-only)"]
     if old != ZERO and new != old and not repo.descendant_of(new, old):
         return [f"only fast-forward updates are allowed on {owner}'s event log (events are append-only)"]
-    chain: list[pygit2.Commit] = []
-    commit = repo[new].peel(pygit2.Commit)
-    while str(commit.id) != old:
-        chain.append(commit)
-        if len(chain) > MAX_PUSHED_COMMITS:
-            return [f"more than {MAX_PUSHED_COMMITS} event commits in one push; push in parts"]
-        if not commit.parents:
-            if old == ZERO:
-                break
-            return [f"the pushed history does not extend {owner}'s event log along first parents"]
-        commit = commit.parents[0]
-    for commit in reversed(chain):
+    chain, problem = _first_parent_chain(
+        repo, old, new, kind="event",
+        unrelated=f"the pushed history does not extend {owner}'s event log along first parents")
+    if problem:
+        return [problem]
+    for commit in chain:
         sha = str(commit.id)[:10]
         agent, problem = auth.actor(commit)
         if problem:

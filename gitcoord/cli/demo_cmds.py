@@ -38,7 +38,6 @@ def demo(app: App, directory: str | None, no_daemon: bool, no_report: bool, with
 
     result = run_demo(directory, say=app.info, use_daemon=not no_daemon, report=not no_report)
     summary = result.to_dict()
-    summary["merges"] = result.merges
     summary["plan"] = {k: result.plan.get(k) for k in ("makespan_hours", "sequential_hours", "speedup", "efficiency",
                                                       "critical_path")}
     summary["metrics"] = {k: result.metrics.get(k) for k in ("elapsed_hours", "total_work_hours", "speedup",

@@ -206,6 +206,8 @@ def main(counts: list[int]) -> int:
                 gate = n == 16
                 print(f"{n} writers: {wave['writes']} writes in {wave['wall']:.1f}s, "
                       f"{wave['retried']} needed retries, max {wave['max']:.2f}s", flush=True)
+                row(f"{n} writers: CPU per write (client+server)", f"{wave['cpu_per_write'] * 1000:.0f} ms",
+                    "(reported)", None)  # beside the solo figure: what the wave costs beyond the machine's load
                 for kind, (p50, p99) in wave["kinds"].items():
                     row(f"{n} writers: {kind} writes alone", f"p50 {p50:.2f}s p99 {p99:.2f}s", "(reported)", None)
                 ok &= row(f"{n} writers: p50 latency", f"{wave['p50']:.2f} s ({wave['p50'] / solo['p50']:.1f}x solo)",

@@ -119,13 +119,14 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     # race would only report "kept moving" after every retry. The remote's own ref-update race
     # shows up as a failed ref lock or a stale old value, and stays a lost race.
     refused = [ln for ln in failed if "[remote rejected]" in ln and not any(
-        m in ln for m in ("lock", "failed to update ref", "incorrect old value", "atomic push failed"))]
+        m in ln for m in ("lock", "failed to update ref", "incorrect old value", "atomic push fail",
+                          "atomic transaction failed", "transaction failed to start"))]
     if refused:
         reason = refused[0].split("\t")[-1]
         remote_says = [ln[len("remote: "):].strip() for ln in err.splitlines() if ln.startswith("remote: ")]
         detail = f" ({'; '.join(m for m in remote_says if m)[:1000]})" if any(remote_says) else ""
         raise RemoteError(f"push to remote '{remote}' refused: {reason}{detail}")
-    rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push failed")
+    rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push fail")
     if failed and any(m in out for m in rejected_markers):
         return PushOutcome(False, True, out.strip())
     raise RemoteError(f"push to remote '{remote}' failed: {git_error_line(err or out, proc.returncode)}")
@@ -134,9 +135,14 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
 def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str, *, also: tuple[str, ...] = ()) -> str | None:
     """Fetch ``ref`` from ``remote`` into local ``into`` (forced); return its oid, or None if absent.
 
-    ``also``: more refspecs fetched in the same round trip (the agents' event logs)."""
+    ``also``: more refspecs fetched in the same round trip (the agents' event logs, the claim refs).
+    Only ``into`` and the destinations of ``also`` are offered to the server as what this clone
+    has: hundreds of unrelated little histories (one per claimed task) would otherwise be offered
+    too, costing rounds of negotiation on every fetch of a busy wave."""
+    tips = [f"--negotiation-tip={into}*"] + [f"--negotiation-tip={spec.split(':', 1)[1]}"
+                                             for spec in also if ":" in spec and spec.endswith("*")]
     for attempt in range(8):
-        proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+        proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *tips, remote,
                        f"+{ref}:{into}", *also, check=False)
         # Linked worktrees share refs: an agent fetching in its worktree while the runner fetches in the
         # main one makes one of them lose git's ref lock. The other fetch brought the same news: retry.

@@ -160,6 +160,16 @@ class Authority:
     server_maintainers: set[str] = field(default_factory=set)
     pusher: str | None = None  # the forge-authenticated agent, in identity mode "pusher"
     verify: Callable[[pygit2.Commit], str | None] | None = None  # signed mode: the verified signer
+    claims: dict[str, tuple[str, str]] = field(default_factory=dict)  # the server's claim refs (claims.py)
+    claim_tips: tuple[tuple[str, str], ...] = ()
+
+    def view(self, repo: pygit2.Repository, commit: str | None) -> Any:
+        """The state at coordination ``commit`` with the server's claims laid over it."""
+        from gitcoord.store import Snapshot
+
+        view = Snapshot(repo, commit)
+        view.claim_tips, view._claims = self.claim_tips, dict(self.claims)
+        return view
 
     @property
     def maintainers(self) -> set[str]:
@@ -367,6 +377,62 @@ def guard_agent_events(repo: pygit2.Repository, owner: str, old: str, new: str, 
     return []
 
 
+def guard_claim(repo: pygit2.Repository, task_id: str, old: str, new: str, auth: Authority,
+                coord_tip: str | None, coord_pushed: bool) -> list[str]:
+    """Problems with moving task ``task_id``'s claim ref from ``old`` to ``new`` (empty: accept).
+
+    A claim is the claiming agent's own legal move of the task, as the coordination branch holds
+    it at ``coord_tip`` (after this push), from planned/ready to in_progress; a claim still laid
+    over the branch is never replaced. A seal comes with a coordination write in the same push."""
+    from gitcoord import claims
+
+    path = f"tasks/{task_id}.yaml"
+    if new == ZERO:
+        return [f"claim refs are never deleted (task {task_id})"]
+    try:
+        commit = repo[new].peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.GitError):
+        return [f"the claim of task {task_id} is not a commit"]
+    sha = str(commit.id)[:10]
+    agent, problem = auth.actor(commit)
+    if problem:
+        return [problem]
+    if agent is None:
+        return [f"commit {sha} has no valid Gitcoord-Agent trailer: claims are made with gitcoord"]
+    tree = repo[coord_tip].peel(pygit2.Tree) if coord_tip else None
+    entry = _tree_entry(tree, path)
+    current = str(entry.id) if entry is not None else None
+    if old != ZERO:
+        held = claims.read_overlay(repo, [(task_id, old)]).get(path)
+        if held is not None and held[0] == current:
+            holder = commit_agent(repo[old].peel(pygit2.Commit)) or "another agent"
+            return [f"task {task_id} is already claimed by {holder}; fetch and pick another with `gitcoord next`"]
+    op = commit_op(commit)
+    if op == claims.SEAL_OP:
+        if not coord_pushed and not auth.overrides(agent):
+            return [f"a seal of task {task_id} comes with the coordination write that changes the task"]
+        return []
+    if op != claims.CLAIM_OP:
+        return [f"commit {sha}: a claim ref holds claims ({claims.CLAIM_OP}) and seals ({claims.SEAL_OP}) only"]
+    overlay = claims.read_overlay(repo, [(task_id, new)]).get(path)
+    if overlay is None or len(commit.tree) != 1 or len(commit.tree["tasks"].peel(pygit2.Tree)) != 1:
+        return [f"commit {sha}: a claim holds tasks/{task_id}.yaml alone, with its Gitcoord-Claim-Base"]
+    if overlay[0] != current:
+        return [f"the claim of task {task_id} was made on a state that moved on; fetch and claim again"]
+    try:
+        before = read_entity(repo, path, pygit2.Oid(hex=overlay[0]))
+        after = read_entity(repo, path, pygit2.Oid(hex=overlay[1]))
+    except Unreadable as exc:
+        return [f"{exc} (commit {sha})"]
+    if before.get("status") not in claims.CLAIMABLE or after.get("status") != "in_progress" \
+            or after.get("agent") != agent:
+        return [f"{path}: a claim moves a planned or ready task to in_progress by the claiming agent "
+                f"(commit {sha}, by {agent})"]
+    found = _judge_task(_Change(path, "task", before, after), agent, auth.is_maintainer(agent),
+                        auth.overrides(agent), False)
+    return [f"{p} (commit {sha}, by {agent})" for p in found]
+
+
 def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:
     sha = str(commit.id)[:10]
     agent, problem = auth.actor(commit)
@@ -394,8 +460,12 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
             problems.append(f"{path}: must be a regular file (mode {delta.new_file.mode:o}) (commit {sha})")
             continue
         existed = delta.status != pygit2.enums.DeltaStatus.ADDED
+        old_id = delta.old_file.id
+        claim = auth.claims.get(path) if kind == "task" and existed else None
+        if claim is not None and str(old_id) == claim[0]:
+            old_id = pygit2.Oid(hex=claim[1])  # claimed meanwhile: the change is judged against the claim
         try:
-            before = (path if kind == "snapshot" else read_entity(repo, path, delta.old_file.id)) \
+            before = (path if kind == "snapshot" else read_entity(repo, path, old_id)) \
                 if existed else None
         except Unreadable:
             before = None  # repairing a bad file is allowed; its old content cannot be judged
@@ -415,13 +485,13 @@ def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authorit
         return problems
     found = _judge(repo, changes, agent, auth, now, commit)
     if not found and not auth.overrides(agent):
-        found = _judge_new_holds(repo, changes, agent, commit, now)
+        found = _judge_new_holds(repo, changes, agent, commit, now, auth)
     who = f"; maintainers: {', '.join(sorted(auth.maintainers))}" if auth.maintainers else ""
     return [f"{p} (commit {sha}, by {agent}{who if 'maintainer' in p else ''})" for p in found]
 
 
 def _judge_new_holds(repo: pygit2.Repository, changes: list[_Change], agent: str, commit: pygit2.Commit,
-                     now: datetime) -> list[str]:
+                     now: datetime, auth: Authority) -> list[str]:
     """A hold the agent gives itself must be one the client would have granted: not its own answer to
     its own request, not on paths another agent's active task owns, not against another live hold."""
     taken = [c for c in changes if c.kind == "lock" and isinstance(c.new, dict)
@@ -431,7 +501,7 @@ def _judge_new_holds(repo: pygit2.Repository, changes: list[_Change], agent: str
     from gitcoord import locks, timeutil
     from gitcoord.store import Snapshot
 
-    view = Snapshot(repo, str(commit.id))
+    view = auth.view(repo, str(commit.id))
     out: list[str] = []
     for c in taken:
         lock = c.new
@@ -711,7 +781,7 @@ def landing_record(repo: pygit2.Repository, old: str, new: str) -> list[dict[str
 
 
 def _landing_problems(repo: pygit2.Repository, ref: str, old: str, new: str, record: dict[str, Any],
-                      coord_before: str) -> list[str]:
+                      coord_before: str, auth: Authority) -> list[str]:
     """A landing may change only paths of the tasks it merged (or paths no task owns): a merge record
     written by hand cannot carry someone else's files onto the base."""
     from gitcoord.owners import load_tasks, ownership_view
@@ -722,7 +792,7 @@ def _landing_problems(repo: pygit2.Repository, ref: str, old: str, new: str, rec
     paths = [d.new_file.path or d.old_file.path for d in before.diff_to_tree(repo[new].peel(pygit2.Tree)).deltas]
     if not paths:
         return []
-    view = Snapshot(repo, coord_before if coord_before != ZERO else None)
+    view = auth.view(repo, coord_before if coord_before != ZERO else None)
     own = ownership_view(view, load_tasks(view), paths)
     owners = own.task_owners_many(paths)
     foreign = [(p, owners[p]) for p in paths if owners[p] and not merged.intersection(owners[p])]
@@ -744,7 +814,7 @@ def guard_base(repo: pygit2.Repository, ref: str, old: str, new: str, auth: Auth
     if coord_update is not None:
         for record in landing_record(repo, *coord_update):
             if record.get("into") == ref and record.get("after") == new and record.get("before") == old:
-                return _landing_problems(repo, ref, old, new, record, coord_update[0])
+                return _landing_problems(repo, ref, old, new, record, coord_update[0], auth)
     tip = repo[new].peel(pygit2.Commit)
     who, problem = auth.actor(tip)
     if problem is None and auth.overrides(who):

@@ -88,6 +88,13 @@ def read_ref(common_dir: str, ref: str) -> str | None:
     return None
 
 
+def claims_stamp(common_dir: str, ref: str) -> tuple:
+    """What changes when a claim ref beside coordination ``ref`` is added or moved (claims.py): the
+    directory of the loose claim refs, and packed-refs."""
+    claims = "refs/gitcoord/claims" if ref == "refs/heads/gitcoord" else f"refs/gitcoord/{ref[len('refs/'):]}/claims"
+    return _stat(os.path.join(common_dir, claims)), _stat(os.path.join(common_dir, "packed-refs"))
+
+
 def _memo_path(common_dir: str) -> str:
     return os.path.join(common_dir, "gitcoord", MEMO_FILE)
 
@@ -112,7 +119,8 @@ def passes() -> bool:
     memo = _load(common_dir)
     if memo is None or memo.get("key") != context_key(git_dir, common_dir, head):
         return False
-    if time.time() >= memo.get("valid_until", 0) or read_ref(common_dir, memo.get("ref", "")) != memo.get("tip"):
+    if time.time() >= memo.get("valid_until", 0) or read_ref(common_dir, memo.get("ref", "")) != memo.get("tip") \
+            or claims_stamp(common_dir, memo.get("ref", "")) != memo.get("claims"):
         return False
     raw = _git("diff", "--cached", "--raw", "-z", "--no-renames", "--no-ext-diff", "--no-abbrev")
     if raw is None:
@@ -147,18 +155,21 @@ def _leave_trailers(common_dir: str, head: str, lines: list[str]) -> bool:
     return True
 
 
-def remember(tip: str, ref: str, paths: list[str], valid_until: float, trailers: list[str]) -> None:
-    """Record that ``paths`` passed a clean full check at coordination ``tip`` (adds to the paths
-    already recorded for the same context)."""
+def remember(tip: str, ref: str, paths: list[str], valid_until: float, trailers: list[str],
+             claims: tuple | None = None) -> None:
+    """Record that ``paths`` passed a clean full check at coordination ``tip`` with the claim refs
+    as ``claims`` (a ``claims_stamp`` taken before they were read) (adds to the paths already
+    recorded for the same context)."""
     dirs = git_dirs()
     if dirs is None:
         return
     git_dir, common_dir, head = dirs
+    claims = claims if claims is not None else claims_stamp(common_dir, ref)
     key = context_key(git_dir, common_dir, head)
     keep = {p for p in paths if not p.endswith(CONTENT_SUFFIXES)}
     memo = _load(common_dir)
     if memo is not None and memo.get("key") == key and memo.get("tip") == tip and memo.get("ref") == ref \
-            and memo.get("trailers") == trailers:
+            and memo.get("trailers") == trailers and memo.get("claims") == claims:
         keep |= set(memo.get("paths") or ())
         valid_until = min(valid_until, memo.get("valid_until", valid_until))
     if len(keep) > MAX_PATHS:
@@ -168,7 +179,8 @@ def remember(tip: str, ref: str, paths: list[str], valid_until: float, trailers:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "wb") as fh:
-            fh.write(marshal.dumps({"key": key, "tip": tip, "ref": ref, "paths": frozenset(keep), "trailers": trailers,
+            fh.write(marshal.dumps({"key": key, "tip": tip, "ref": ref, "claims": claims, "paths": frozenset(keep),
+                                    "trailers": trailers,
                                     "valid_until": min(valid_until, time.time() + MAX_AGE_SECONDS)}))
         os.replace(tmp, path)
     except OSError:

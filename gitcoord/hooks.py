@@ -469,7 +469,12 @@ def _remember_clean(repo: Any, store: Any, snap: Any, paths: list[str], trailers
                 return
             deadline = min(deadline, now + STALE_AFTER_SECONDS - age)
         if deadline > now and snap.commit:
-            hook_memo.remember(snap.commit, store.ref, paths, deadline, trailers)
+            from gitcoord import claims
+
+            stamp = hook_memo.claims_stamp(str(gitutil.common_dir(repo)), store.ref)
+            if claims.tips(repo, store.claims_prefix) != snap.claim_tips:
+                return  # a claim arrived during the check: its verdict may not hold
+            hook_memo.remember(snap.commit, store.ref, paths, deadline, trailers, claims=stamp)
     except Exception:  # noqa: BLE001 — without a memo the next commit runs the full check
         pass
 
@@ -600,12 +605,16 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     branch_name = os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") or "gitcoord"
     coord_ref = gitutil.branch_ref(branch_name)
     events_prefix = agent_events_prefix(coord_ref)
+    from gitcoord import claims
+
+    claims_prefix = claims.claims_prefix(coord_ref, "refs/heads/gitcoord")
     all_rows = _parse_ref_lines(stdin, 3)
     rows = [r for r in all_rows if r[2].startswith("refs/heads/")]
     log_rows = [r for r in all_rows if r[2].startswith(events_prefix)]  # the agents' own event logs
-    if not rows and not log_rows:
+    claim_rows = [r for r in all_rows if r[2].startswith(claims_prefix)]  # per-task claim refs
+    if not rows and not log_rows and not claim_rows:
         return HookOutcome(0)
-    for _old, _new, ref in rows + log_rows:
+    for _old, _new, ref in rows + log_rows + claim_rows:
         recover_stale_ref_lock(repo, ref)  # a crash inside a ref update must not block every later push
     lines: list[str] = []
     code = 0
@@ -623,6 +632,8 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
         coord_old = str(existing_coord.target)
     try:
         auth = guard.authority(repo, coord_old)
+        auth.claim_tips = claims.tips(repo, claims_prefix)
+        auth.claims = claims.read_overlay(repo, auth.claim_tips)
         for old, new, ref in rows:
             if ref == coord_ref:
                 coord_update = (old, new)
@@ -638,6 +649,16 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
                 if existing_coord is not None else ["no coordination branch yet: an event log needs one"]
         except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
             problems = [f"cannot judge the event log update: {_one_line(exc)}"]
+        if problems:
+            refuse(ref, problems)
+    for old, new, ref in claim_rows:
+        try:
+            problems = guard.guard_claim(repo, ref[len(claims_prefix):], old, new, auth,
+                                         coord_update[1] if coord_update else coord_old if existing_coord else None,
+                                         coord_update is not None) \
+                if existing_coord is not None else ["no coordination branch yet: a claim needs one"]
+        except Exception as exc:  # noqa: BLE001 — fail closed for this ref, with one line
+            problems = [f"cannot judge the claim: {_one_line(exc)}"]
         if problems:
             refuse(ref, problems)
     if existing_coord is None:

@@ -464,14 +464,16 @@ def _push_together(store: Store, repo: pygit2.Repository, target: Target, before
     assert store.remote and store.tracking_ref
     for attempt in range(store.retries):
         coord_tip = store.fetch()
-        txn = Txn(Snapshot(repo, coord_tip, store.cache), store.agent)
+        txn = Txn(store.view(coord_tip), store.agent)
         record_op(txn)
         coord_commit = store._commit(txn, [coord_tip] if coord_tip else [])
+        seals = store.seals_for(txn.base, txn.changes)  # dependents made ready: no claim is undone
         if progress:
             progress(f"pushing {target.ref} and {store.ref} to {store.remote} atomically")
         try:
             merge_engine.land_result(repo, target.work_ref, before, after, land=True, push_remote=store.remote,
-                                     extra_push_refs=[(store.ref, coord_commit, coord_tip)], push_ref=target.ref)
+                                     extra_push_refs=[(store.ref, coord_commit, coord_tip), *seals],
+                                     push_ref=target.ref)
         except RaceError:
             local = repo.references.get(target.work_ref)
             if local is None or str(local.target) != before:
@@ -484,6 +486,8 @@ def _push_together(store: Store, repo: pygit2.Repository, target: Target, before
                                 "run the merge again") from None
             continue  # only the coordination branch moved: rebuild the record on its new tip
         repo.references.create(store.tracking_ref, coord_commit, force=True)
+        for ref, seal, _expected in seals:
+            repo.references.create(ref, seal, force=True)
         store._advance_local(coord_commit)
         return
     raise RaceError(f"coordination branch on '{store.remote}' kept moving; the merge was not landed")

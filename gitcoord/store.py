@@ -279,6 +279,8 @@ class Snapshot:
         self.cache = cache
         self.tree: pygit2.Tree | None = _tree_of(repo, commit) if commit else None
         self.event_tips: tuple[str, ...] = ()  # the agents' own event logs read with this state
+        self.claim_tips: tuple[tuple[str, str], ...] = ()  # the per-task claim refs laid over it (claims.py)
+        self._claims: dict[str, tuple[str, str]] | None = None
 
     def event_views(self) -> list["Snapshot"]:
         """Where events are read: this commit's ``events/`` and each agent's own event log."""
@@ -298,9 +300,49 @@ class Snapshot:
         if self.tree is None:
             return None
         try:
-            return self.tree[path]
+            entry = self.tree[path]
         except KeyError:
             return None
+        return self._claimed(path, entry) if self.claim_tips and path.startswith("tasks/") else entry
+
+    def _claimed(self, path: str, entry: Any) -> Any:
+        """The claimed manifest in place of ``entry`` while a claim ref's base is exactly it."""
+        if self._claims is None:
+            from gitcoord.claims import read_overlay
+
+            self._claims = read_overlay(self.repo, self.claim_tips)
+        claim = self._claims.get(path)
+        if claim is not None and str(entry.id) == claim[0]:
+            try:
+                return self.repo[claim[1]]
+            except (KeyError, ValueError):
+                return entry
+        return entry
+
+    def live_claims(self) -> dict[str, tuple[str, str]]:
+        """``{manifest path: (base blob, claimed blob)}`` of the claims laid over this state now."""
+        if not self.claim_tips or self.tree is None:
+            return {}
+        if self._claims is None:
+            self._claimed("", self.tree)  # reads the claim refs once
+        return {p: c for p, c in (self._claims or {}).items() if self.raw_blob_id(p) == c[0]}
+
+    def raw_blob_id(self, path: str) -> str | None:
+        """The blob at ``path`` on the branch itself, no claim laid over it."""
+        try:
+            entry = self.tree[path] if self.tree is not None else None
+        except KeyError:
+            return None
+        return str(entry.id) if entry is not None and entry.type == pygit2.GIT_OBJECT_BLOB else None
+
+    @property
+    def claims_key(self) -> str:
+        """Names the claim refs read with this state (for caches keyed on what a result depends on)."""
+        if not self.claim_tips:
+            return ""
+        import hashlib
+
+        return hashlib.sha1(repr(self.claim_tips).encode()).hexdigest()
 
     def blob_id(self, path: str) -> str | None:
         entry = self._entry(path)
@@ -374,9 +416,12 @@ class Snapshot:
         result: dict[str, Any] = {}
         misses: list[tuple[str, str, str | None, Any]] = []
         same_kind = schemas.kind_for_path(f"{directory}/x{suffix}") if suffix else None
+        claimed = bool(self.claim_tips) and directory == "tasks"
         for e in entry:
             if e.type == pygit2.GIT_OBJECT_BLOB and (suffix is None or e.name.endswith(suffix)):
                 path = f"{directory}/{e.name}"
+                if claimed:
+                    e = self._claimed(path, e)
                 oid = str(e.id)
                 kind = same_kind or schemas.kind_for_path(path)
                 hit = self.cache.get(kind, oid) if self.cache is not None and kind is not None else _MISSING
@@ -795,7 +840,11 @@ class Store:
         self.events_prefix = agent_events_prefix(self.ref)
         self.events_tracking = f"refs/gitcoord/remotes/{remote}/{self.events_prefix[len('refs/gitcoord/'):]}" \
             if remote else None
+        from gitcoord.claims import claims_prefix
+
+        self.claims_prefix = claims_prefix(self.ref, f"refs/heads/{DEFAULT_BRANCH}")
         self._agent_refs_refused = False
+        self._claim_refs_refused = False
         self._agent = agent  # a callable resolves on the first write: reading needs no identity
         self.retries = retries
         self.cache = EntityCache(gitutil.cache_dir(repo))
@@ -830,7 +879,8 @@ class Store:
         logs = "*" if all_logs or not pygit2.reference_is_valid_name(self.events_prefix + self.agent) \
             else f"{self.agent}*"
         tip = gitutil.fetch_ref(self.repo, self.remote, self.ref, self.tracking_ref,
-                                also=(f"+{self.events_prefix}{logs}:{self.events_tracking}{logs}",))
+                                also=(f"+{self.events_prefix}{logs}:{self.events_tracking}{logs}",
+                                      f"+{self.claims_prefix}*:{self.claims_prefix}*"))
         self._timed("fetch", time.monotonic() - started)
         mark_fetched(self.repo)
         return tip
@@ -855,8 +905,11 @@ class Store:
 
     def view(self, tip: str | None) -> Snapshot:
         """The state at coordination commit ``tip``, with the agents' event logs as last fetched."""
+        from gitcoord import claims
+
         snap = Snapshot(self.repo, tip, self.cache)
         snap.event_tips = self.event_tips()
+        snap.claim_tips = claims.tips(self.repo, self.claims_prefix)
         return snap
 
     def snapshot(self, *, fetch: bool = False) -> Snapshot:
@@ -907,10 +960,11 @@ class Store:
                 return False
             raise
 
-    def _commit(self, txn: Txn, parents: list[str], onto: pygit2.Tree | None | bool = True) -> str:
-        """The commit of ``txn``'s changes on its snapshot's tree (``onto``: on that tree instead)."""
+    def _commit(self, txn: Txn, parents: list[str], onto: pygit2.Tree | None | bool = True,
+                changes: dict[str, bytes | None] | None = None) -> str:
+        """The commit of ``txn``'s changes (or ``changes``) on its snapshot's tree (``onto``: on that tree instead)."""
         base_tree = txn.base.tree if onto is True else onto
-        tree_oid = _build_tree(self.repo, base_tree, txn.changes)  # type: ignore[arg-type]
+        tree_oid = _build_tree(self.repo, base_tree, txn.changes if changes is None else changes)  # type: ignore[arg-type]
         sig = self._signature()
         lines = [f"[{txn.op}] {txn.summary or txn.op}".strip(), "", f"Gitcoord-Op: {txn.op}",
                  f"Gitcoord-Agent: {self.agent}"]
@@ -953,7 +1007,7 @@ class Store:
         last_tip = None
         for attempt in range(self.retries):
             tip = self.local_tip()
-            txn = Txn(Snapshot(self.repo, tip, self.cache), self.agent)
+            txn = Txn(self.view(tip), self.agent)
             value = fn(txn)
             if not txn.changes:
                 return TxnResult(value, tip, False, attempt + 1)
@@ -1006,7 +1060,14 @@ class Store:
                 return TxnResult(value, tip, False, attempt + 1)
             check_declared(txn.base.config, self.agent, txn.op)
             own_log = self._own_events_ref() if _only_new_events(txn) else None
-            if own_log is not None:
+            claim = self._claim_of(txn)
+            if claim is not None:
+                landed = self._push_claim(txn, *claim, tip)
+                if landed is not None:
+                    return TxnResult(value, landed, True, attempt + 1, txn.events)
+                if self._claim_refs_refused:
+                    continue  # this remote takes no claim refs: the same claim goes on the branch
+            elif own_log is not None:
                 landed = self._append_own_events(txn, own_log, tip)
                 if landed is not None:
                     return TxnResult(value, landed, True, attempt + 1, txn.events)
@@ -1019,9 +1080,10 @@ class Store:
                         tip, fresh, attempt = newer, True, attempt - 1  # a turn waited for is no lost race
                         continue
                 commit = self._commit(txn, [tip] if tip else [])
+                seals = self.seals_for(txn.base, txn.changes)
                 _test_pause("before-cas")
                 started = time.monotonic()
-                outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{self.ref}"])
+                outcome = self._push_sealed([(self.ref, commit, None)], seals)
                 self._timed("push", time.monotonic() - started)
                 if outcome.ok:
                     self.repo.references.create(self.tracking_ref, commit, force=True)
@@ -1042,6 +1104,135 @@ class Store:
         raise RaceError(f"remote '{self.remote}' {self.ref} kept moving; gave up after {attempt + 1} attempts "
                         f"in {time.monotonic() - retry.started:.0f}s (others kept landing first; "
                         "GITCOORD_RACE_BUDGET sets how many seconds to keep trying)")
+
+    # -- per-task claim refs (claims.py)
+    def _claims_enabled(self) -> bool:
+        return bool(self.remote) and os.environ.get("GITCOORD_AGENT_REFS") != "0"
+
+    def _claim_of(self, txn: Txn) -> tuple[str, str, str] | None:
+        """``(manifest path, claim ref, own event log)`` when ``txn`` is a plain claim that can go to the
+        task's claim ref; None when it goes on the coordination branch."""
+        from gitcoord import claims
+
+        if not self._claims_enabled() or self._claim_refs_refused:
+            return None
+        paths = [p for p in txn.changes if not p.startswith("events/")]
+        if len(paths) != 1 or not all(data is not None and not txn.base.has(p)
+                                      for p, data in txn.changes.items() if p.startswith("events/")):
+            return None
+        try:
+            before = txn.base.load(paths[0])
+        except GitcoordError:
+            return None  # replacing an unreadable file (a repair) is no claim
+        after = txn._parsed.get(paths[0])
+        if not isinstance(after, dict) or after.get("agent") != self.agent \
+                or any(event.get("agent") != self.agent for event in txn.events):
+            return None  # a claim made for another agent (a runner dispatching) goes on the branch
+        path = claims.is_claim(txn.changes, before, after)
+        task_id = claims.task_of_path(path) if path else None
+        ref = claims.claim_ref(self.claims_prefix, task_id) if task_id else None
+        log = self._own_events_ref()
+        if path is None or ref is None or log is None or txn.base.raw_blob_id(path) is None:
+            return None
+        return path, ref, log
+
+    def _push_claim(self, txn: Txn, path: str, ref: str, log: str, coord_tip: str | None) -> str | None:
+        """Push the claim to the task's claim ref (leased on its value as fetched) and its events to
+        this agent's log, in one atomic push. Returns the claim commit, or None when the push lost
+        (someone claimed or sealed the task, or this agent's log moved: fetch and decide again) or
+        the remote refused claim refs (``_claim_refs_refused``: the claim goes on the branch)."""
+        from gitcoord import claims
+        from gitcoord.errors import RemoteError
+        from gitcoord.signing import create_commit
+
+        task_id = claims.task_of_path(path)
+        assert task_id is not None
+        expected = dict(txn.base.claim_tips).get(task_id)  # what this claim was decided on, not a later fetch
+        sig = self._signature()
+        message = claims.commit_message(claims.CLAIM_OP, self.agent, task_id, txn.summary,
+                                        base=txn.base.raw_blob_id(path))
+        claim = create_commit(self.repo, sig, sig, message,
+                              claims.claim_tree(self.repo, path, txn.changes[path]),  # type: ignore[arg-type]
+                              [expected] if expected else [])
+        tracking = f"{self.events_tracking}{self.agent}"
+        parent = self._ref_oid(tracking)
+        events = {p: data for p, data in txn.changes.items() if p.startswith("events/")}
+        log_commit = self._commit(txn, [parent] if parent else [], onto=_tree_of(self.repo, parent) if parent else None,
+                                  changes=events)
+        _test_pause("before-cas")
+        started = time.monotonic()
+        try:
+            outcome = gitutil.push(self.repo, self.remote, [f"{claim}:{ref}", f"{log_commit}:{log}"],  # type: ignore[arg-type]
+                                   atomic=True, leases=[f"{ref}:{expected or ''}"])
+        except RemoteError as exc:
+            if "refused" not in str(exc):
+                raise
+            self._claim_refs_refused = True
+            return None
+        self._timed("push", time.monotonic() - started)
+        if not outcome.ok:
+            return None
+        self.repo.references.create(ref, claim, force=True)
+        self.repo.references.create(tracking, log_commit, force=True)
+        if coord_tip is not None:
+            self._advance_local(coord_tip)
+        self.cache.save()
+        return claim
+
+    def seals_for(self, base: Snapshot, changes: dict[str, bytes | None]) -> list[tuple[str, str, str | None]]:
+        """``(claim ref, seal commit, expected value)`` for each task this change set changes while it
+        could still be claimed in ``base``: pushed atomically with the write, so a claim made meanwhile
+        makes the write lose (it fetches and builds on the claim) instead of being silently undone."""
+        from gitcoord import claims
+        from gitcoord.signing import create_commit
+
+        if not self._claims_enabled():
+            return []
+        out: list[tuple[str, str, str | None]] = []
+        sig = None
+        seen = dict(base.claim_tips)  # the leases: the claim refs as this write saw them, not as fetched since
+        for path in changes:
+            task_id = claims.task_of_path(path)
+            if task_id is None or base.raw_blob_id(path) is None:
+                continue
+            ref = claims.claim_ref(self.claims_prefix, task_id)
+            try:
+                before = base.load(path) if ref else None
+            except GitcoordError:
+                continue  # an unreadable manifest cannot be claimed either (its repair needs no seal)
+            if not isinstance(before, dict) or before.get("status") not in claims.CLAIMABLE:
+                continue
+            if len(out) >= claims.MAX_SEALS:
+                raise UsageError(f"this write changes more than {claims.MAX_SEALS} tasks that could be claimed; "
+                                 "change them in smaller parts (e.g. import the plan in parts)")
+            sig = sig or self._signature()
+            expected = seen.get(task_id)
+            seal = create_commit(self.repo, sig, sig,
+                                 claims.commit_message(claims.SEAL_OP, self.agent, task_id, f"{task_id} changed"),
+                                 claims.empty_tree(self.repo), [expected] if expected else [])
+            out.append((ref, seal, expected))  # type: ignore[arg-type]
+        return out
+
+    def _push_sealed(self, updates: list[tuple[str, str, str | None]],
+                     seals: list[tuple[str, str, str | None]]) -> gitutil.PushOutcome:
+        """Push ``updates`` (plain fast-forwards) with ``seals`` (leased), all or nothing; the seals'
+        refs here follow when it lands."""
+        from gitcoord.errors import RemoteError
+
+        refspecs = [f"{new}:{ref}" for ref, new, _ in updates + seals]
+        leases = [f"{ref}:{expected or ''}" for ref, _new, expected in seals]
+        try:
+            outcome = gitutil.push(self.repo, self.remote, refspecs, atomic=bool(seals), leases=leases)  # type: ignore[arg-type]
+        except RemoteError as exc:
+            # Never retried without the seals: a claim landing meanwhile would be silently undone.
+            if seals and "refused" in str(exc) and self.claims_prefix in str(exc):
+                exc.hint = (exc.hint or "") + ("a remote that takes no refs besides branches needs "
+                                               "GITCOORD_AGENT_REFS=0 for the whole team")
+            raise
+        if outcome.ok:
+            for ref, new, _ in seals:
+                self.repo.references.create(ref, new, force=True)
+        return outcome
 
     def _own_events_ref(self) -> str | None:
         """This agent's event log on the remote, or None when its events go on the branch (no remote,
@@ -1151,16 +1342,21 @@ class Store:
             if local is None or (remote_tip is not None and gitutil.is_ancestor(self.repo, local, remote_tip)):
                 self._advance_local(remote_tip)  # type: ignore[arg-type]
                 return SyncResult("fast-forward-local", self.local_tip(), remote_tip)
-            if remote_tip is None or gitutil.is_ancestor(self.repo, remote_tip, local):
-                outcome = gitutil.push(self.repo, self.remote, [f"{local}:{self.ref}"])
+            remote_view = self.view(remote_tip)
+            claimed = remote_view.live_claims()  # claimed on the remote since: an offline change there loses
+            if remote_tip is None or (gitutil.is_ancestor(self.repo, remote_tip, local)
+                                      and not claimed.keys() & self._changed_paths(remote_tip, local)):
+                seals = self.seals_for(remote_view, dict.fromkeys(self._changed_paths(remote_tip, local)))
+                outcome = self._push_sealed([(self.ref, local, None)], seals)
                 if outcome.ok:
                     self.repo.references.create(self.tracking_ref, local, force=True)  # type: ignore[arg-type]
                     return SyncResult("pushed", local, local)
                 self._sleep(attempt)
                 continue
-            replayed, lost, new_tip = self._replay(local, remote_tip)
+            replayed, lost, new_tip = self._replay(local, remote_tip, claimed)
             if new_tip != remote_tip:
-                outcome = gitutil.push(self.repo, self.remote, [f"{new_tip}:{self.ref}"])
+                seals = self.seals_for(remote_view, dict.fromkeys(self._changed_paths(remote_tip, new_tip)))
+                outcome = self._push_sealed([(self.ref, new_tip, None)], seals)
                 if not outcome.ok:
                     self._sleep(attempt)
                     continue
@@ -1172,7 +1368,14 @@ class Store:
                               replayed=replayed, lost=lost, backup=backup if lost else None)
         raise RaceError(f"sync: remote '{self.remote}' kept moving; gave up after {self.retries} attempts")
 
-    def _replay(self, local: str, remote_tip: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
+    def _changed_paths(self, old: str | None, new: str) -> set[str]:
+        """The files that differ between coordination commits ``old`` and ``new``."""
+        before = _flatten(self.repo, self.repo[old].peel(pygit2.Tree)) if old else {}
+        after = _flatten(self.repo, self.repo[new].peel(pygit2.Tree))
+        return {p for p in set(before) | set(after) if before.get(p) != after.get(p)}
+
+    def _replay(self, local: str, remote_tip: str, claimed: dict[str, tuple[str, str]] | None = None,
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str]:
         """Re-apply each local-only operation, oldest first, on top of the remote's state.
 
         An operation applies when no file it changed was changed on the remote meanwhile (a claim,
@@ -1196,12 +1399,15 @@ class Store:
             changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
             tip_tree = self.repo[tip].peel(pygit2.Tree)
             current_files = _flatten(self.repo, tip_tree)
+            for path, (base_blob, claimed_blob) in (claimed or {}).items():
+                if current_files.get(path) == base_blob:
+                    current_files[path] = claimed_blob  # claimed on the remote: that is its state now
             op = _op_of(commit)
             clashes = [p for p in changed if current_files.get(p) != before.get(p)
                        and current_files.get(p) != after.get(p) and not p.startswith("events/")]
             reason = None
             if clashes:
-                reason = self._clash_reason(tip_tree, clashes[0])
+                reason = self._clash_reason(tip_tree, clashes[0], current_files.get(clashes[0]))
             else:
                 reason = self._lock_clash(tip, after, changed, commit)
             if reason:
@@ -1216,15 +1422,16 @@ class Store:
             replayed.append(op)
         return replayed, lost, tip
 
-    def _clash_reason(self, tree: pygit2.Tree, path: str) -> str:
-        """Why an entity changed on the remote blocks an offline operation, in the entity's words."""
+    def _clash_reason(self, tree: pygit2.Tree, path: str, now: str | None = None) -> str:
+        """Why an entity changed on the remote blocks an offline operation, in the entity's words
+        (``now``: its blob on the remote, a claim laid over the branch included)."""
         try:
-            entry = tree[path]
+            entry_id = now or tree[path].id
         except KeyError:
             return f"{path} was removed on the remote meanwhile"
         if path.startswith("tasks/"):
             try:
-                task = parse_bytes(path, self.repo[entry.id].data) or {}
+                task = parse_bytes(path, self.repo[entry_id].data) or {}
                 who = f" by {task['agent']}" if task.get("agent") else ""
                 return f"task {task.get('id')} changed on the remote meanwhile (now {task.get('status')}{who})"
             except (GitcoordError, TypeError, AttributeError):

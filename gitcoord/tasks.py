@@ -129,7 +129,7 @@ def cached_plan(view: Snapshot, *, feature: str | None = None, agents: int | Non
         entry = view._entry(path)
         return str(entry.id) if entry is not None else "-"
 
-    key = (PLAN_CACHE_VERSION, oid(TASK_DIR), oid("contracts"), oid("gitcoord.yaml"), feature, agents)
+    key = (PLAN_CACHE_VERSION, oid(TASK_DIR), oid("contracts"), oid("gitcoord.yaml"), view.claims_key, feature, agents)
     return view.remembered("plan", key, lambda: plan_for(view, feature=feature, agents=agents)[1])
 
 

@@ -77,15 +77,16 @@ def test_a_message_that_changes_a_task_stays_on_the_branch_with_its_change(remot
     landed = git(remote.bare, "log", "-1", "--format=%H", "refs/heads/gitcoord", "--", blocker["path"])
     changed = git(remote.bare, "show", "--name-only", "--format=", landed).split()
     assert blocker["path"] in changed and "tasks/B.yaml" in changed
-    assert remote_ref(remote, f"{LOG}/bob") is None
+    claimed_log = remote_ref(remote, f"{LOG}/bob")  # bob's claim of B put its task.started event there
+    assert claimed_log is not None
     # the status that resumes the task changes it too: also on the branch
     post_status(t.bob, "B", 50)
     task = ok(run_cli("--json", "task", "show", "B", cwd=t.alice), "show").json
     assert (task[0] if isinstance(task, list) else task)["status"] == "in_progress"
-    assert remote_ref(remote, f"{LOG}/bob") is None
+    assert remote_ref(remote, f"{LOG}/bob") == claimed_log
     # a plain status then goes to bob's own log
     post_status(t.bob, "B", 60)
-    assert remote_ref(remote, f"{LOG}/bob") is not None
+    assert remote_ref(remote, f"{LOG}/bob") != claimed_log
 
 
 def test_only_the_agent_appends_to_its_log(remote, monkeypatch):
@@ -156,4 +157,4 @@ def test_two_processes_of_one_agent_append_to_its_log_in_turn(remote, monkeypatc
     assert [e["data"]["progress"] for e in events] == [10, 20, 30]
     assert {first["id"], again["id"]} <= {e["id"] for e in events}
     files = git(remote.bare, "ls-tree", "-r", "--name-only", f"{LOG}/bob").splitlines()
-    assert len(files) == 3
+    assert len(files) == 4  # bob's claim of B (task.started) and the three statuses, none lost

@@ -144,7 +144,7 @@ def state_json(app: App) -> str:
     head = {"branch": app.store.branch, "commit": snap.commit, "remote": app.store.remote, "agent": app.agent}
     if snap.commit is None:
         return dumps_json({**head, **_state_of(snap)})
-    body = snap.remembered("state-json", (1, snap.commit, snap.event_tips), lambda: dumps_json(_state_of(snap)))
+    body = snap.remembered("state-json", (1, snap.commit, snap.event_tips, snap.claims_key), lambda: dumps_json(_state_of(snap)))
     return dumps_json(head)[:-2] + ",\n" + body[2:]  # both are non-empty objects: one object, head first
 
 
@@ -153,7 +153,7 @@ def collect_state(app: App) -> dict[str, Any]:
     head = {"branch": app.store.branch, "commit": snap.commit, "remote": app.store.remote, "agent": app.agent}
     if snap.commit is None:
         return {**head, **_state_of(snap)}
-    return {**head, **snap.remembered("state", (1, snap.commit, snap.event_tips), lambda: _state_of(snap))}
+    return {**head, **snap.remembered("state", (1, snap.commit, snap.event_tips, snap.claims_key), lambda: _state_of(snap))}
 
 
 def _state_of(snap: Any) -> dict[str, Any]:

@@ -142,7 +142,10 @@ def fetch_ref(repo: pygit2.Repository, remote: str, ref: str, into: str, *, also
     tips = [f"--negotiation-tip={into}*"] + [f"--negotiation-tip={spec.split(':', 1)[1]}"
                                              for spec in also if ":" in spec and spec.endswith("*")]
     for attempt in range(8):
-        proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", *tips, remote,
+        # No auto-maintenance process after each fetch, no forced-update walk per updated ref: a busy
+        # wave fetches after every write (git gc still runs when the user's git runs it).
+        proc = run_git(repo, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-auto-maintenance",
+                       "--no-show-forced-updates", *tips, remote,
                        f"+{ref}:{into}", *also, check=False)
         # Linked worktrees share refs: an agent fetching in its worktree while the runner fetches in the
         # main one makes one of them lose git's ref lock. The other fetch brought the same news: retry.

@@ -609,9 +609,9 @@ class Txn:
     def load(self, path: str) -> Any:
         """A private, mutable copy of the file at ``path`` (pending writes included), or None."""
         if path in self.changes:
-            return copy.deepcopy(self._parsed.get(path)) if self.changes[path] is not None else None
+            return _private_copy(self._parsed.get(path)) if self.changes[path] is not None else None
         obj = self.base.load(path)
-        return copy.deepcopy(obj) if obj is not None else None
+        return _private_copy(obj) if obj is not None else None
 
     def files(self, directory: str, suffix: str | None = None) -> list[str]:
         names = set(self.base.files(directory, suffix))
@@ -625,7 +625,16 @@ class Txn:
         return sorted(names)
 
     def load_dir(self, directory: str, suffix: str | None = None) -> dict[str, Any]:
-        return {p: self.load(p) for p in self.files(directory, suffix)}
+        """Private copies of every file directly inside ``directory`` (pending writes included): read
+        in bulk (one tree walk, the entity cache), as a claim of one task reads all of them."""
+        prefix = f"{directory}/"
+        out = {p: _private_copy(obj) for p, obj in self.base.load_dir(directory, suffix).items()
+               if p not in self.changes}
+        for path, data in self.changes.items():
+            if data is not None and path.startswith(prefix) and "/" not in path[len(prefix):] \
+                    and (suffix is None or path.endswith(suffix)):
+                out[path] = self.load(path)
+        return dict(sorted(out.items()))
 
     @property
     def config(self) -> dict[str, Any]:
@@ -693,6 +702,15 @@ class SyncResult:
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "local": self.local, "remote": self.remote, "conflicts": self.conflicts,
                 "replayed": self.replayed, "lost": self.lost, "backup": self.backup}
+
+
+def _private_copy(obj: Any) -> Any:
+    """A deep copy of parsed entity data (plain dicts, lists, strings, numbers): marshal does it in C,
+    several times faster than copy.deepcopy; anything marshal cannot hold is deep-copied."""
+    try:
+        return marshal.loads(marshal.dumps(obj))
+    except ValueError:
+        return copy.deepcopy(obj)
 
 
 def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
@@ -899,17 +917,29 @@ class Store:
         """The agents' event logs: as last fetched in remote mode; without a remote, the logs held here
         (a clone writes its events on the branch then, but the shared bare repository — the remote
         everyone pushes to — holds every agent's log under its own refs)."""
-        prefix = self.events_tracking or self.events_prefix
-        return tuple(sorted(str(r.target) for r in self.repo.references.iterator()
-                            if r.name.startswith(prefix) and r.type == pygit2.enums.ReferenceType.DIRECT))
+        return self._side_refs()[0]
+
+    def _side_refs(self) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """(event log tips, ``(task, claim commit)`` of the claim refs), from one pass over the refs."""
+        events_prefix = self.events_tracking or self.events_prefix
+        claims_prefix = self.claims_prefix
+        logs: list[str] = []
+        claimed: list[tuple[str, str]] = []
+        for ref in self.repo.references.iterator(pygit2.enums.ReferenceFilter.ALL):
+            name = ref.name
+            if not name.startswith("refs/gitcoord/") or ref.type != pygit2.enums.ReferenceType.DIRECT:
+                continue
+            if name.startswith(events_prefix):
+                logs.append(str(ref.target))
+            elif name.startswith(claims_prefix):
+                claimed.append((name[len(claims_prefix):], str(ref.target)))
+        return tuple(sorted(logs)), tuple(sorted(claimed))
 
     def view(self, tip: str | None) -> Snapshot:
-        """The state at coordination commit ``tip``, with the agents' event logs as last fetched."""
-        from gitcoord import claims
-
+        """The state at coordination commit ``tip``, with the agents' event logs and the claim refs
+        as last fetched."""
         snap = Snapshot(self.repo, tip, self.cache)
-        snap.event_tips = self.event_tips()
-        snap.claim_tips = claims.tips(self.repo, self.claims_prefix)
+        snap.event_tips, snap.claim_tips = self._side_refs()
         return snap
 
     def snapshot(self, *, fetch: bool = False) -> Snapshot:

@@ -724,6 +724,7 @@ def _op_of(commit: pygit2.Commit) -> dict[str, Any]:
             "op": trailers.get("op"), "agent": trailers.get("agent"), "task": trailers.get("task")}
 
 
+OPTIMISTIC_SECONDS = 5.0  # a claim or own-log append tries the view this process fetched this recently
 TURN_WAIT_LIMIT = 10.0  # seconds a write leaves to others' turns at most before competing
 TURN_HISTORY = 256  # coordination commits read back to find this agent's last two
 TURN_QUIET_SECONDS = 3  # a branch whose tip is older than this has no writers queueing on it
@@ -900,6 +901,7 @@ class Store:
                                 also=(f"+{self.events_prefix}{logs}:{self.events_tracking}{logs}",
                                       f"+{self.claims_prefix}*:{self.claims_prefix}*"))
         self._timed("fetch", time.monotonic() - started)
+        self._fetched_at = time.monotonic()
         mark_fetched(self.repo)
         return tip
 
@@ -1058,10 +1060,18 @@ class Store:
 
     def _transact_remote(self, fn: Callable[[Txn], T]) -> TxnResult:
         assert self.remote and self.tracking_ref
-        # Always start from the remote's tip: pushing on a stale one costs a rejected push (a pack
-        # built and refused) before the fetch anyway, and a writer that skips the fetch because its
-        # last write is still the tip would win every race against those who must fetch (starvation).
-        tip, fresh = self.fetch(all_logs=False), True
+        # A write to the coordination ref always starts from the remote's tip: pushing on a stale one
+        # costs a rejected push (a pack built and refused) before the fetch anyway, and a writer that
+        # skips the fetch because its last write is still the tip would win every race against those
+        # who must fetch (starvation). A claim or an append to this agent's own log races nobody and
+        # is leased on what it decided on, so a process that fetched a moment ago (a long-lived agent
+        # server, a runner) tries it on that view first: a stale view only costs the rejected push.
+        recent = self.__dict__.get("_fetched_at")
+        if recent is not None and time.monotonic() - recent < OPTIMISTIC_SECONDS \
+                and self._ref_oid(self.tracking_ref) is not None:
+            tip, fresh = self._ref_oid(self.tracking_ref), False
+        else:
+            tip, fresh = self.fetch(all_logs=False), True
         retry = self._race_budget()
         waited_turn = False  # a write leaves the rest of the round to others once, before its first push
         unmoved = 0  # refusals after which the remote had not moved (no race was lost)
@@ -1091,6 +1101,9 @@ class Store:
             check_declared(txn.base.config, self.agent, txn.op)
             own_log = self._own_events_ref() if _only_new_events(txn) else None
             claim = self._claim_of(txn)
+            if not fresh and claim is None and own_log is None:
+                tip, fresh, attempt = self.fetch(all_logs=False), True, attempt - 1  # the branch: decide on its tip
+                continue
             if claim is not None:
                 landed = self._push_claim(txn, *claim, tip)
                 if landed is not None:
@@ -1122,9 +1135,9 @@ class Store:
                     return TxnResult(value, commit, True, attempt + 1, txn.events)
             if not retry.lost():
                 break
-            seen = (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"))
+            seen = (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"), txn.base.claim_tips)
             tip, fresh = self._fetch_after_loss(retry), True
-            if (tip, self._ref_oid(f"{self.events_tracking}{self.agent}")) != seen:
+            if (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"), self._side_refs()[1]) != seen:
                 unmoved = 0
             else:  # refused, yet nothing moved: not a race lost to anyone
                 unmoved += 1

@@ -138,3 +138,27 @@ def test_the_guard_judges_claims(remote, monkeypatch):
     assert remote_ref(remote, f"{CLAIMS}/C") == claim
     assert show(t.lead, "C")["agent"] == "alice"
 
+
+
+def test_a_long_lived_agent_claiming_on_its_last_view_still_loses_to_a_newer_claim(remote):
+    """An agent server that fetched a moment ago claims on that view without fetching again; a claim
+    landed meanwhile by another agent makes its leased push fail, and it learns who holds the task."""
+    from gitcoord import gitutil, tasks
+    from gitcoord.errors import Conflict
+    from gitcoord.store import Store
+
+    lead, alice, bob = clones(remote, 3)
+    for tid in ("T1", "T2"):
+        ok(run_cli("--agent", "lead", "task", "add", tid, "--title", tid, cwd=lead), "add")
+    server = Store(gitutil.open_repo(alice), remote="origin", agent="alice")
+    server.snapshot(fetch=True)  # the server's last view: T1 and T2 ready
+    ok(run_cli("--agent", "bob", "task", "start", "T1", cwd=bob), "bob claims T1")
+    coord = remote_ref(remote, "refs/heads/gitcoord")
+    try:
+        server.transact(lambda txn: tasks.apply_transition(txn, "T1", "in_progress"))
+        raise AssertionError("alice's stale claim of T1 landed")
+    except Conflict as exc:
+        assert "held by bob" in str(exc)
+    landed = server.transact(lambda txn: tasks.apply_transition(txn, "T2", "in_progress"))
+    assert landed.changed and remote_ref(remote, "refs/heads/gitcoord") == coord
+    assert (show(lead, "T1")["agent"], show(lead, "T2")["agent"]) == ("bob", "alice")

@@ -104,10 +104,6 @@ rules (contract checks plug in here). A check may return Finding objects or dict
 # --------------------------------------------------------------------------- collecting paths
 
 
-def _empty_tree(repo: pygit2.Repository) -> pygit2.Tree:
-    return repo[repo.TreeBuilder().write()]
-
-
 def _delta_paths(diff: pygit2.Diff) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
@@ -184,17 +180,20 @@ def staged_paths(repo: pygit2.Repository, links: dict[str, str] | None = None) -
 
 
 def commit_paths(repo: pygit2.Repository, commit: pygit2.Commit) -> list[str]:
-    """Paths a commit changed. A merge counts only paths that differ from every parent (its own edits)."""
+    """Paths a commit changed. A merge counts only paths that differ from every parent (its own edits).
+
+    The pruned walk of ``changed_paths`` (libgit2's tree diff lists the same paths in the same
+    order, but visits every entry of a 20,000-file tree: ~5 ms a commit)."""
     tree = commit.tree
     parents = commit.parents
     if not parents:
-        return _delta_paths(_empty_tree(repo).diff_to_tree(tree))
-    first = _delta_paths(parents[0].tree.diff_to_tree(tree))
+        return changed_paths(repo, None, tree)
+    first = changed_paths(repo, parents[0].tree, tree)
     if len(parents) == 1:
         return first
     common = set(first)
     for parent in parents[1:]:
-        common &= set(_delta_paths(parent.tree.diff_to_tree(tree)))
+        common &= set(changed_paths(repo, parent.tree, tree))
     return [p for p in first if p in common]
 
 

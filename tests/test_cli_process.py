@@ -43,3 +43,17 @@ def test_the_process_entry_point_turns_the_collector_off_only_for_one_shot_comma
                               text=True, check=True)
         out[name] = proc.stdout.strip()
     assert out == {"state": "disabled", "mcp": "enabled"}
+
+
+def test_pygit2_is_imported_without_loading_the_ca_bundle_and_ssl_is_left_as_it_was(tmp_path: Path) -> None:
+    probe = ("import ssl, sys; real = ssl.get_default_verify_paths; from gitcoord.cli import main as m; "
+             "m.main = lambda: print(sys.modules['pygit2'].settings.ssl_cert_file, "
+             "ssl.get_default_verify_paths is real, ssl.get_default_verify_paths().cafile is not None); m.run()")
+    capath = tmp_path / "certs"
+    capath.mkdir()
+    cafile = tmp_path / "bundle.pem"
+    cafile.write_text("")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SSL_CERT_DIR=str(capath), SSL_CERT_FILE=str(cafile))
+    proc = subprocess.run([sys.executable, "-c", probe, "state"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.split() == ["None", "True", "True"]

@@ -182,18 +182,48 @@ LONG_RUNNING = frozenset({"mcp", "run", "demo"})
 POLLING_OPTIONS = ("--wait", "--follow", "-f")
 
 
-def _one_shot(argv: list[str]) -> bool:
-    """Is this command a short process? (``gitcoord [options] NAME ...`` with NAME not long-running
-    and no polling option; any doubt — no command name found — counts as long-running)."""
-    name, values = None, iter(argv)
+def _command_name(argv: list[str]) -> str | None:
+    """NAME in ``gitcoord [options] NAME ...`` when it is a command."""
+    values = iter(argv)
     for arg in values:
         if arg in ("-C", "--agent", "--remote"):
             next(values, None)  # the option's value, not a command
         elif not arg.startswith("-"):
-            name = arg
-            break
-    return name in COMMANDS and name not in LONG_RUNNING and not any(
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def _one_shot(argv: list[str]) -> bool:
+    """Is this command a short process? (a command that is not long-running, with no polling
+    option; any doubt — no command name found — counts as long-running)."""
+    name = _command_name(argv)
+    return name is not None and name not in LONG_RUNNING and not any(
         a in POLLING_OPTIONS or a.startswith("--wait=") for a in argv)
+
+
+def _import_pygit2() -> None:
+    """Import pygit2 without its eager load of the system's CA bundle (~20-25 ms a command).
+
+    pygit2 hands libgit2 the default CA file and directory when it is imported, for libgit2's own
+    HTTPS transport, and libgit2 parses the whole file there and then. gitcoord never uses that
+    transport (git itself pushes and fetches), so libgit2 gets the directory alone, which it would
+    consult certificate by certificate if it ever needed one. Without such a directory: the
+    plain import, at first use."""
+    if "pygit2" in sys.modules:
+        return
+    import ssl
+
+    default = ssl.get_default_verify_paths
+    paths = default()
+    if not (paths.capath and os.path.isdir(paths.capath)):
+        return
+    ssl.get_default_verify_paths = lambda: paths._replace(cafile=None)  # type: ignore[assignment]
+    try:
+        import pygit2  # noqa: F401
+    except Exception:  # noqa: BLE001 — whatever went wrong, the plain import at first use says it
+        sys.modules.pop("pygit2", None)
+    finally:
+        ssl.get_default_verify_paths = default  # type: ignore[assignment]
 
 
 def run() -> None:
@@ -210,6 +240,8 @@ def run() -> None:
         import gc
 
         gc.disable()
+    if _command_name(sys.argv[1:]) is not None:
+        _import_pygit2()
     try:
         main()
         code: Any = 0

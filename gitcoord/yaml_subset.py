@@ -38,8 +38,10 @@ MAX_DEPTH = 64
 _OUTSIDE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 _LINE = re.compile(r"( *)(- )?(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: (.+))?|(.+))")
 # Plain strings: a letter, ``_`` or ``/`` first (no indicator, digit or sign), then no space,
-# ``#``, ``:``, brackets, braces, backquote or backslash inside a word; single spaces between words.
-_WORD = r"[^\x00-\x20#:\[\\\]`{}\x7f-\x9f]"
+# ``#``, ``:``, backquote or backslash inside a word; single spaces between words. Brackets and
+# braces inside a word are plain text in block context (``branch_template: feature/{feature}/...``,
+# which PyYAML writes plain).
+_WORD = r"[^\x00-\x20#:\\`\x7f-\x9f]"
 _PLAIN = re.compile(rf"[^\x00-\x2e0-9:-@\[-\^`{{-\xbf]{_WORD}*(?: {_WORD}+)*")
 # A plain word starting with a digit is a string in YAML 1.1 only if it holds a letter that no
 # number form (0x.., 0b.., 1e5, 1_000, 1:30, .inf) uses; anything else is left to PyYAML.

@@ -67,9 +67,9 @@ _LINES: dict[str, _Line | None] = {}  # line text -> read line: most lines repea
 
 def parse(text: str) -> Any:
     """The document's value, or NOT_SUBSET when it is not in the subset this module reads."""
-    if not text.endswith("\n") or _OUTSIDE.search(text):
+    if not text.endswith("\n"):
         return NOT_SUBSET
-    seen = _LINES.get
+    seen = _LINES.get  # (a line is read once, and refused there if it holds a character outside)
     lines = [seen(raw) or _read_line(raw) for raw in text[:-1].split("\n")]
     if None in lines:
         return NOT_SUBSET
@@ -100,6 +100,9 @@ def _split_line(raw: str) -> tuple[str, str | None, str | None, str | None, str 
 
 
 def _read_line(raw: str) -> _Line | None:
+    if not (raw.isascii() and raw.isprintable()) and _OUTSIDE.search(raw):  # printable ASCII: nothing outside
+        _LINES[raw] = None
+        return None
     key, sep, token = raw.partition(": ")
     if sep and token and key in _KEYS and token not in ("[]", "{}"):  # the usual unseen line: "key: value"
         try:

@@ -253,7 +253,9 @@ def waves(nodes: Sequence[Node] | Graph) -> list[list[str]]:
         lvl = 0
         for dep_id, kind in g.deps[nid]:
             if dep_id in level:
-                lvl = max(lvl, level[dep_id] + (0 if kind == "info" else 1))
+                after = level[dep_id] if kind == "info" else level[dep_id] + 1
+                if after > lvl:  # max() as a comparison: ~30,000 edges go through here
+                    lvl = after
         level[nid] = lvl
     result: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
     for nid, lvl in level.items():
@@ -272,7 +274,9 @@ def _earliest(g: Graph) -> tuple[list[str], dict[str, float], dict[str, float]]:
         t = 0.0
         for dep_id, kind in g.deps[nid]:
             if dep_id in finish:
-                t = max(t, start[dep_id] if kind == "info" else finish[dep_id])
+                held = start[dep_id] if kind == "info" else finish[dep_id]
+                if held > t:
+                    t = held
         start[nid] = t
         finish[nid] = t + g.hours[nid]
     return pending, start, finish
@@ -454,7 +458,7 @@ def schedule(
     pool = _Pool(g, pending, agents)
     tail = remaining_path(g) if done_statuses == DONE_STATUSES else _tail_for(g, pending)
     is_pending = set(pending)
-    waiting = {nid: sum(1 for d, _k in g.deps[nid] if d in is_pending) for nid in pending}
+    waiting = {nid: len([d for d, _k in g.deps[nid] if d in is_pending]) for nid in pending}
 
     ready: dict[tuple, list[tuple]] = {}
 
@@ -527,7 +531,9 @@ def _tail_for(g: Graph, pending: list[str]) -> dict[str, float]:
         best = own
         for dependent, kind in g.dependents[nid]:
             if dependent in is_pending:
-                best = max(best, tail[dependent] if kind == "info" else own + tail[dependent])
+                chain = tail[dependent] if kind == "info" else own + tail[dependent]
+                if chain > best:
+                    best = chain
         tail[nid] = best
     return tail
 
@@ -645,10 +651,7 @@ def plan(
         "critical_path": path,
         "critical_path_hours": _round(path_hours),
         "waves": waves(g),
-        "schedule": [
-            {**e, "start_hours": _round(e["start_hours"]), "finish_hours": _round(e["finish_hours"])}
-            for e in sched.entries
-        ],
+        "schedule": _rounded_entries(sched.entries),
         "ready": ready_set(g, hard_requires=hard_requires, contract_ready=contract_ready),
         "unestimated": unestimated,
         "warnings": warnings,
@@ -657,3 +660,10 @@ def plan(
 
 def _round(value: float) -> float:
     return round(value, 6)
+
+
+def _rounded_entries(entries: list[dict]) -> list[dict]:
+    """The schedule's entries with their hours rounded, in place (the schedule is this plan's own)."""
+    for e in entries:
+        e["start_hours"], e["finish_hours"] = round(e["start_hours"], 6), round(e["finish_hours"], 6)
+    return entries

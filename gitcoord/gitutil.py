@@ -194,7 +194,14 @@ def set_agent_config(repo: pygit2.Repository, agent: str) -> str:
 
 
 def worktree_heads(repo: pygit2.Repository) -> dict[str, str]:
-    """Map branch ref → worktree path for every worktree that has a branch checked out."""
+    """Map branch ref → worktree path for every worktree that has a branch checked out.
+
+    Read from the files `git worktree list` reads when the repository has the usual layout
+    (see ``_worktree_files``): a merge run asks twice, and a git process costs more than the run's
+    own work on a branch. Else git answers."""
+    files = _worktree_files(repo)
+    if files is not None:
+        return {head: path for path, head, _gitdir in files if head is not None}
     proc = run_git(repo, "worktree", "list", "--porcelain", check=False)
     heads: dict[str, str] = {}
     path = None
@@ -204,6 +211,64 @@ def worktree_heads(repo: pygit2.Repository) -> dict[str, str]:
         elif line.startswith("branch ") and path is not None:
             heads[line[len("branch "):]] = path
     return heads
+
+
+def _worktree_files(repo: pygit2.Repository) -> list[tuple[str, str | None, str | None]] | None:
+    """``(path, branch ref or None, the .git file it names or None)`` per worktree, main first, read
+    as git reads them (``HEAD``; for a linked one ``worktrees/<id>/HEAD`` and ``gitdir``); None
+    unless the layout is the usual one: a ``.git`` directory in the main work tree, not bare, no
+    ``core.worktree``."""
+    common = common_dir(repo)
+    if common.name != ".git":
+        return None
+    try:
+        config = pygit2.Config(str(common / "config"))
+        if config.get_bool("core.bare") if "core.bare" in config else False:
+            return None
+        if "core.worktree" in config:
+            return None
+    except (OSError, ValueError, pygit2.GitError):
+        return None
+
+    def head_of(git_dir: Path) -> str | None:
+        try:
+            text = (git_dir / "HEAD").read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+        return text[len("ref: "):].strip() if text.startswith("ref: ") else None
+
+    out: list[tuple[str, str | None, str | None]] = [(os.path.realpath(common.parent), head_of(common), None)]
+    try:
+        ids = sorted(os.listdir(common / "worktrees"))
+    except FileNotFoundError:
+        return out
+    except OSError:
+        return None
+    for wt_id in ids:
+        admin = common / "worktrees" / wt_id
+        try:
+            gitdir = (admin / "gitdir").read_text(encoding="utf-8", errors="surrogateescape").rstrip()
+        except OSError:
+            gitdir = ""
+        if not gitdir:
+            continue  # git skips a worktree whose gitdir file is unreadable or empty
+        gitdir = os.path.normpath(os.path.join(admin, gitdir))  # (relative since git 2.48's relative paths)
+        path = gitdir[:-len("/.git")] if gitdir.endswith("/.git") else gitdir
+        out.append((path, head_of(admin), gitdir))
+    return out
+
+
+def maybe_prunable_worktrees(repo: pygit2.Repository) -> bool:
+    """Could `git worktree prune` forget a linked worktree? False only when every one's ``.git``
+    file is where its ``gitdir`` says (git prunes nothing then); any doubt: True."""
+    files = _worktree_files(repo)
+    if files is None:
+        return True
+    linked = files[1:]
+    names = os.listdir(common_dir(repo) / "worktrees") if linked or (common_dir(repo) / "worktrees").is_dir() else []
+    if len(linked) != len(names):
+        return True  # a worktree git would skip (no gitdir file) is one it may prune
+    return not all(gitdir is not None and os.path.isfile(gitdir) for _path, _head, gitdir in linked)
 
 
 def check_ref_name(name: str, *, what: str = "ref name") -> str:

@@ -256,15 +256,9 @@ def _resolve_target_ref(repo: pygit2.Repository, name: str) -> str:
 
 def checked_out_refs(repo: pygit2.Repository) -> dict[str, str]:
     """Branches checked out in any worktree of the repository: ref name → worktree path."""
-    out = _git(repo, "worktree", "list", "--porcelain").stdout.decode(errors="replace")
-    found: dict[str, str] = {}
-    path = ""
-    for line in out.splitlines():
-        if line.startswith("worktree "):
-            path = line[len("worktree "):]
-        elif line.startswith("branch "):
-            found[line[len("branch "):]] = path
-    return found
+    from gitcoord.gitutil import worktree_heads
+
+    return worktree_heads(repo)
 
 
 # --------------------------------------------------------------------------- in-memory merges

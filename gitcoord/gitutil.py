@@ -417,6 +417,21 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str, *, as_agent: 
     return str(local.target)
 
 
+def merge_base(repo: pygit2.Repository, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
+    """``repo.merge_base(a, b)``, remembered: a merge run asks it of each branch three times (is
+    it empty, what does it change, how does it merge). Two commit ids name their whole histories,
+    so the answer never changes."""
+    key = (a, b) if a.raw <= b.raw else (b, a)
+    if key not in _MERGE_BASES:
+        if len(_MERGE_BASES) >= 4096:
+            _MERGE_BASES.clear()
+        _MERGE_BASES[key] = repo.merge_base(a, b)
+    return _MERGE_BASES[key]
+
+
+_MERGE_BASES: dict[tuple[pygit2.Oid, pygit2.Oid], pygit2.Oid | None] = {}
+
+
 # --------------------------------------------------------------------------- raw trees
 
 TREE_MODE, LINK_MODE = 0o040000, 0o120000
@@ -443,11 +458,21 @@ def parse_tree_entries(raw_entries: Iterable[bytes]) -> dict[bytes, tuple[int, p
     """``{name: (mode, id)}`` for raw entries; the mode as git reads it (``040000``/``100664`` spellings
     normalised like libgit2 does)."""
     parsed: dict[bytes, tuple[int, pygit2.Oid]] = {}
+    seen = _PARSED_ENTRIES.get
     for raw in raw_entries:
-        head, _, oid = raw.partition(b"\0")
-        mode, _, name = head.partition(b" ")
-        parsed[name] = (_normal_mode(int(mode, 8)), pygit2.Oid(raw=oid))
+        known = seen(raw)
+        if known is None:
+            head, _, oid = raw.partition(b"\0")
+            mode, _, name = head.partition(b" ")
+            if len(_PARSED_ENTRIES) >= 65_536:
+                _PARSED_ENTRIES.clear()
+            known = _PARSED_ENTRIES[raw] = (name, (_normal_mode(int(mode, 8)), pygit2.Oid(raw=oid)))
+        parsed[known[0]] = known[1]
     return parsed
+
+
+# raw entry -> (name, (mode, id)): a merge run meets the same entries of the base tree once per branch
+_PARSED_ENTRIES: dict[bytes, tuple[bytes, tuple[int, pygit2.Oid]]] = {}
 
 
 def _normal_mode(mode: int) -> int:

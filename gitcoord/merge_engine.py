@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Literal, Sequence
 import pygit2
 
 from gitcoord.errors import NotFound, RaceError, RemoteError, UsageError
+from gitcoord.gitutil import merge_base
 
 Mode = Literal["skip", "prefix", "atomic"]
 Backend = Literal["git", "pygit2"]
@@ -310,7 +311,7 @@ def _merge_in_process(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.
     ``base``: the unique merge base, when the caller already knows it (see ``_ChainAncestry``).
     """
     if base is None:
-        base = repo.merge_base(ours, theirs)
+        base = merge_base(repo, ours, theirs)
         if base is None or _line_since(repo, theirs, base) is None:
             return None
     trees = [repo[oid].peel(pygit2.Tree).id for oid in (base, ours, theirs)]
@@ -360,7 +361,7 @@ class _ChainAncestry:
             return None
         if tip in self.merged_lines:
             return True, None
-        base = self.repo.merge_base(self.start, tip)
+        base = merge_base(self.repo, self.start, tip)
         if base is None:
             return None
         line = _line_since(self.repo, tip, base)

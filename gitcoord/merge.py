@@ -357,9 +357,10 @@ def run(store: Store, repo: pygit2.Repository, *, feature: str | None = None, in
         data["dry_run"] = True
         return data
     sel = select(view, repo, feature=feature, into=into, remote=remote, target=target, allow_empty=allow_empty)
-    from gitcoord.check import exclude_foreign_changes
+    if sel.items:
+        from gitcoord.check import exclude_foreign_changes
 
-    exclude_foreign_changes(view, repo, target.work_ref, sel)  # net change of each branch, before anything lands
+        exclude_foreign_changes(view, repo, target.work_ref, sel)  # net change of each branch, before anything lands
     ref = target.ref
     if not sel.items:
         # Nothing to merge: no record, no events (issue 14); what stays out is still reported.

@@ -184,12 +184,14 @@ def topological_order(nodes: Sequence[Node] | Graph, key: Callable[[Node], Any] 
     """Every task after all its dependencies. Stable: among tasks free to go next, the
     smallest ``key(node)`` first, else the earliest in the input. Dangling ids ignored."""
     g = _graph(nodes)
+    if key is None:
+        return _input_order_topo(g)
     index = {n.id: i for i, n in enumerate(g.nodes)}
     waiting = {n.id: len(g.deps[n.id]) for n in g.nodes}
 
     def entry(node_id: str) -> tuple:
         node = g.by_id[node_id]
-        return (key(node), index[node_id], node_id) if key else (index[node_id], node_id)
+        return (key(node), index[node_id], node_id)
 
     heap = [entry(nid) for nid, count in waiting.items() if count == 0]
     heapq.heapify(heap)
@@ -202,6 +204,29 @@ def topological_order(nodes: Sequence[Node] | Graph, key: Callable[[Node], Any] 
             if waiting[dependent] == 0:
                 heapq.heappush(heap, entry(dependent))
     if len(order) < len(g.nodes):
+        raise cycle_error(find_cycle(g) or [])
+    return order
+
+
+def _input_order_topo(g: Graph) -> list[str]:
+    """``topological_order`` without a key: the heap holds input positions (plain ints) rather
+    than ``(position, id)`` tuples; same order."""
+    ids = [n.id for n in g.nodes]
+    index = {nid: i for i, nid in enumerate(ids)}
+    deps, dependents = g.deps, g.dependents
+    waiting = [len(deps[nid]) for nid in ids]
+    heap = [i for i, count in enumerate(waiting) if count == 0]  # ascending: a heap already
+    order: list[str] = []
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        node_id = ids[pop(heap)]
+        order.append(node_id)
+        for dependent, _kind in dependents[node_id]:
+            i = index[dependent]
+            waiting[i] -= 1
+            if waiting[i] == 0:
+                push(heap, i)
+    if len(order) < len(ids):
         raise cycle_error(find_cycle(g) or [])
     return order
 

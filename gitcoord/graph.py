@@ -486,11 +486,19 @@ def schedule(
     waiting = {nid: len([d for d, _k in g.deps[nid] if d in is_pending]) for nid in pending}
 
     ready: dict[tuple, list[tuple]] = {}
+    # locals: 10,000 tasks go through the loop below
+    push, pop = heapq.heappush, heapq.heappop
+    by_id, class_of, hours, dependents = g.by_id, pool.class_of, g.hours, g.dependents
+    has_free, take, release = pool.has_free, pool.take, pool.release
 
     def make_ready(nid: str) -> None:
-        node = g.by_id[nid]
+        node = by_id[nid]
         key = (0 if node.status in IN_FLIGHT_STATUSES else 1, -node.priority, -tail[nid], nid)
-        heapq.heappush(ready.setdefault(pool.class_of[nid], []), key)
+        heap = ready.get(class_of[nid])
+        if heap is None:
+            ready[class_of[nid]] = [key]
+        else:
+            push(heap, key)
 
     for nid in pending:
         if waiting[nid] == 0:
@@ -505,18 +513,19 @@ def schedule(
             best_cls = None
             best_key = None
             for cls, heap in ready.items():
-                if heap and (best_key is None or heap[0] < best_key) and pool.has_free(cls):
+                if heap and (best_key is None or heap[0] < best_key) and has_free(cls):
                     best_cls, best_key = cls, heap[0]
             if best_cls is None:
                 break
-            nid = heapq.heappop(ready[best_cls])[-1]
-            if not ready[best_cls]:
+            heap = ready[best_cls]
+            nid = pop(heap)[-1]
+            if not heap:
                 del ready[best_cls]
-            agent_index = pool.take(best_cls)
-            finish = now + g.hours[nid]
+            agent_index = take(best_cls)
+            finish = now + hours[nid]
             entries.append({"task": nid, "agent": agent_index, "start_hours": now, "finish_hours": finish})
-            heapq.heappush(events, (finish, next(sequence), nid, agent_index))
-            for dependent, kind in g.dependents[nid]:
+            push(events, (finish, next(sequence), nid, agent_index))
+            for dependent, kind in dependents[nid]:
                 if kind == "info" and dependent in waiting:
                     waiting[dependent] -= 1
                     if waiting[dependent] == 0:
@@ -525,9 +534,9 @@ def schedule(
             break
         now = events[0][0]
         while events and events[0][0] == now:
-            _t, _s, nid, agent_index = heapq.heappop(events)
-            pool.release(agent_index, pool.class_of[nid])
-            for dependent, kind in g.dependents[nid]:
+            _t, _s, nid, agent_index = pop(events)
+            release(agent_index, class_of[nid])
+            for dependent, kind in dependents[nid]:
                 if kind != "info" and dependent in waiting:
                     waiting[dependent] -= 1
                     if waiting[dependent] == 0:

@@ -103,10 +103,11 @@ def _read_line(raw: str) -> _Line | None:
     if not (raw.isascii() and raw.isprintable()) and _OUTSIDE.search(raw):  # printable ASCII: nothing outside
         _LINES[raw] = None
         return None
-    key, sep, token = raw.partition(": ")
-    if sep and token and key in _KEYS and token not in ("[]", "{}"):  # the usual unseen line: "key: value"
+    dash = raw.startswith("- ")
+    key, sep, token = (raw[2:] if dash else raw).partition(": ")
+    if sep and token and key in _KEYS and token not in ("[]", "{}"):  # the usual unseen line: "[- ]key: value"
         try:
-            line: _Line | None = (0, False, key, _SCALAR, _scalar(token))
+            line: _Line | None = (0, dash, key, _SCALAR, _scalar(token))
         except _Outside:
             line = None
         _LINES[raw] = line

@@ -451,10 +451,8 @@ def check_branch(ctx: CheckContext, level: str = ERROR) -> list[Finding]:
 
 def check_paths(view: Any, paths: list[str], ctx: CheckContext,
                 commit_of: dict[str, str] | None = None, read: Reader | None = None) -> list[Finding]:
-    """Ownership, unowned policy, locks and intents for ``paths``; then contracts and extra checks."""
-    from gitcoord.paths import normalize_repo_path
-
-    paths = [normalize_repo_path(p) for p in paths]
+    """Ownership, unowned policy, locks and intents for ``paths`` (normalised already, as
+    ``run_check`` does); then contracts and extra checks."""
     commit_of = commit_of or {}
     own = ctx.ownership
     findings: list[Finding] = []

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import pygit2
 
 from gitcoord.errors import NotFound, UsageError
-from gitcoord.gitutil import merge_base
+from gitcoord.gitutil import merge_base_oid
 from gitcoord.owners import OwnershipView, load_tasks, ownership_view, prefilter
 from gitcoord.ownership import OwnershipIndex
 
@@ -251,7 +251,7 @@ def net_change_paths(repo: pygit2.Repository, tip: str, base: str | None,
     fork = None
     if base:
         try:
-            fork = merge_base(repo, repo[base].peel(pygit2.Commit).id, head.id)
+            fork = merge_base_oid(repo, repo[base].peel(pygit2.Commit).id, head.id)
         except (KeyError, ValueError, pygit2.GitError):
             fork = None
     old = repo[fork].peel(pygit2.Tree) if fork is not None else None

@@ -223,9 +223,7 @@ def _worktree_files(repo: pygit2.Repository) -> list[tuple[str, str | None, str 
         return None
     try:
         config = pygit2.Config(str(common / "config"))
-        if config.get_bool("core.bare") if "core.bare" in config else False:
-            return None
-        if "core.worktree" in config:
+        if ("core.bare" in config and config.get_bool("core.bare")) or "core.worktree" in config:
             return None
     except (OSError, ValueError, pygit2.GitError):
         return None
@@ -264,9 +262,14 @@ def maybe_prunable_worktrees(repo: pygit2.Repository) -> bool:
     files = _worktree_files(repo)
     if files is None:
         return True
+    try:
+        admin_dirs = os.listdir(common_dir(repo) / "worktrees")
+    except FileNotFoundError:
+        admin_dirs = []
+    except OSError:
+        return True
     linked = files[1:]
-    names = os.listdir(common_dir(repo) / "worktrees") if linked or (common_dir(repo) / "worktrees").is_dir() else []
-    if len(linked) != len(names):
+    if len(linked) != len(admin_dirs):
         return True  # a worktree git would skip (no gitdir file) is one it may prune
     return not all(gitdir is not None and os.path.isfile(gitdir) for _path, _head, gitdir in linked)
 
@@ -417,19 +420,23 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str, *, as_agent: 
     return str(local.target)
 
 
-def merge_base(repo: pygit2.Repository, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
-    """``repo.merge_base(a, b)``, remembered: a merge run asks it of each branch three times (is
+def merge_base_oid(repo: pygit2.Repository, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
+    """``repo.merge_base(a, b)`` for commit ids, remembered (``merge_base`` above takes hex and
+    falls back to git): a merge run asks it of each branch three times (is
     it empty, what does it change, how does it merge). Two commit ids name their whole histories,
-    so the answer never changes."""
+    so the answer never changes (no base is not remembered: a shallow clone may fetch one later)."""
     key = (a, b) if a.raw <= b.raw else (b, a)
-    if key not in _MERGE_BASES:
-        if len(_MERGE_BASES) >= 4096:
-            _MERGE_BASES.clear()
-        _MERGE_BASES[key] = repo.merge_base(a, b)
-    return _MERGE_BASES[key]
+    found = _MERGE_BASES.get(key)
+    if found is None:
+        found = repo.merge_base(a, b)
+        if found is not None:
+            if len(_MERGE_BASES) >= 4096:
+                _MERGE_BASES.clear()
+            _MERGE_BASES[key] = found
+    return found
 
 
-_MERGE_BASES: dict[tuple[pygit2.Oid, pygit2.Oid], pygit2.Oid | None] = {}
+_MERGE_BASES: dict[tuple[pygit2.Oid, pygit2.Oid], pygit2.Oid] = {}
 
 
 # --------------------------------------------------------------------------- raw trees

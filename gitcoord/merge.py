@@ -114,7 +114,7 @@ def is_empty(repo: pygit2.Repository, tip: str, base: str) -> bool:
     tip_oid, base_oid = pygit2.Oid(hex=tip), pygit2.Oid(hex=base)
     if tip_oid == base_oid:
         return True
-    if gitutil.merge_base(repo, base_oid, tip_oid) != tip_oid:  # the tip is not in the base's history (libgit2's
+    if gitutil.merge_base_oid(repo, base_oid, tip_oid) != tip_oid:  # the tip is not in the base's history (libgit2's
         return False                                     # descendant_of answers the same ~10x slower)
     walker = repo.walk(base_oid, pygit2.enums.SortMode.TOPOLOGICAL)
     walker.simplify_first_parent()

@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Literal, Sequence
 import pygit2
 
 from gitcoord.errors import NotFound, RaceError, RemoteError, UsageError
-from gitcoord.gitutil import merge_base
+from gitcoord.gitutil import merge_base_oid
 
 Mode = Literal["skip", "prefix", "atomic"]
 Backend = Literal["git", "pygit2"]
@@ -311,7 +311,7 @@ def _merge_in_process(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.
     ``base``: the unique merge base, when the caller already knows it (see ``_ChainAncestry``).
     """
     if base is None:
-        base = merge_base(repo, ours, theirs)
+        base = merge_base_oid(repo, ours, theirs)
         if base is None or _line_since(repo, theirs, base) is None:
             return None
     trees = [repo[oid].peel(pygit2.Tree).id for oid in (base, ours, theirs)]
@@ -361,7 +361,7 @@ class _ChainAncestry:
             return None
         if tip in self.merged_lines:
             return True, None
-        base = merge_base(self.repo, self.start, tip)
+        base = merge_base_oid(self.repo, self.start, tip)
         if base is None:
             return None
         line = _line_since(self.repo, tip, base)

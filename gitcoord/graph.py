@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -401,8 +402,9 @@ class _Pool:
         self._anon_names = self._anonymous_names(None)
         self.class_of: dict[str, tuple] = {}
         self.eligible: dict[tuple, list[int]] = {}
+        anyone = ("anyone",)
         for node in nodes:
-            self.class_of[node.id] = self._classify(node)
+            self.class_of[node.id] = anyone if self.unlimited and node.agent is None else self._classify(node)
 
     def _anonymous_names(self, count: int | None) -> Iterable[str]:
         taken = {a.name for a in getattr(self, "agents", [])}
@@ -482,8 +484,13 @@ def schedule(
     pending = [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
     pool = _Pool(g, pending, agents)
     tail = remaining_path(g) if done_statuses == DONE_STATUSES else _tail_for(g, pending)
-    is_pending = set(pending)
-    waiting = {nid: len([d for d, _k in g.deps[nid] if d in is_pending]) for nid in pending}
+    # dependencies still to do: all of a task's known ones but those done (few: counted from their side)
+    waiting = {nid: len(g.deps[nid]) for nid in pending}
+    for node in g.nodes:
+        if node.status in done_statuses:
+            for dependent, _kind in g.dependents[node.id]:
+                if dependent in waiting:
+                    waiting[dependent] -= 1
 
     ready: dict[tuple, list[tuple]] = {}
     # locals: 10,000 tasks go through the loop below
@@ -548,7 +555,7 @@ def schedule(
     names = [pool.agents[i].name for i in used]
     for entry in entries:
         entry["agent"] = pool.agents[entry["agent"]].name
-    entries.sort(key=lambda e: (e["start_hours"], e["finish_hours"], e["task"]))
+    entries.sort(key=operator.itemgetter("start_hours", "finish_hours", "task"))
     makespan = max((e["finish_hours"] for e in entries), default=0.0)
     sequential = sum(g.hours[nid] for nid in pending)
     speedup = sequential / makespan if makespan > 0 else 1.0

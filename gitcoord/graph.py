@@ -40,7 +40,7 @@ STARTED_STATUSES = frozenset({"in_progress", "blocked", "ready_to_merge", "merge
 IN_FLIGHT_STATUSES = frozenset({"in_progress", "blocked", "ready_to_merge"})
 
 
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class Node:
     """One task as the planner sees it. ``estimate`` is in hours; None means unknown."""
 
@@ -52,15 +52,6 @@ class Node:
     status: str = "planned"
     depends_on: tuple[tuple[str, str], ...] = ()
     title: str | None = None
-
-    def __init__(self, id: str, estimate: float | None = None, priority: int = 0, role: str | None = None,
-                 agent: str | None = None, status: str = "planned", depends_on: tuple[tuple[str, str], ...] = (),
-                 title: str | None = None) -> None:
-        # The generated __init__ of a frozen dataclass sets each field through object.__setattr__:
-        # 3 us a node, a sizeable share of reading a 10,000-task plan. Still frozen afterwards.
-        fields = self.__dict__
-        fields["id"], fields["estimate"], fields["priority"], fields["role"] = id, estimate, priority, role
-        fields["agent"], fields["status"], fields["depends_on"], fields["title"] = agent, status, depends_on, title
 
     @property
     def hours(self) -> float:

@@ -110,6 +110,7 @@ class Graph:
                 dependents[dep_id].append((node_id, kind))
         self._topo: list[str] | None = None
         self._tail: dict[str, float] | None = None
+        self._pending: list[str] | None = None
         self.hours: dict[str, float] = {n.id: n.hours for n in self.nodes}  # read ~4 times a task
 
     def topo(self) -> list[str]:
@@ -254,8 +255,13 @@ def _reach(edges: dict[str, list[tuple[str, str]]], task_ids: str | Iterable[str
 
 
 def _pending(g: Graph, done_statuses: frozenset[str] = DONE_STATUSES) -> list[str]:
-    """Ids still to do, in topological order."""
-    return [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    """Ids still to do, in topological order (for the usual done statuses, one list per graph:
+    a plan asks four times; callers only read it)."""
+    if done_statuses != DONE_STATUSES:
+        return [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    if g._pending is None:
+        g._pending = [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    return g._pending
 
 
 def waves(nodes: Sequence[Node] | Graph) -> list[list[str]]:
@@ -472,7 +478,7 @@ def schedule(
     ready_to_merge) first, then priority (higher first), then longest remaining path,
     then id; each to the least flexible free agent that may take it."""
     g = _graph(nodes)
-    pending = [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    pending = _pending(g, done_statuses)
     pool = _Pool(g, pending, agents)
     tail = remaining_path(g) if done_statuses == DONE_STATUSES else _tail_for(g, pending)
     # dependencies still to do: all of a task's known ones but those done (few: counted from their side)
@@ -604,13 +610,15 @@ def ready_set(
         raise UsageError(f"hard_requires={hard_requires!r}: use 'merged' or 'done'")
     g = _graph(nodes)
     unknown = {task for task, _dep in g.dangling}
-    found = [
-        n
-        for n in g.nodes
-        if n.status in OPEN_STATUSES
-        and n.id not in unknown
-        and all(_satisfied(g.by_id[d], k, hard_requires, contract_ready) for d, k in g.deps[n.id])
-    ]
+    found = []
+    by_id, deps = g.by_id, g.deps
+    for n in g.nodes:
+        if n.status in OPEN_STATUSES and n.id not in unknown:
+            for d, k in deps[n.id]:
+                if not _satisfied(by_id[d], k, hard_requires, contract_ready):
+                    break
+            else:
+                found.append(n)
     if not found:
         return []
     tail = remaining_path(g)

@@ -211,8 +211,10 @@ def _import_pygit2() -> None:
     plain import, at first use."""
     if "pygit2" in sys.modules:
         return
-    import ssl
-
+    try:
+        import ssl
+    except ImportError:
+        return
     default = ssl.get_default_verify_paths
     paths = default()
     if not (paths.capath and os.path.isdir(paths.capath)):

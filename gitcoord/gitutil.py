@@ -203,7 +203,14 @@ def set_agent_config(repo: pygit2.Repository, agent: str) -> str:
 
 
 def worktree_heads(repo: pygit2.Repository) -> dict[str, str]:
-    """Map branch ref → worktree path for every worktree that has a branch checked out."""
+    """Map branch ref → worktree path for every worktree that has a branch checked out.
+
+    Read from the files `git worktree list` reads when the repository has the usual layout
+    (see ``_worktree_files``): a merge run asks twice, and a git process costs more than the run's
+    own work on a branch. Else git answers."""
+    files = _worktree_files(repo)
+    if files is not None:
+        return {head: path for path, head, _gitdir in files if head is not None}
     proc = run_git(repo, "worktree", "list", "--porcelain", check=False)
     heads: dict[str, str] = {}
     path = None
@@ -213,6 +220,67 @@ def worktree_heads(repo: pygit2.Repository) -> dict[str, str]:
         elif line.startswith("branch ") and path is not None:
             heads[line[len("branch "):]] = path
     return heads
+
+
+def _worktree_files(repo: pygit2.Repository) -> list[tuple[str, str | None, str | None]] | None:
+    """``(path, branch ref or None, the .git file it names or None)`` per worktree, main first, read
+    as git reads them (``HEAD``; for a linked one ``worktrees/<id>/HEAD`` and ``gitdir``); None
+    unless the layout is the usual one: a ``.git`` directory in the main work tree, not bare, no
+    ``core.worktree``."""
+    common = common_dir(repo)
+    if common.name != ".git":
+        return None
+    try:
+        config = pygit2.Config(str(common / "config"))
+        if ("core.bare" in config and config.get_bool("core.bare")) or "core.worktree" in config:
+            return None
+    except (OSError, ValueError, pygit2.GitError):
+        return None
+
+    def head_of(git_dir: Path) -> str | None:
+        try:
+            text = (git_dir / "HEAD").read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return None
+        return text[len("ref: "):].strip() if text.startswith("ref: ") else None
+
+    out: list[tuple[str, str | None, str | None]] = [(os.path.realpath(common.parent), head_of(common), None)]
+    try:
+        ids = sorted(os.listdir(common / "worktrees"))
+    except FileNotFoundError:
+        return out
+    except OSError:
+        return None
+    for wt_id in ids:
+        admin = common / "worktrees" / wt_id
+        try:
+            gitdir = (admin / "gitdir").read_text(encoding="utf-8", errors="surrogateescape").rstrip()
+        except OSError:
+            gitdir = ""
+        if not gitdir:
+            continue  # git skips a worktree whose gitdir file is unreadable or empty
+        gitdir = os.path.normpath(os.path.join(admin, gitdir))  # (relative since git 2.48's relative paths)
+        path = gitdir[:-len("/.git")] if gitdir.endswith("/.git") else gitdir
+        out.append((path, head_of(admin), gitdir))
+    return out
+
+
+def maybe_prunable_worktrees(repo: pygit2.Repository) -> bool:
+    """Could `git worktree prune` forget a linked worktree? False only when every one's ``.git``
+    file is where its ``gitdir`` says (git prunes nothing then); any doubt: True."""
+    files = _worktree_files(repo)
+    if files is None:
+        return True
+    try:
+        admin_dirs = os.listdir(common_dir(repo) / "worktrees")
+    except FileNotFoundError:
+        admin_dirs = []
+    except OSError:
+        return True
+    linked = files[1:]
+    if len(linked) != len(admin_dirs):
+        return True  # a worktree git would skip (no gitdir file) is one it may prune
+    return not all(gitdir is not None and os.path.isfile(gitdir) for _path, _head, gitdir in linked)
 
 
 def check_ref_name(name: str, *, what: str = "ref name") -> str:
@@ -361,6 +429,25 @@ def push_branch(repo: pygit2.Repository, remote: str, branch: str, *, as_agent: 
     return str(local.target)
 
 
+def merge_base_oid(repo: pygit2.Repository, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
+    """``repo.merge_base(a, b)`` for commit ids, remembered (``merge_base`` above takes hex and
+    falls back to git): a merge run asks it of each branch three times (is
+    it empty, what does it change, how does it merge). Two commit ids name their whole histories,
+    so the answer never changes (no base is not remembered: a shallow clone may fetch one later)."""
+    key = (a, b) if a.raw <= b.raw else (b, a)
+    found = _MERGE_BASES.get(key)
+    if found is None:
+        found = repo.merge_base(a, b)
+        if found is not None:
+            if len(_MERGE_BASES) >= 4096:
+                _MERGE_BASES.clear()
+            _MERGE_BASES[key] = found
+    return found
+
+
+_MERGE_BASES: dict[tuple[pygit2.Oid, pygit2.Oid], pygit2.Oid] = {}
+
+
 # --------------------------------------------------------------------------- raw trees
 
 TREE_MODE, LINK_MODE = 0o040000, 0o120000
@@ -387,11 +474,21 @@ def parse_tree_entries(raw_entries: Iterable[bytes]) -> dict[bytes, tuple[int, p
     """``{name: (mode, id)}`` for raw entries; the mode as git reads it (``040000``/``100664`` spellings
     normalised like libgit2 does)."""
     parsed: dict[bytes, tuple[int, pygit2.Oid]] = {}
+    seen = _PARSED_ENTRIES.get
     for raw in raw_entries:
-        head, _, oid = raw.partition(b"\0")
-        mode, _, name = head.partition(b" ")
-        parsed[name] = (_normal_mode(int(mode, 8)), pygit2.Oid(raw=oid))
+        known = seen(raw)
+        if known is None:
+            head, _, oid = raw.partition(b"\0")
+            mode, _, name = head.partition(b" ")
+            if len(_PARSED_ENTRIES) >= 65_536:
+                _PARSED_ENTRIES.clear()
+            known = _PARSED_ENTRIES[raw] = (name, (_normal_mode(int(mode, 8)), pygit2.Oid(raw=oid)))
+        parsed[known[0]] = known[1]
     return parsed
+
+
+# raw entry -> (name, (mode, id)): a merge run meets the same entries of the base tree once per branch
+_PARSED_ENTRIES: dict[bytes, tuple[bytes, tuple[int, pygit2.Oid]]] = {}
 
 
 def _normal_mode(mode: int) -> int:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,6 +110,7 @@ class Graph:
                 dependents[dep_id].append((node_id, kind))
         self._topo: list[str] | None = None
         self._tail: dict[str, float] | None = None
+        self._pending: list[str] | None = None
         self.hours: dict[str, float] = {n.id: n.hours for n in self.nodes}  # read ~4 times a task
 
     def topo(self) -> list[str]:
@@ -175,12 +177,14 @@ def topological_order(nodes: Sequence[Node] | Graph, key: Callable[[Node], Any] 
     """Every task after all its dependencies. Stable: among tasks free to go next, the
     smallest ``key(node)`` first, else the earliest in the input. Dangling ids ignored."""
     g = _graph(nodes)
+    if key is None:
+        return _input_order_topo(g)
     index = {n.id: i for i, n in enumerate(g.nodes)}
     waiting = {n.id: len(g.deps[n.id]) for n in g.nodes}
 
     def entry(node_id: str) -> tuple:
         node = g.by_id[node_id]
-        return (key(node), index[node_id], node_id) if key else (index[node_id], node_id)
+        return (key(node), index[node_id], node_id)
 
     heap = [entry(nid) for nid, count in waiting.items() if count == 0]
     heapq.heapify(heap)
@@ -193,6 +197,29 @@ def topological_order(nodes: Sequence[Node] | Graph, key: Callable[[Node], Any] 
             if waiting[dependent] == 0:
                 heapq.heappush(heap, entry(dependent))
     if len(order) < len(g.nodes):
+        raise cycle_error(find_cycle(g) or [])
+    return order
+
+
+def _input_order_topo(g: Graph) -> list[str]:
+    """``topological_order`` without a key: the heap holds input positions (plain ints) rather
+    than ``(position, id)`` tuples; same order."""
+    ids = [n.id for n in g.nodes]
+    index = {nid: i for i, nid in enumerate(ids)}
+    deps, dependents = g.deps, g.dependents
+    waiting = [len(deps[nid]) for nid in ids]
+    heap = [i for i, count in enumerate(waiting) if count == 0]  # ascending: a heap already
+    order: list[str] = []
+    pop, push = heapq.heappop, heapq.heappush
+    while heap:
+        node_id = ids[pop(heap)]
+        order.append(node_id)
+        for dependent, _kind in dependents[node_id]:
+            i = index[dependent]
+            waiting[i] -= 1
+            if waiting[i] == 0:
+                push(heap, i)
+    if len(order) < len(ids):
         raise cycle_error(find_cycle(g) or [])
     return order
 
@@ -228,8 +255,13 @@ def _reach(edges: dict[str, list[tuple[str, str]]], task_ids: str | Iterable[str
 
 
 def _pending(g: Graph, done_statuses: frozenset[str] = DONE_STATUSES) -> list[str]:
-    """Ids still to do, in topological order."""
-    return [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    """Ids still to do, in topological order (for the usual done statuses, one list per graph:
+    a plan asks four times; callers only read it)."""
+    if done_statuses != DONE_STATUSES:
+        return [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    if g._pending is None:
+        g._pending = [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    return g._pending
 
 
 def waves(nodes: Sequence[Node] | Graph) -> list[list[str]]:
@@ -244,7 +276,9 @@ def waves(nodes: Sequence[Node] | Graph) -> list[list[str]]:
         lvl = 0
         for dep_id, kind in g.deps[nid]:
             if dep_id in level:
-                lvl = max(lvl, level[dep_id] + (0 if kind == "info" else 1))
+                after = level[dep_id] if kind == "info" else level[dep_id] + 1
+                if after > lvl:  # max() as a comparison: ~30,000 edges go through here
+                    lvl = after
         level[nid] = lvl
     result: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
     for nid, lvl in level.items():
@@ -263,7 +297,9 @@ def _earliest(g: Graph) -> tuple[list[str], dict[str, float], dict[str, float]]:
         t = 0.0
         for dep_id, kind in g.deps[nid]:
             if dep_id in finish:
-                t = max(t, start[dep_id] if kind == "info" else finish[dep_id])
+                held = start[dep_id] if kind == "info" else finish[dep_id]
+                if held > t:
+                    t = held
         start[nid] = t
         finish[nid] = t + g.hours[nid]
     return pending, start, finish
@@ -363,8 +399,9 @@ class _Pool:
         self._anon_names = self._anonymous_names(None)
         self.class_of: dict[str, tuple] = {}
         self.eligible: dict[tuple, list[int]] = {}
+        anyone = ("anyone",)
         for node in nodes:
-            self.class_of[node.id] = self._classify(node)
+            self.class_of[node.id] = anyone if self.unlimited and node.agent is None else self._classify(node)
 
     def _anonymous_names(self, count: int | None) -> Iterable[str]:
         taken = {a.name for a in getattr(self, "agents", [])}
@@ -441,18 +478,31 @@ def schedule(
     ready_to_merge) first, then priority (higher first), then longest remaining path,
     then id; each to the least flexible free agent that may take it."""
     g = _graph(nodes)
-    pending = [nid for nid in g.topo() if g.by_id[nid].status not in done_statuses]
+    pending = _pending(g, done_statuses)
     pool = _Pool(g, pending, agents)
     tail = remaining_path(g) if done_statuses == DONE_STATUSES else _tail_for(g, pending)
-    is_pending = set(pending)
-    waiting = {nid: sum(1 for d, _k in g.deps[nid] if d in is_pending) for nid in pending}
+    # dependencies still to do: all of a task's known ones but those done (few: counted from their side)
+    waiting = {nid: len(g.deps[nid]) for nid in pending}
+    for node in g.nodes:
+        if node.status in done_statuses:
+            for dependent, _kind in g.dependents[node.id]:
+                if dependent in waiting:
+                    waiting[dependent] -= 1
 
     ready: dict[tuple, list[tuple]] = {}
+    # locals: 10,000 tasks go through the loop below
+    push, pop = heapq.heappush, heapq.heappop
+    by_id, class_of, hours, dependents = g.by_id, pool.class_of, g.hours, g.dependents
+    has_free, take, release = pool.has_free, pool.take, pool.release
 
     def make_ready(nid: str) -> None:
-        node = g.by_id[nid]
+        node = by_id[nid]
         key = (0 if node.status in IN_FLIGHT_STATUSES else 1, -node.priority, -tail[nid], nid)
-        heapq.heappush(ready.setdefault(pool.class_of[nid], []), key)
+        heap = ready.get(class_of[nid])
+        if heap is None:
+            ready[class_of[nid]] = [key]
+        else:
+            push(heap, key)
 
     for nid in pending:
         if waiting[nid] == 0:
@@ -467,18 +517,19 @@ def schedule(
             best_cls = None
             best_key = None
             for cls, heap in ready.items():
-                if heap and (best_key is None or heap[0] < best_key) and pool.has_free(cls):
+                if heap and (best_key is None or heap[0] < best_key) and has_free(cls):
                     best_cls, best_key = cls, heap[0]
             if best_cls is None:
                 break
-            nid = heapq.heappop(ready[best_cls])[-1]
-            if not ready[best_cls]:
+            heap = ready[best_cls]
+            nid = pop(heap)[-1]
+            if not heap:
                 del ready[best_cls]
-            agent_index = pool.take(best_cls)
-            finish = now + g.hours[nid]
+            agent_index = take(best_cls)
+            finish = now + hours[nid]
             entries.append({"task": nid, "agent": agent_index, "start_hours": now, "finish_hours": finish})
-            heapq.heappush(events, (finish, next(sequence), nid, agent_index))
-            for dependent, kind in g.dependents[nid]:
+            push(events, (finish, next(sequence), nid, agent_index))
+            for dependent, kind in dependents[nid]:
                 if kind == "info" and dependent in waiting:
                     waiting[dependent] -= 1
                     if waiting[dependent] == 0:
@@ -487,9 +538,9 @@ def schedule(
             break
         now = events[0][0]
         while events and events[0][0] == now:
-            _t, _s, nid, agent_index = heapq.heappop(events)
-            pool.release(agent_index, pool.class_of[nid])
-            for dependent, kind in g.dependents[nid]:
+            _t, _s, nid, agent_index = pop(events)
+            release(agent_index, class_of[nid])
+            for dependent, kind in dependents[nid]:
                 if kind != "info" and dependent in waiting:
                     waiting[dependent] -= 1
                     if waiting[dependent] == 0:
@@ -501,7 +552,7 @@ def schedule(
     names = [pool.agents[i].name for i in used]
     for entry in entries:
         entry["agent"] = pool.agents[entry["agent"]].name
-    entries.sort(key=lambda e: (e["start_hours"], e["finish_hours"], e["task"]))
+    entries.sort(key=operator.itemgetter("start_hours", "finish_hours", "task"))
     makespan = max((e["finish_hours"] for e in entries), default=0.0)
     sequential = sum(g.hours[nid] for nid in pending)
     speedup = sequential / makespan if makespan > 0 else 1.0
@@ -518,7 +569,9 @@ def _tail_for(g: Graph, pending: list[str]) -> dict[str, float]:
         best = own
         for dependent, kind in g.dependents[nid]:
             if dependent in is_pending:
-                best = max(best, tail[dependent] if kind == "info" else own + tail[dependent])
+                chain = tail[dependent] if kind == "info" else own + tail[dependent]
+                if chain > best:
+                    best = chain
         tail[nid] = best
     return tail
 
@@ -557,13 +610,15 @@ def ready_set(
         raise UsageError(f"hard_requires={hard_requires!r}: use 'merged' or 'done'")
     g = _graph(nodes)
     unknown = {task for task, _dep in g.dangling}
-    found = [
-        n
-        for n in g.nodes
-        if n.status in OPEN_STATUSES
-        and n.id not in unknown
-        and all(_satisfied(g.by_id[d], k, hard_requires, contract_ready) for d, k in g.deps[n.id])
-    ]
+    found = []
+    by_id, deps = g.by_id, g.deps
+    for n in g.nodes:
+        if n.status in OPEN_STATUSES and n.id not in unknown:
+            for d, k in deps[n.id]:
+                if not _satisfied(by_id[d], k, hard_requires, contract_ready):
+                    break
+            else:
+                found.append(n)
     if not found:
         return []
     tail = remaining_path(g)
@@ -636,10 +691,7 @@ def plan(
         "critical_path": path,
         "critical_path_hours": _round(path_hours),
         "waves": waves(g),
-        "schedule": [
-            {**e, "start_hours": _round(e["start_hours"]), "finish_hours": _round(e["finish_hours"])}
-            for e in sched.entries
-        ],
+        "schedule": _rounded_entries(sched.entries),
         "ready": ready_set(g, hard_requires=hard_requires, contract_ready=contract_ready),
         "unestimated": unestimated,
         "warnings": warnings,
@@ -648,3 +700,10 @@ def plan(
 
 def _round(value: float) -> float:
     return round(value, 6)
+
+
+def _rounded_entries(entries: list[dict]) -> list[dict]:
+    """The schedule's entries with their hours rounded, in place (the schedule is this plan's own)."""
+    for e in entries:
+        e["start_hours"], e["finish_hours"] = round(e["start_hours"], 6), round(e["finish_hours"], 6)
+    return entries

@@ -114,7 +114,7 @@ def is_empty(repo: pygit2.Repository, tip: str, base: str) -> bool:
     tip_oid, base_oid = pygit2.Oid(hex=tip), pygit2.Oid(hex=base)
     if tip_oid == base_oid:
         return True
-    if repo.merge_base(base_oid, tip_oid) != tip_oid:  # the tip is not in the base's history (libgit2's
+    if gitutil.merge_base_oid(repo, base_oid, tip_oid) != tip_oid:  # the tip is not in the base's history (libgit2's
         return False                                     # descendant_of answers the same ~10x slower)
     walker = repo.walk(base_oid, pygit2.enums.SortMode.TOPOLOGICAL)
     walker.simplify_first_parent()
@@ -357,9 +357,10 @@ def run(store: Store, repo: pygit2.Repository, *, feature: str | None = None, in
         data["dry_run"] = True
         return data
     sel = select(view, repo, feature=feature, into=into, remote=remote, target=target, allow_empty=allow_empty)
-    from gitcoord.check import exclude_foreign_changes
+    if sel.items:
+        from gitcoord.check import exclude_foreign_changes
 
-    exclude_foreign_changes(view, repo, target.work_ref, sel)  # net change of each branch, before anything lands
+        exclude_foreign_changes(view, repo, target.work_ref, sel)  # net change of each branch, before anything lands
     ref = target.ref
     if not sel.items:
         # Nothing to merge: no record, no events (issue 14); what stays out is still reported.

@@ -26,6 +26,7 @@ from typing import Callable, Iterable, Literal, Sequence
 import pygit2
 
 from gitcoord.errors import NotFound, RaceError, RemoteError, UsageError
+from gitcoord.gitutil import merge_base_oid
 
 Mode = Literal["skip", "prefix", "atomic"]
 Backend = Literal["git", "pygit2"]
@@ -256,15 +257,9 @@ def _resolve_target_ref(repo: pygit2.Repository, name: str) -> str:
 
 def checked_out_refs(repo: pygit2.Repository) -> dict[str, str]:
     """Branches checked out in any worktree of the repository: ref name → worktree path."""
-    out = _git(repo, "worktree", "list", "--porcelain").stdout.decode(errors="replace")
-    found: dict[str, str] = {}
-    path = ""
-    for line in out.splitlines():
-        if line.startswith("worktree "):
-            path = line[len("worktree "):]
-        elif line.startswith("branch "):
-            found[line[len("branch "):]] = path
-    return found
+    from gitcoord.gitutil import worktree_heads
+
+    return worktree_heads(repo)
 
 
 # --------------------------------------------------------------------------- in-memory merges
@@ -316,7 +311,7 @@ def _merge_in_process(repo: pygit2.Repository, ours: pygit2.Oid, theirs: pygit2.
     ``base``: the unique merge base, when the caller already knows it (see ``_ChainAncestry``).
     """
     if base is None:
-        base = repo.merge_base(ours, theirs)
+        base = merge_base_oid(repo, ours, theirs)
         if base is None or _line_since(repo, theirs, base) is None:
             return None
     trees = [repo[oid].peel(pygit2.Tree).id for oid in (base, ours, theirs)]
@@ -366,7 +361,7 @@ class _ChainAncestry:
             return None
         if tip in self.merged_lines:
             return True, None
-        base = self.repo.merge_base(self.start, tip)
+        base = merge_base_oid(self.repo, self.start, tip)
         if base is None:
             return None
         line = _line_since(self.repo, tip, base)

@@ -266,6 +266,10 @@ def prune(repo: pygit2.Repository, tasks: Mapping[str, Mapping[str, Any]],
     if not (gitutil.common_dir(repo) / "worktrees").is_dir():
         return {"removed": removed, "kept": kept}  # no linked worktree: nothing to remove or forget
     by_branch = {t.get("branch"): t for t in tasks.values() if t.get("branch")}
+    if only is not None and not gitutil.maybe_prunable_worktrees(repo):
+        heads = gitutil.worktree_heads(repo)
+        if not any(f"refs/heads/{t['branch']}" in heads for t in by_branch.values() if t.get("id") in only):
+            return {"removed": removed, "kept": kept}  # none of these tasks has a worktree, none to forget
     listing = listed(repo)
     for w in listing:
         wt = _worktree(w, by_branch.get(w["branch"]))

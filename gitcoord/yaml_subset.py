@@ -38,8 +38,10 @@ MAX_DEPTH = 64
 _OUTSIDE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 _LINE = re.compile(r"( *)(- )?(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: (.+))?|(.+))")
 # Plain strings: a letter, ``_`` or ``/`` first (no indicator, digit or sign), then no space,
-# ``#``, ``:``, brackets, braces, backquote or backslash inside a word; single spaces between words.
-_WORD = r"[^\x00-\x20#:\[\\\]`{}\x7f-\x9f]"
+# ``#``, ``:``, backquote or backslash inside a word; single spaces between words. Brackets and
+# braces inside a word are plain text in block context (``branch_template: feature/{feature}/...``,
+# which PyYAML writes plain).
+_WORD = r"[^\x00-\x20#:\\`\x7f-\x9f]"
 _PLAIN = re.compile(rf"[^\x00-\x2e0-9:-@\[-\^`{{-\xbf]{_WORD}*(?: {_WORD}+)*")
 # A plain word starting with a digit is a string in YAML 1.1 only if it holds a letter that no
 # number form (0x.., 0b.., 1e5, 1_000, 1:30, .inf) uses; anything else is left to PyYAML.
@@ -65,9 +67,9 @@ _LINES: dict[str, _Line | None] = {}  # line text -> read line: most lines repea
 
 def parse(text: str) -> Any:
     """The document's value, or NOT_SUBSET when it is not in the subset this module reads."""
-    if not text.endswith("\n") or _OUTSIDE.search(text):
+    if not text.endswith("\n"):
         return NOT_SUBSET
-    seen = _LINES.get
+    seen = _LINES.get  # (a line is read once, and refused there if it holds a character outside)
     lines = [seen(raw) or _read_line(raw) for raw in text[:-1].split("\n")]
     if None in lines:
         return NOT_SUBSET
@@ -98,10 +100,14 @@ def _split_line(raw: str) -> tuple[str, str | None, str | None, str | None, str 
 
 
 def _read_line(raw: str) -> _Line | None:
-    key, sep, token = raw.partition(": ")
-    if sep and token and key in _KEYS and token not in ("[]", "{}"):  # the usual unseen line: "key: value"
+    if not (raw.isascii() and raw.isprintable()) and _OUTSIDE.search(raw):  # printable ASCII: nothing outside
+        _LINES[raw] = None
+        return None
+    dash = raw.startswith("- ")
+    key, sep, token = (raw[2:] if dash else raw).partition(": ")
+    if sep and token and key in _KEYS and token not in ("[]", "{}"):  # the usual unseen line: "[- ]key: value"
         try:
-            line: _Line | None = (0, False, key, _SCALAR, _scalar(token))
+            line: _Line | None = (0, dash, key, _SCALAR, _scalar(token))
         except _Outside:
             line = None
         _LINES[raw] = line

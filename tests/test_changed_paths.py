@@ -73,3 +73,21 @@ def test_changed_paths_match_libgit2_diff(tmp_path, seed):
         links: dict[str, str] = {}
         paths = check.changed_paths(repo, repo[before] if before is not None else None, repo[after], links)
         assert (paths, links) == libgit2_answer(repo, before, after)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_commit_paths_match_libgit2_diff_for_roots_and_merges(tmp_path, seed):
+    """What a commit changed (`check --range` asks it of every commit): a root commit against the
+    empty tree; a merge only the paths that differ from every parent."""
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+    rng = random.Random(seed)
+    sig = pygit2.Signature("t", "t@example.com", 1_700_000_000, 0)
+    base = random_tree(repo, rng)
+    root = repo.create_commit(None, sig, sig, "root", base, [])
+    ours = repo.create_commit(None, sig, sig, "ours", mutate(repo, base, rng), [root])
+    theirs = repo.create_commit(None, sig, sig, "theirs", mutate(repo, base, rng), [root])
+    merge = repo.create_commit(None, sig, sig, "merge", mutate(repo, repo[ours].tree_id, rng), [ours, theirs])
+    assert check.commit_paths(repo, repo[root]) == libgit2_answer(repo, None, base)[0]
+    first = libgit2_answer(repo, repo[ours].tree_id, repo[merge].tree_id)[0]
+    second = set(libgit2_answer(repo, repo[theirs].tree_id, repo[merge].tree_id)[0])
+    assert check.commit_paths(repo, repo[merge]) == [p for p in first if p in second]

@@ -92,6 +92,19 @@ def test_schedule_respects_dependencies_and_bounds(nodes, agents):
             assert busy == agents, (task_id, released, entry["start_hours"])
 
 
+@settings(max_examples=150, deadline=None)
+@given(dags(statuses=True))
+def test_unlimited_agents_schedule_like_as_many_interchangeable_agents_as_tasks(nodes):
+    """Unlimited agents and N >= tasks interchangeable agents: each task goes to the smallest free
+    agent when it is released, so the two schedules are the same."""
+    unlimited = schedule(nodes)
+    counted = schedule(nodes, max(len(nodes), 1))
+    assert unlimited.entries == counted.entries
+    assert (unlimited.agents, unlimited.makespan_hours, unlimited.speedup) == \
+        (counted.agents, counted.makespan_hours, counted.speedup)
+    assert unlimited.agents_available is None and counted.agents_available == max(len(nodes), 1)
+
+
 @settings(max_examples=100, deadline=None)
 @given(dags(statuses=True))
 def test_unlimited_agents_meet_the_critical_path_exactly(nodes):

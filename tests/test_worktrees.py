@@ -186,3 +186,55 @@ def test_prune_forgets_a_worktree_whose_directory_is_gone(repo):
     listing = git(repo, "worktree", "list", "--porcelain")
     assert "prunable" not in listing and a.json["worktree"]["path"] not in listing
     assert "/B\n" in listing + "\n"  # B's worktree is alive and stays
+
+
+def _git_worktree_heads(repo: Path) -> dict[str, str]:
+    heads, path = {}, None
+    for line in git(repo, "worktree", "list", "--porcelain").splitlines():
+        if line.startswith("worktree "):
+            path = line[len("worktree "):]
+        elif line.startswith("branch "):
+            heads[line[len("branch "):]] = path
+    return heads
+
+
+def test_checked_out_branches_read_from_files_are_what_git_worktree_list_says(repo, tmp_path):
+    """`merge run` asks which branches are checked out without starting git: the answer is git's,
+    with linked worktrees on a branch, detached, and one whose directory was removed."""
+    import pygit2
+
+    from gitcoord import gitutil
+
+    def same() -> None:
+        handle = pygit2.Repository(str(repo))
+        assert gitutil._worktree_files(handle) is not None  # the usual layout: read from the files
+        assert gitutil.worktree_heads(handle) == _git_worktree_heads(repo)
+
+    same()
+    assert gitutil.maybe_prunable_worktrees(pygit2.Repository(str(repo))) is False
+    git(repo, "worktree", "add", "-q", "-b", "one", str(tmp_path / "wt one"))
+    git(repo, "worktree", "add", "-q", "--detach", str(tmp_path / "detached"))
+    git(repo, "worktree", "add", "-q", "-b", "gone", str(tmp_path / "gone"))
+    same()
+    assert gitutil.maybe_prunable_worktrees(pygit2.Repository(str(repo))) is False
+    import shutil
+
+    shutil.rmtree(tmp_path / "gone")  # prunable now: still listed, and prune would forget it
+    same()
+    assert gitutil.maybe_prunable_worktrees(pygit2.Repository(str(repo))) is True
+    git(repo, "checkout", "-q", "--detach")
+    same()
+    # from inside a linked worktree: the same answer
+    assert gitutil.worktree_heads(pygit2.Repository(str(tmp_path / "wt one"))) == _git_worktree_heads(repo)
+
+
+def test_a_bare_repository_is_left_to_git(tmp_path):
+    import pygit2
+
+    from gitcoord import gitutil
+
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    handle = pygit2.Repository(str(bare))
+    assert gitutil._worktree_files(handle) is None
+    assert gitutil.worktree_heads(handle) == {}

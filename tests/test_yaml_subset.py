@@ -83,6 +83,7 @@ TRICKY_SCALARS = [
     "2026-01-01", "2026-01-01T00:00:00Z", "1.2.3", "<<", "=", "-", "--", "- x", "-x", "?", "? x", "!x", "!!str x",
     "&a x", "*a", "%x", "@x", "`x", "|", ">", "'q'", "'q''s'", "'a: b'", "'# c'", "'unterminated", '"dq"',
     "a b", "a  b", "a #b", "a# b", "a: b", "a:b", "http://x.y/z", "[a]", "{a: 1}", "[]", "{}", "a, b", "a,b",
+    "a[0]", "a{b}", "feature/{feature}/agent/{role}/{task}", "x]", "x}", "a {b}", "a [b]", "a{", "a, {b}",
     "ünïcödé", "é x", "\u00a0x", "x\u00a0", "日本語", "emoji 🎉", "tab\tx", "back\\slash", "_x", "/x/", "x y z",
 ]
 

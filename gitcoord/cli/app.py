@@ -136,6 +136,25 @@ class App:
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)  # one instance: json.dumps(...) builds one per call
 
 
+def _compact_encoder() -> Callable[[Any], str]:
+    """``_ENCODER.encode`` without building a new C encoder on every call (~2 us each: a
+    10,000-task plan encodes 13,000 values one by one)."""
+    from json import encoder as std
+
+    if std.c_make_encoder is None:
+        return _ENCODER.encode
+    run = std.c_make_encoder({}, _ENCODER.default, std.encode_basestring, None, _ENCODER.key_separator,
+                             _ENCODER.item_separator, False, False, True)
+    quote, join = std.encode_basestring, "".join
+
+    def encode(value: Any) -> str:
+        return quote(value) if isinstance(value, str) else join(run(value, 0))
+    return encode
+
+
+_encode = _compact_encoder()
+
+
 def dumps_json(data: Any, depth: int = 0, pretty_levels: int = 2) -> str:
     """JSON indented for the first ``pretty_levels`` levels, each deeper value on one line.
 
@@ -143,13 +162,15 @@ def dumps_json(data: Any, depth: int = 0, pretty_levels: int = 2) -> str:
     most of the command's time. Values below the top levels go through the C encoder (one
     task per line), which is also easier to scan and grep."""
     if depth >= pretty_levels or not isinstance(data, (dict, list)) or not data:
-        return _ENCODER.encode(data)
+        return _encode(data)
     pad = "  " * (depth + 1)
     if isinstance(data, dict):
-        items = [f"{pad}{json.dumps(_json_key(k), ensure_ascii=False)}: {dumps_json(v, depth + 1, pretty_levels)}"
-                 for k, v in data.items()]
+        items = [f"{pad}{_encode(_json_key(k))}: {dumps_json(v, depth + 1, pretty_levels)}" for k, v in data.items()]
         return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
-    items = [pad + dumps_json(v, depth + 1, pretty_levels) for v in data]
+    if depth + 1 >= pretty_levels:
+        items = [pad + _encode(v) for v in data]
+    else:
+        items = [pad + dumps_json(v, depth + 1, pretty_levels) for v in data]
     return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
 
 

@@ -143,6 +143,9 @@ def run_wave(base: Path, url: str, writers: int, name: str) -> dict:
         cpu += doc["cpu"]
     cpu += daemon_cpu(base)
     wall = time.time() - start_at
+    for r in records:
+        if r["attempts"] is None:
+            print(f"   gave up ({r['kind']} after {r['s']:.1f}s): {r.get('error')}", file=sys.stderr)
     if os.environ.get("BENCH_VERBOSE"):
         for r in sorted(records, key=lambda r: -r["s"])[:8]:
             print("   slow:", r, file=sys.stderr)

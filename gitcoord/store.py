@@ -648,7 +648,7 @@ class Txn:
         if kind is not None:
             schemas.validate(kind, obj, path=path)
         self.changes[path] = dump_bytes(path, obj)
-        self._parsed[path] = copy.deepcopy(obj)
+        self._parsed[path] = _private_copy(obj)
 
     def put_bytes(self, path: str, data: bytes) -> None:
         check_store_path(path)
@@ -1066,13 +1066,13 @@ class Store:
         # who must fetch (starvation). A claim or an append to this agent's own log races nobody and
         # is leased on what it decided on, so a process that fetched a moment ago (a long-lived agent
         # server, a runner) tries it on that view first: a stale view only costs the rejected push.
+        retry = self._race_budget()
         recent = self.__dict__.get("_fetched_at")
         if recent is not None and time.monotonic() - recent < OPTIMISTIC_SECONDS \
                 and self._ref_oid(self.tracking_ref) is not None:
             tip, fresh = self._ref_oid(self.tracking_ref), False
-        else:
-            tip, fresh = self.fetch(all_logs=False), True
-        retry = self._race_budget()
+        else:  # a server busy with a wave may drop a connection: retried like a fetch after a lost race
+            tip, fresh = self._fetch_after_loss(retry, counts=False), True
         waited_turn = False  # a write leaves the rest of the round to others once, before its first push
         unmoved = 0  # refusals after which the remote had not moved (no race was lost)
         attempt = -1
@@ -1312,17 +1312,18 @@ class Store:
         self.cache.save()
         return commit
 
-    def _fetch_after_loss(self, retry: RemoteRetry) -> str | None:
-        """Fetch after a lost race. The remote answered a moment ago, so a failed fetch now (a
-        connection reset by a server busy with the other writers) is retried a few times within
-        the budget before it counts as the remote failing."""
+    def _fetch_after_loss(self, retry: RemoteRetry, *, counts: bool = True) -> str | None:
+        """Fetch after a lost race (``counts=False``: before the first attempt). The remote answered a
+        moment ago, so a failed fetch now (a connection reset by a server busy with the other
+        writers) is retried a few times within the budget before it counts as the remote failing."""
         from gitcoord.errors import RemoteError
 
         for failures in range(1, 4):
             try:
                 return self.fetch(all_logs=False)
-            except RemoteError:
-                if failures == 3 or not retry.lost():
+            except RemoteError as exc:
+                transient = counts or any(m in str(exc) for m in ("hung up", "reset", "early EOF"))
+                if failures == 3 or not transient or not retry.lost():
                     raise
         raise AssertionError("unreachable")
 

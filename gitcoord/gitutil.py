@@ -97,6 +97,11 @@ class PushOutcome:
     ok: bool
     rejected: bool  # a lost race: non-fast-forward, fetch first, stale lease
     detail: str
+    dropped: bool = False  # the connection failed: the push may or may not have landed (fetch to know)
+
+
+# A server at its connection limit (git daemon: 32 by default) drops new connections.
+DROPPED_CONNECTION = ("reset by peer", "hung up unexpectedly", "early EOF", "Could not read from remote repository")
 
 
 def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: bool = False,
@@ -129,6 +134,8 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push fail")
     if failed and any(m in out for m in rejected_markers):
         return PushOutcome(False, True, out.strip())
+    if not failed and any(m in err for m in DROPPED_CONNECTION):
+        return PushOutcome(False, True, git_error_line(err, proc.returncode), dropped=True)
     raise RemoteError(f"push to remote '{remote}' failed: {git_error_line(err or out, proc.returncode)}")
 
 

@@ -1079,6 +1079,7 @@ class Store:
         while True:
             attempt += 1
             retry.attempt_started()
+            self._last_pushed: tuple[str, str] | None = None  # what this attempt pushed, if anything
             txn = Txn(self.view(tip), self.agent)
             try:
                 value = fn(txn)
@@ -1126,6 +1127,7 @@ class Store:
                 seals = self.seals_for(txn.base, txn.changes)
                 _test_pause("before-cas")
                 started = time.monotonic()
+                self._last_pushed = (self.tracking_ref, commit)
                 outcome = self._push_sealed([(self.ref, commit, None)], seals)
                 self._timed("push", time.monotonic() - started)
                 if outcome.ok:
@@ -1137,6 +1139,12 @@ class Store:
                 break
             seen = (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"), txn.base.claim_tips)
             tip, fresh = self._fetch_after_loss(retry), True
+            pushed, self._last_pushed = self._last_pushed, None
+            if pushed is not None and self._landed(*pushed):  # the connection dropped after the push landed
+                if tip is not None:
+                    self._advance_local(tip)
+                self.cache.save()
+                return TxnResult(value, pushed[1], True, attempt + 1, txn.events)
             if (tip, self._ref_oid(f"{self.events_tracking}{self.agent}"), self._side_refs()[1]) != seen:
                 unmoved = 0
             else:  # refused, yet nothing moved: not a race lost to anyone
@@ -1205,6 +1213,7 @@ class Store:
         _test_pause("before-cas")
         started = time.monotonic()
         try:
+            self._last_pushed = (ref, claim)
             outcome = gitutil.push(self.repo, self.remote, [f"{claim}:{ref}", f"{log_commit}:{log}"],  # type: ignore[arg-type]
                                    atomic=True, leases=[f"{ref}:{expected or ''}"])
         except RemoteError as exc:
@@ -1298,6 +1307,7 @@ class Store:
         commit = self._commit(txn, [parent] if parent else [], onto=onto)
         _test_pause("before-cas")
         try:
+            self._last_pushed = (tracking, commit)
             outcome = gitutil.push(self.repo, self.remote, [f"{commit}:{ref}"])  # type: ignore[arg-type]
         except RemoteError as exc:
             if "refused" not in str(exc):
@@ -1311,6 +1321,11 @@ class Store:
             self._advance_local(coord_tip)
         self.cache.save()
         return commit
+
+    def _landed(self, ref: str, commit: str) -> bool:
+        """Whether ``commit`` is on ``ref`` (as just fetched): a push whose connection dropped may have landed."""
+        now = self._ref_oid(ref)
+        return now is not None and (now == commit or gitutil.is_ancestor(self.repo, commit, now))
 
     def _fetch_after_loss(self, retry: RemoteRetry, *, counts: bool = True) -> str | None:
         """Fetch after a lost race (``counts=False``: before the first attempt). The remote answered a

@@ -156,12 +156,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def git_daemon(base: Path):
+def git_daemon(base: Path, *options: str):
     """Serve every repository below ``base`` over git:// on 127.0.0.1 (push enabled)."""
     port = free_port()
     proc = subprocess.Popen(
         ["git", "daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", f"--base-path={base}",
-         "--listen=127.0.0.1", f"--port={port}", "--informative-errors", str(base)],
+         "--listen=127.0.0.1", f"--port={port}", "--informative-errors", *options, str(base)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10

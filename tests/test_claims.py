@@ -7,6 +7,8 @@ server guard where trust matters.
 
 from __future__ import annotations
 
+import time
+
 from conftest import git, run_cli
 from test_attacks_net import ok, push, team, write_commit
 from test_races import clones, race
@@ -162,3 +164,30 @@ def test_a_long_lived_agent_claiming_on_its_last_view_still_loses_to_a_newer_cla
     landed = server.transact(lambda txn: tasks.apply_transition(txn, "T2", "in_progress"))
     assert landed.changed and remote_ref(remote, "refs/heads/gitcoord") == coord
     assert (show(lead, "T1")["agent"], show(lead, "T2")["agent"]) == ("bob", "alice")
+
+
+def test_a_server_dropping_connections_delays_a_write_but_never_doubles_it(tmp_path):
+    """git daemon at its connection limit drops new connections: the write's fetch and push are
+    retried (a dropped push may have landed: the fetch after it tells), and it lands exactly once."""
+    import socket
+    import threading
+
+    from conftest import _make_remote, git_daemon
+    from gitcoord import gitutil, messages
+    from gitcoord.store import Store
+
+    remote = _make_remote(tmp_path)
+    with git_daemon(tmp_path, "--max-connections=1") as base_url:
+        remote.url = f"{base_url}/remote.git"
+        lead, alice = clones(remote, 2)
+        ok(run_cli("--agent", "lead", "task", "add", "T", "--title", "t", cwd=lead), "add")
+        ok(run_cli("--agent", "alice", "task", "start", "T", cwd=alice), "claim")
+        store = Store(gitutil.open_repo(alice), remote="origin", agent="alice")
+        host, port = base_url[len("git://"):].split(":")
+        hold = socket.create_connection((host, int(port)))  # the one connection the daemon serves
+        threading.Timer(1.5, hold.close).start()
+        time.sleep(0.3)
+        status = messages.status_message("T", progress=40, current="busy server")
+        store.transact(lambda txn: messages.append(txn, messages.Message(status.kind, dict(status.data), status.source)))
+    events = ok(run_cli("--json", "log", "--type", "msg.status", cwd=remote.bare), "log").json["events"]
+    assert [e["data"]["progress"] for e in events] == [40]

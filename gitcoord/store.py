@@ -1329,16 +1329,25 @@ class Store:
 
     def _fetch_after_loss(self, retry: RemoteRetry, *, counts: bool = True) -> str | None:
         """Fetch after a lost race (``counts=False``: before the first attempt). The remote answered a
-        moment ago, so a failed fetch now (a connection reset by a server busy with the other
-        writers) is retried a few times within the budget before it counts as the remote failing."""
+        moment ago, so a failed fetch now is retried before it counts as the remote failing: a
+        connection the busy server dropped (git daemon at its connection limit) with a growing
+        pause, up to six times; any other failure after a lost race within the race budget, three."""
         from gitcoord.errors import RemoteError
 
-        for failures in range(1, 4):
+        for failures in range(1, 7):
             try:
                 return self.fetch(all_logs=False)
             except RemoteError as exc:
-                transient = counts or any(m in str(exc) for m in ("hung up", "reset", "early EOF"))
-                if failures == 3 or not transient or not retry.lost():
+                # "Could not read from remote repository" alone is also a wrong URL or a refused key:
+                # a dropped connection only once this process has talked to the remote.
+                markers = gitutil.DROPPED_CONNECTION if "_fetched_at" in self.__dict__ or counts \
+                    else gitutil.DROPPED_CONNECTION[:3]
+                dropped = any(m in str(exc) for m in markers)
+                if failures >= (6 if dropped else 3) or not (dropped or counts):
+                    raise
+                if dropped:
+                    time.sleep(random.uniform(0, min(2.0, 0.1 * 2 ** failures)))
+                elif not retry.lost():
                     raise
         raise AssertionError("unreachable")
 

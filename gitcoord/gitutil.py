@@ -101,7 +101,9 @@ class PushOutcome:
 
 
 # A server at its connection limit (git daemon: 32 by default) drops new connections.
-DROPPED_CONNECTION = ("reset by peer", "hung up unexpectedly", "early EOF", "Could not read from remote repository")
+# The last is also a wrong URL or a refused key: a dropped connection only where the remote answered before.
+DROPPED_CONNECTION = ("reset by peer", "hung up unexpectedly", "early EOF", "exit -13",
+                      "Could not read from remote repository")
 
 
 def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: bool = False,
@@ -134,7 +136,7 @@ def push(repo: pygit2.Repository, remote: str, refspecs: list[str], *, atomic: b
     rejected_markers = ("non-fast-forward", "fetch first", "stale info", "rejected", "atomic push fail")
     if failed and any(m in out for m in rejected_markers):
         return PushOutcome(False, True, out.strip())
-    if not failed and any(m in err for m in DROPPED_CONNECTION):
+    if not failed and (any(m in err for m in DROPPED_CONNECTION) or proc.returncode == -13):  # SIGPIPE
         return PushOutcome(False, True, git_error_line(err, proc.returncode), dropped=True)
     raise RemoteError(f"push to remote '{remote}' failed: {git_error_line(err or out, proc.returncode)}")
 

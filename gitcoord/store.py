@@ -1341,7 +1341,7 @@ class Store:
                 # "Could not read from remote repository" alone is also a wrong URL or a refused key:
                 # a dropped connection only once this process has talked to the remote.
                 markers = gitutil.DROPPED_CONNECTION if "_fetched_at" in self.__dict__ or counts \
-                    else gitutil.DROPPED_CONNECTION[:3]
+                    else gitutil.DROPPED_CONNECTION[:-1]
                 dropped = any(m in str(exc) for m in markers)
                 if failures >= (6 if dropped else 3) or not (dropped or counts):
                     raise

@@ -102,7 +102,7 @@ class PushOutcome:
 
 # A server at its connection limit (git daemon: 32 by default) drops new connections.
 # The last is also a wrong URL or a refused key: a dropped connection only where the remote answered before.
-DROPPED_CONNECTION = ("reset by peer", "hung up unexpectedly", "early EOF", "exit -13",
+DROPPED_CONNECTION = ("reset by peer", "hung up unexpectedly", "early EOF", "Broken pipe", "exit -13",
                       "Could not read from remote repository")
 
 

@@ -394,11 +394,9 @@ def guard_claim(repo: pygit2.Repository, task_id: str, old: str, new: str, auth:
     except (KeyError, ValueError, pygit2.GitError):
         return [f"the claim of task {task_id} is not a commit"]
     sha = str(commit.id)[:10]
-    agent, problem = auth.actor(commit)
-    if problem:
-        return [problem]
+    agent, problems = _commit_actor(auth, commit, "claims")
     if agent is None:
-        return [f"commit {sha} has no valid Gitcoord-Agent trailer: claims are made with gitcoord"]
+        return problems
     tree = repo[coord_tip].peel(pygit2.Tree) if coord_tip else None
     entry = _tree_entry(tree, path)
     current = str(entry.id) if entry is not None else None
@@ -433,13 +431,22 @@ def guard_claim(repo: pygit2.Repository, task_id: str, old: str, new: str, auth:
     return [f"{p} (commit {sha}, by {agent})" for p in found]
 
 
-def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:
-    sha = str(commit.id)[:10]
+def _commit_actor(auth: Authority, commit: pygit2.Commit, changes: str) -> tuple[str | None, list[str]]:
+    """Who made a pushed commit, or (None, the problem) when that cannot be accepted."""
     agent, problem = auth.actor(commit)
     if problem:
-        return [problem]
+        return None, [problem]
     if agent is None:
-        return [f"commit {sha} has no valid Gitcoord-Agent trailer: coordination changes are made with gitcoord"]
+        return None, [f"commit {str(commit.id)[:10]} has no valid Gitcoord-Agent trailer: {changes} are made "
+                      "with gitcoord"]
+    return agent, []
+
+
+def _guard_commit(repo: pygit2.Repository, commit: pygit2.Commit, auth: Authority, now: datetime) -> list[str]:
+    sha = str(commit.id)[:10]
+    agent, refused = _commit_actor(auth, commit, "coordination changes")
+    if agent is None:
+        return refused
     parent = commit.parents[0] if commit.parents else None
     old_tree = parent.tree if parent is not None else repo[repo.TreeBuilder().write()]
     diff = old_tree.diff_to_tree(commit.tree)

@@ -123,5 +123,14 @@ def claim_tree(repo: pygit2.Repository, path: str, data: bytes) -> pygit2.Oid:
     return top.write()
 
 
+def parents(repo: pygit2.Repository, previous: str | None) -> list[str]:
+    """The parent of a new claim or seal: the claim ref's previous commit, when it is one (junk
+    pushed there by hand is replaced, not built on)."""
+    try:
+        return [previous] if previous and isinstance(repo[previous], pygit2.Commit) else []
+    except (KeyError, ValueError):
+        return []
+
+
 def empty_tree(repo: pygit2.Repository) -> pygit2.Oid:
     return repo.TreeBuilder().write()

@@ -1204,7 +1204,7 @@ class Store:
                                         base=txn.base.raw_blob_id(path))
         claim = create_commit(self.repo, sig, sig, message,
                               claims.claim_tree(self.repo, path, txn.changes[path]),  # type: ignore[arg-type]
-                              [expected] if expected else [])
+                              claims.parents(self.repo, expected))
         tracking = f"{self.events_tracking}{self.agent}"
         parent = self._ref_oid(tracking)
         events = {p: data for p, data in txn.changes.items() if p.startswith("events/")}
@@ -1261,7 +1261,7 @@ class Store:
             expected = seen.get(task_id)
             seal = create_commit(self.repo, sig, sig,
                                  claims.commit_message(claims.SEAL_OP, self.agent, task_id, f"{task_id} changed"),
-                                 claims.empty_tree(self.repo), [expected] if expected else [])
+                                 claims.empty_tree(self.repo), claims.parents(self.repo, expected))
             out.append((ref, seal, expected))  # type: ignore[arg-type]
         return out
 

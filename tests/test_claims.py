@@ -191,3 +191,24 @@ def test_a_server_dropping_connections_delays_a_write_but_never_doubles_it(tmp_p
         store.transact(lambda txn: messages.append(txn, messages.Message(status.kind, dict(status.data), status.source)))
     events = ok(run_cli("--json", "log", "--type", "msg.status", cwd=remote.bare), "log").json["events"]
     assert [e["data"]["progress"] for e in events] == [40]
+
+
+def test_odd_task_ids_and_junk_claim_refs_never_break_the_state(remote):
+    """A task id git refuses in a ref name is refused at start in one line, with nothing written; junk
+    pushed under the claim refs of an unguarded remote (a blob, a commit with no base) is ignored
+    by every reader."""
+    lead, alice, bob = clones(remote, 3)
+    ok(run_cli("--agent", "lead", "task", "add", "T.lock", "--title", "odd", cwd=lead), "add odd")
+    ok(run_cli("--agent", "lead", "task", "add", "N", "--title", "normal", cwd=lead), "add normal")
+    coord = remote_ref(remote, "refs/heads/gitcoord")
+    odd = run_cli("--agent", "alice", "task", "start", "T.lock", cwd=alice)
+    assert odd.code == 2 and len(odd.err.strip().splitlines()) == 1 and "not a valid git ref name" in odd.err
+    assert remote_ref(remote, "refs/heads/gitcoord") == coord and remote_ref(remote, f"{CLAIMS}/T.lock") is None
+    blob = git(bob, "hash-object", "-w", "--stdin", input="not a claim\n")
+    bare = git(bob, "commit-tree", git(bob, "mktree", input=""), "-m", "Gitcoord-Op: task.in_progress\n")
+    git(bob, "push", "-q", "origin", f"{blob}:{CLAIMS}/N", f"{bare}:{CLAIMS}/GHOST")
+    for work in (lead, remote.bare, remote.clone("fresh")):
+        listed = {t["id"]: t for t in ok(run_cli("--json", "task", "list", cwd=work), "list").json}
+        assert listed["N"]["status"] == "ready" and listed["T.lock"]["status"] == "ready"
+    ok(run_cli("--agent", "bob", "task", "start", "N", cwd=bob), "bob claims N over the junk")
+    assert show(lead, "N")["agent"] == "bob"

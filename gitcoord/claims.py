@@ -33,13 +33,6 @@ BASE_TRAILER = "Gitcoord-Claim-Base: "
 MAX_SEALS = 4000  # seals in one push (each is two arguments to `git push`; the OS caps their size)
 
 
-def claims_prefix(coord_ref: str, default_ref: str) -> str:
-    """Where the claim refs of coordination ref ``coord_ref`` live (beside the agents' event logs)."""
-    if coord_ref == default_ref:
-        return "refs/gitcoord/claims/"
-    return f"refs/gitcoord/{coord_ref[len('refs/'):]}/claims/"
-
-
 def task_of_path(path: str) -> str | None:
     """The task id of a manifest path ``tasks/<id>.yaml``, else None."""
     if path.startswith("tasks/") and path.endswith(".yaml") and "/" not in path[6:]:

@@ -600,14 +600,14 @@ def _pre_receive(repo: Any, args: list[str], stdin: str) -> HookOutcome:
     """
     from gitcoord import gitutil, guard
 
-    from gitcoord.store import agent_events_prefix, recover_stale_ref_lock
+    from gitcoord.store import agent_events_prefix, claims_prefix as claims_prefix_of, recover_stale_ref_lock
 
     branch_name = os.environ.get("GITCOORD_BRANCH") or gitutil.git_config_get(repo, "gitcoord.branch") or "gitcoord"
     coord_ref = gitutil.branch_ref(branch_name)
     events_prefix = agent_events_prefix(coord_ref)
     from gitcoord import claims
 
-    claims_prefix = claims.claims_prefix(coord_ref, "refs/heads/gitcoord")
+    claims_prefix = claims_prefix_of(coord_ref)
     all_rows = _parse_ref_lines(stdin, 3)
     rows = [r for r in all_rows if r[2].startswith("refs/heads/")]
     log_rows = [r for r in all_rows if r[2].startswith(events_prefix)]  # the agents' own event logs

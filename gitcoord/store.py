@@ -35,15 +35,25 @@ MAX_ENTITY_BYTES = 1 << 20  # an entity file is small; anything bigger is refuse
 CONFIG_PATH = "gitcoord.yaml"
 
 
+def _beside(coord_ref: str, kind: str) -> str:
+    """The ref prefix of ``kind`` refs kept beside the coordination ref ``coord_ref``."""
+    if coord_ref == f"refs/heads/{DEFAULT_BRANCH}":
+        return f"refs/gitcoord/{kind}/"
+    return f"refs/gitcoord/{coord_ref[len('refs/'):]}/{kind}/"
+
+
 def agent_events_prefix(coord_ref: str) -> str:
     """Where each agent's own event log lives beside the coordination ref ``coord_ref``.
 
     A message or status that changes no shared state is appended there instead of to the
     coordination branch: only its agent writes that ref, so it never races anyone (issue 14).
     Readers read the branch's ``events/`` and every agent's log as one log."""
-    if coord_ref == f"refs/heads/{DEFAULT_BRANCH}":
-        return "refs/gitcoord/agents/"
-    return f"refs/gitcoord/{coord_ref[len('refs/'):]}/agents/"
+    return _beside(coord_ref, "agents")
+
+
+def claims_prefix(coord_ref: str) -> str:
+    """Where the per-task claim refs live beside the coordination ref ``coord_ref`` (claims.py)."""
+    return _beside(coord_ref, "claims")
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "version": 1,
@@ -305,13 +315,17 @@ class Snapshot:
             return None
         return self._claimed(path, entry) if self.claim_tips and path.startswith("tasks/") else entry
 
-    def _claimed(self, path: str, entry: Any) -> Any:
-        """The claimed manifest in place of ``entry`` while a claim ref's base is exactly it."""
+    def _claim_map(self) -> dict[str, tuple[str, str]]:
+        """``{manifest path: (base blob, claimed blob)}`` of every claim ref read with this state."""
         if self._claims is None:
             from gitcoord.claims import read_overlay
 
             self._claims = read_overlay(self.repo, self.claim_tips)
-        claim = self._claims.get(path)
+        return self._claims
+
+    def _claimed(self, path: str, entry: Any) -> Any:
+        """The claimed manifest in place of ``entry`` while a claim ref's base is exactly it."""
+        claim = self._claim_map().get(path)
         if claim is not None and str(entry.id) == claim[0]:
             try:
                 return self.repo[claim[1]]
@@ -323,9 +337,7 @@ class Snapshot:
         """``{manifest path: (base blob, claimed blob)}`` of the claims laid over this state now."""
         if not self.claim_tips or self.tree is None:
             return {}
-        if self._claims is None:
-            self._claimed("", self.tree)  # reads the claim refs once
-        return {p: c for p, c in (self._claims or {}).items() if self.raw_blob_id(p) == c[0]}
+        return {p: c for p, c in self._claim_map().items() if self.raw_blob_id(p) == c[0]}
 
     def raw_blob_id(self, path: str) -> str | None:
         """The blob at ``path`` on the branch itself, no claim laid over it."""
@@ -859,9 +871,7 @@ class Store:
         self.events_prefix = agent_events_prefix(self.ref)
         self.events_tracking = f"refs/gitcoord/remotes/{remote}/{self.events_prefix[len('refs/gitcoord/'):]}" \
             if remote else None
-        from gitcoord.claims import claims_prefix
-
-        self.claims_prefix = claims_prefix(self.ref, f"refs/heads/{DEFAULT_BRANCH}")
+        self.claims_prefix = claims_prefix(self.ref)
         self._agent_refs_refused = False
         self._claim_refs_refused = False
         self._agent = agent  # a callable resolves on the first write: reading needs no identity
@@ -1205,11 +1215,8 @@ class Store:
         claim = create_commit(self.repo, sig, sig, message,
                               claims.claim_tree(self.repo, path, txn.changes[path]),  # type: ignore[arg-type]
                               claims.parents(self.repo, expected))
-        tracking = f"{self.events_tracking}{self.agent}"
-        parent = self._ref_oid(tracking)
-        events = {p: data for p, data in txn.changes.items() if p.startswith("events/")}
-        log_commit = self._commit(txn, [parent] if parent else [], onto=_tree_of(self.repo, parent) if parent else None,
-                                  changes=events)
+        tracking, log_commit = self._own_log_commit(
+            txn, {p: data for p, data in txn.changes.items() if p.startswith("events/")})
         _test_pause("before-cas")
         started = time.monotonic()
         try:
@@ -1301,10 +1308,7 @@ class Store:
         remote refused the ref (``_agent_refs_refused``: the write goes on the branch)."""
         from gitcoord.errors import RemoteError
 
-        tracking = f"{self.events_tracking}{self.agent}"
-        parent = self._ref_oid(tracking)
-        onto = _tree_of(self.repo, parent) if parent else None
-        commit = self._commit(txn, [parent] if parent else [], onto=onto)
+        tracking, commit = self._own_log_commit(txn, txn.changes)
         _test_pause("before-cas")
         try:
             self._last_pushed = (tracking, commit)
@@ -1321,6 +1325,13 @@ class Store:
             self._advance_local(coord_tip)
         self.cache.save()
         return commit
+
+    def _own_log_commit(self, txn: Txn, events: dict[str, bytes | None]) -> tuple[str, str]:
+        """(this agent's log as last fetched here, a commit adding ``events`` on top of it)."""
+        tracking = f"{self.events_tracking}{self.agent}"
+        parent = self._ref_oid(tracking)
+        onto = _tree_of(self.repo, parent) if parent else None
+        return tracking, self._commit(txn, [parent] if parent else [], onto=onto, changes=events)
 
     def _landed(self, ref: str, commit: str) -> bool:
         """Whether ``commit`` is on ``ref`` (as just fetched): a push whose connection dropped may have landed."""
